@@ -1,0 +1,81 @@
+// The shared contracts of Zoetrope (DESIGN.md § Contracts). Environment-neutral: compiled with no
+// DOM, webworker or Node library, so web/, workers/, edge/ and render/ can all import it.
+export { canonicalJson } from './canonical-json.ts';
+export {
+  ANY_AUDIENCE,
+  CONSENT_SCOPES,
+  CONSENT_TOKEN_MAX_LIFETIME_S,
+  CONSENT_TOKEN_TYPE,
+  ConsentClaimsSchema,
+  parseConsentClaims,
+  signConsentToken,
+  verifyConsentToken,
+  type ConsentClaims,
+  type ConsentExpectation,
+  type ConsentScope,
+} from './consent.ts';
+export { sha256Base32, sha256Hex } from './digest.ts';
+export {
+  CanceledError,
+  ConflictError,
+  CONSENT_FAILURES,
+  ConsentError,
+  deserializeError,
+  ERROR_CODES,
+  ForbiddenError,
+  IntegrityError,
+  InternalError,
+  isZoetropeError,
+  NotFoundError,
+  PayloadTooLargeError,
+  QuotaExceededError,
+  RateLimitedError,
+  serializeError,
+  UnauthorizedError,
+  UnsupportedError,
+  ValidationError,
+  ZoetropeError,
+  type ConsentFailure,
+  type ErrorCode,
+  type FieldIssue,
+  type SerializedError,
+} from './errors.ts';
+export {
+  FileRefSchema,
+  GRAPH_ROLES,
+  GraphSchema,
+  MANIFEST_VERSION,
+  ManifestSchema,
+  manifestFiles,
+  manifestTotalBytes,
+  MAX_SHARD_BYTES,
+  parseManifest,
+  parseManifestJson,
+  TENSOR_DTYPES,
+  type FileRef,
+  type GraphRole,
+  type GraphSpec,
+  type Manifest,
+  type TensorSpec,
+} from './manifest.ts';
+export { gaussianNoise, NOISE_STREAM, philox4x32, type PhiloxCounter, type PhiloxKey } from './noise.ts';
+export { progressFraction, ProgressSchema, type JobState, type Progress, type ProgressListener, type ProgressStatus } from './progress.ts';
+export {
+  canonicalRecipeJson,
+  normalizePrompt,
+  parseRecipe,
+  parseRemixLink,
+  RECIPE_LIMITS,
+  RECIPE_VERSION,
+  RecipeIdSchema,
+  RecipeSchema,
+  recipeIdOf,
+  remixLinkById,
+  remixLinkWithRecipe,
+  type CameoUse,
+  type Recipe,
+  type RecipeId,
+  type RemixLink,
+  type Shot,
+} from './recipe.ts';
+export { fieldPath, parseOrThrow } from './validation.ts';

@@ -1,0 +1,1 @@
+"""Zoetrope model training (PyTorch). See model-shards/training/README.md."""
