@@ -8,11 +8,25 @@ export function fieldPath(root: string, path: readonly PropertyKey[]): string {
   return out || '(input)';
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let at = input;
+  for (const key of path) {
+    if (typeof at !== 'object' || at === null) return undefined;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at;
+}
+
+/** Zod's default wording ("Invalid input: expected number, received undefined") reads badly in a form. */
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) return 'is required';
+  const isDefault = /^(Invalid|Unrecognized)/.test(issue.message);
+  if (!isDefault) return issue.message;
   switch (issue.code) {
     case 'invalid_type':
-      // Zod's default wording ("Invalid input: expected number, received undefined") reads badly in a form.
-      return /received undefined/.test(issue.message) ? 'is required' : `must be ${issue.expected === 'object' || issue.expected === 'array' ? 'an' : 'a'} ${issue.expected}`;
+      return `must be ${/^(object|array|int)/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map(String).join(', ')}`;
     case 'unrecognized_keys':
       return `has unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
     default:
@@ -29,7 +43,7 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, roo
   if (result.success) return result.data;
   const issues: FieldIssue[] = result.error.issues.map((issue) => ({
     field: fieldPath(root, issue.path),
-    message: describeIssue(issue),
+    message: describeIssue(issue, value),
   }));
   throw new ValidationError(issues);
 }
