@@ -1,0 +1,30 @@
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { chromeLauncher } from '@web/test-runner-chrome';
+import type { TestRunnerConfig } from '@web/test-runner';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, ISOLATION_HEADERS } from './chromium.ts';
+
+const rootDir = new URL('../..', import.meta.url).pathname;
+
+export const browserTestConfig: TestRunnerConfig = {
+  rootDir,
+  files: ['test/browser/**/*.test.ts'],
+  nodeResolve: { exportConditions: ['browser', 'production'] },
+  hostname: '127.0.0.1',
+  concurrency: 1,
+  concurrentBrowsers: 1,
+  // SwiftShader WebGPU on a loaded 2-core machine is slow; nothing here is timed.
+  testsStartTimeout: 120_000,
+  testsFinishTimeout: 600_000,
+  browserStartTimeout: 120_000,
+  testFramework: { config: { timeout: 300_000 } },
+  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: `${rootDir}test/browser/tsconfig.json` })],
+  middleware: [
+    async (ctx, next) => {
+      for (const [name, value] of Object.entries(ISOLATION_HEADERS)) ctx.set(name, value);
+      await next();
+    },
+  ],
+  browsers: [chromeLauncher({ launchOptions: { executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] } })],
+};
+
+export default browserTestConfig;
