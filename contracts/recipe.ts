@@ -12,11 +12,11 @@ import { parseOrThrow } from './validation.ts';
 export const RECIPE_VERSION = 1;
 export const RECIPE_LIMITS = Object.freeze({
   promptChars: 2000,
-  durationS: [1, 10],
-  fps: [1, 60],
-  size: [64, 1024],
-  steps: [1, 100],
-  guidance: [0, 20],
+  durationS: [1, 10] as const,
+  fps: [1, 60] as const,
+  size: [64, 1024] as const,
+  steps: [1, 100] as const,
+  guidance: [0, 20] as const,
   shots: 8,
   cameos: 4,
   /** Largest recipe a `#recipe=` fragment may carry, in bytes of canonical JSON. */

@@ -19,7 +19,7 @@ export async function parseJsonBody<S extends z.ZodType>(c: Context, schema: S, 
   if (bytes.byteLength > limitBytes) throw new PayloadTooLargeError({ limitBytes });
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
   } catch (error) {
     throw new ValidationError([{ field: root, message: `is not valid JSON (${(error as Error).message})` }]);
   }

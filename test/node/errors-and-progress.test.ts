@@ -72,7 +72,7 @@ describe('errors', () => {
   });
 
   describe('across comlink', () => {
-    const channels: MessageChannel[] = [];
+    const channels: InstanceType<typeof MessageChannel>[] = [];
     afterEach(() => channels.splice(0).forEach((c) => (c.port1.close(), c.port2.close())));
 
     function connect<T extends object>(api: T): Remote<T> {

@@ -1,0 +1,1 @@
+import './zt-app.ts';
