@@ -77,7 +77,7 @@ export class ZtApp extends LitElement {
       complete: (h) => html`<p><span class="pill ${h.status === 'ok' ? 'ok' : 'bad'}" data-testid="health-status">${h.status}</span></p>
         <dl>
           <dt>Instance</dt><dd>${h.instance}</dd>
-          <dt>Database</dt><dd>${h.checks.d1.ok ? `${h.checks.d1.migrationsApplied} migration(s) applied` : `unavailable: ${h.checks.d1.error ?? 'unknown'}`}</dd>
+          <dt>Database</dt><dd>${h.checks.d1.ok ? `${h.checks.d1.migrationsApplied} migration${h.checks.d1.migrationsApplied === 1 ? '' : 's'} applied` : `unavailable: ${h.checks.d1.error ?? 'unknown'}`}</dd>
           <dt>Checked</dt><dd>${new Date(h.time).toLocaleTimeString()}</dd>
         </dl>`,
       error: (e) => html`<p><span class="pill bad" data-testid="health-status">unreachable</span></p><zt-error-notice .error=${e}></zt-error-notice>`,
