@@ -1,19 +1,19 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { InternalError, NotFoundError, PayloadTooLargeError, UnauthorizedError, ValidationError, ZoetropeError } from '../../contracts/index.ts';
+import { ForbiddenError, InternalError, NotFoundError, UnauthorizedError, ValidationError, ZoetropeError } from '../../contracts/index.ts';
 
-/** Hono's own HTTP errors (body limit, bad JSON, …) as Zoetrope errors with stable codes. */
+/** HTTPExceptions thrown by Hono middleware, as Zoetrope errors with stable codes. */
 function fromHttpException(error: HTTPException): ZoetropeError {
   switch (error.status) {
     case 400:
-      return new ValidationError([{ field: 'body', message: error.message || 'is malformed' }]);
+      return new ValidationError([{ field: 'request', message: error.message || 'is malformed' }]);
     case 401:
       return new UnauthorizedError();
-    case 413:
-      return new PayloadTooLargeError({ limitBytes: 0 }, error.message || 'the request body is too large');
+    case 403:
+      return new ForbiddenError();
     default:
-      return new InternalError(error.message);
+      return new InternalError();
   }
 }
 
