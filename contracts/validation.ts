@@ -20,13 +20,17 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 /** Zod's default wording ("Invalid input: expected number, received undefined") reads badly in a form. */
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) return 'is required';
-  const isDefault = /^(Invalid|Unrecognized)/.test(issue.message);
+  const isDefault = /^(Invalid|Unrecognized|Too small|Too big)/.test(issue.message);
   if (!isDefault) return issue.message;
   switch (issue.code) {
     case 'invalid_type':
       return `must be ${/^(object|array|int)/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
     case 'invalid_value':
       return `must be one of ${issue.values.map(String).join(', ')}`;
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : ''}`;
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : ''}`;
     case 'unrecognized_keys':
       return `has unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
     default:

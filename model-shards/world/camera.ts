@@ -11,7 +11,7 @@ export interface CameraView {
   readonly shot: number;
 }
 
-const WIDTH = { wide: 6.8, pan: 4.6, close: 3.0 } as const;
+const WIDTH = { wide: 6.8, pan: 5.6, follow: 4.6, close: 3.0 } as const;
 /** The lowest world y a view may show: a little floor below y = 0, never a void. */
 const FLOOR_MARGIN = 0.45;
 
@@ -46,7 +46,7 @@ export function cameraPath(scene: Scene, frames: readonly FramePose[]): CameraVi
     const first = Math.round(start * scene.fps);
     const end = shotIndex === scene.shots.length - 1 ? frames.length : Math.round((start + shot.durationS) * scene.fps);
     start += shot.durationS;
-    const width = shot.framing === 'close' ? WIDTH.close : shot.motion === 'static' ? WIDTH.wide : WIDTH.pan;
+    const width = shot.framing === 'close' ? WIDTH.close : WIDTH[shot.motion === 'static' ? 'wide' : shot.motion];
     const firstPose = frames[Math.min(first, frames.length - 1)];
     if (!firstPose) return;
     const [tx, ty] = shot.framing === 'close' || shot.motion === 'follow' ? targetPoint(scene, shot, firstPose) : [0, 0];

@@ -37,11 +37,11 @@ export interface MaterialSpec {
 
 export const MATERIAL_SPECS: Readonly<Record<Material, MaterialSpec>> = Object.freeze({
   'rubber ball': {
-    shape: 'ball', size: 0.14, massKg: 0.3, restitution: 0.8, friction: 0.8, angularDamping: 0.3, pattern: 'plain',
+    shape: 'ball', size: 0.15, massKg: 0.3, restitution: 0.8, friction: 0.8, angularDamping: 0.3, pattern: 'plain',
     acoustics: { modes: [{ freqHz: 190, decayPerS: 30, gain: 1 }, { freqHz: 470, decayPerS: 45, gain: 0.45 }, { freqHz: 1100, decayPerS: 70, gain: 0.15 }], noise: 0.25, loudness: 1.4 },
   },
   basketball: {
-    shape: 'ball', size: 0.19, massKg: 0.6, restitution: 0.76, friction: 0.9, angularDamping: 0.3, pattern: 'seams',
+    shape: 'ball', size: 0.2, massKg: 0.6, restitution: 0.76, friction: 0.9, angularDamping: 0.3, pattern: 'seams',
     acoustics: { modes: [{ freqHz: 125, decayPerS: 22, gain: 1 }, { freqHz: 290, decayPerS: 30, gain: 0.5 }, { freqHz: 660, decayPerS: 18, gain: 0.35 }], noise: 0.3, loudness: 1.0 },
   },
   'bowling ball': {
@@ -49,7 +49,7 @@ export const MATERIAL_SPECS: Readonly<Record<Material, MaterialSpec>> = Object.f
     acoustics: { modes: [{ freqHz: 85, decayPerS: 14, gain: 1 }, { freqHz: 210, decayPerS: 20, gain: 0.6 }, { freqHz: 520, decayPerS: 35, gain: 0.3 }], noise: 0.45, loudness: 0.22 },
   },
   'tennis ball': {
-    shape: 'ball', size: 0.09, massKg: 0.06, restitution: 0.73, friction: 0.7, angularDamping: 0.4, pattern: 'felt',
+    shape: 'ball', size: 0.13, massKg: 0.06, restitution: 0.73, friction: 0.7, angularDamping: 0.4, pattern: 'felt',
     acoustics: { modes: [{ freqHz: 820, decayPerS: 90, gain: 1 }, { freqHz: 1650, decayPerS: 120, gain: 0.4 }], noise: 0.5, loudness: 5.5 },
   },
   'wooden box': {

@@ -266,7 +266,8 @@ export function createRenderer(trace: Trace, size: number): ClipRenderer {
         g.lineTo(r, f * r);
         g.stroke();
       }
-      g.strokeStyle = css(scale(base, 0.55));
+      // Edges darker but still vivid, so a stack stays one coloured block.
+      g.strokeStyle = css(scale(base, 0.78));
       g.lineWidth = Math.max(0.8, r * 0.12);
       g.strokeRect(-r, -r, 2 * r, 2 * r);
     }
@@ -353,10 +354,8 @@ export function createRenderer(trace: Trace, size: number): ClipRenderer {
         g.stroke();
       }
     }
-    if (pose.character) drawCharacter(pose.character, X, Y, ppm);
-    for (const b of pose.bodies) drawBody(b, X, Y, ppm);
     if (scene.hoop) {
-      // Rim and net in front of the ball, as a camera sees a shot go in.
+      // Rim and net behind the balls: at 128 px a net in front would cut a ball into specks.
       const h = hoopGeometry(scene.hoop.side);
       g.strokeStyle = css([200, 202, 206], 0.85);
       g.lineWidth = Math.max(0.6, 0.015 * ppm);
@@ -375,6 +374,8 @@ export function createRenderer(trace: Trace, size: number): ClipRenderer {
       g.lineTo(X(h.board), Y(HOOP.rimY));
       g.stroke();
     }
+    if (pose.character) drawCharacter(pose.character, X, Y, ppm);
+    for (const b of pose.bodies) drawBody(b, X, Y, ppm);
     // The light over everything: level and colour temperature.
     g.globalCompositeOperation = 'multiply';
     g.fillStyle = lightTint;

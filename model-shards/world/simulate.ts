@@ -260,7 +260,9 @@ export async function simulate(scene: Scene): Promise<Trace> {
       const dvy = v1.y - v0.y + g * dt;
       const dv = Math.hypot(dvx, dvy);
       const contact = touching(d);
-      if (dv > IMPACT_DV && step - d.lastImpactStep > 3 && contact && !d.jointed) {
+      // A knock between two bodies is one sound: keep it once, from the first body that reports it.
+      const heardFromOther = contact?.tag.bodyId !== undefined && contacts.some((c) => c.bodyId === contact.tag.bodyId && c.otherId === d.id && after - c.t < 3 * dt);
+      if (dv > IMPACT_DV && step - d.lastImpactStep > 3 && contact && !d.jointed && !heardFromOther) {
         const n = contact.normal;
         const normalSpeed = Math.abs(v0.x * n.x + v0.y * n.y);
         const p = d.body.translation();

@@ -1,0 +1,103 @@
+import { makeClip, renderTrace, type Clip } from '../clip.ts';
+import { describeScene } from '../prompts.ts';
+import { SeededRandom } from '../rng.ts';
+import { COLOURS, STAGE_HALF_WIDTH, type Colour, type Scene } from '../scene.ts';
+import type { BodyPose, FramePose, Trace } from '../trace.ts';
+
+/**
+ * Deliberately broken clips, to calibrate the judge: each kind must fail on one axis.
+ */
+export const BREAKS = {
+  shuffled: 'physics',
+  reversed: 'physics',
+  'gravity-flipped': 'physics',
+  teleported: 'physics',
+  recoloured: 'physics',
+  'audio-shifted': 'sync',
+  'wrong-colour': 'adherence',
+} as const;
+export type BreakKind = keyof typeof BREAKS;
+export const BREAK_KINDS = Object.keys(BREAKS) as BreakKind[];
+
+export interface BrokenClip {
+  readonly frames: Uint8Array;
+  readonly audio: Float32Array;
+  readonly prompt: string;
+}
+
+const AUDIO_SHIFT_S = 0.2;
+
+function frameOrder(clip: Clip, order: readonly number[]): Uint8Array {
+  const frameBytes = clip.size * clip.size * 3;
+  const out = new Uint8Array(clip.frames.length);
+  order.forEach((from, to) => out.set(clip.frames.subarray(from * frameBytes, (from + 1) * frameBytes), to * frameBytes));
+  return out;
+}
+
+/** The object a break acts on: the first free ball, which every sampled scene has. */
+function victim(clip: Clip): string {
+  const id = clip.scene.objects[0]?.id ?? clip.trace.frames[0]?.bodies[0]?.id;
+  if (!id) throw new RangeError('the clip has nothing to break');
+  return id;
+}
+
+function unusedColour(scene: Scene, rng: SeededRandom): Colour {
+  const used = new Set<Colour>([...scene.objects.map((o) => o.colour), ...(scene.pendulum ? [scene.pendulum.bob.colour] : []), ...(scene.boxStack ? [scene.boxStack.colour] : [])]);
+  const free = COLOURS.filter((c) => !used.has(c));
+  return rng.pick(free.length > 0 ? free : COLOURS.filter((c) => c !== scene.objects[0]?.colour));
+}
+
+/** Re-renders a trace whose poses from frame `from` on are changed by `edit`. */
+function editPoses(clip: Clip, from: number, id: string, edit: (b: BodyPose) => BodyPose): Uint8Array {
+  const frames: FramePose[] = clip.trace.frames.map((f, i) => (i < from ? f : { ...f, bodies: f.bodies.map((b) => (b.id === id ? edit(b) : b)) }));
+  const trace: Trace = { ...clip.trace, frames };
+  return renderTrace(trace, clip.size).frames;
+}
+
+export async function breakClip(clip: Clip, kind: BreakKind, seed: number): Promise<BrokenClip> {
+  const rng = new SeededRandom(seed, 0xb4eac);
+  const count = clip.trace.frames.length;
+  const same = { frames: clip.frames, audio: clip.audio, prompt: clip.prompt };
+  switch (kind) {
+    case 'shuffled': {
+      let order = rng.shuffle(Array.from({ length: count }, (_, i) => i));
+      if (order.every((v, i) => v === i)) order = order.reverse();
+      return { ...same, frames: frameOrder(clip, order) };
+    }
+    case 'reversed':
+      return { ...same, frames: frameOrder(clip, Array.from({ length: count }, (_, i) => count - 1 - i)) };
+    case 'gravity-flipped': {
+      const flipped = await makeClip({ ...clip.scene, gravityScale: -1 }, { size: clip.size, sampleRate: clip.sampleRate });
+      return { frames: flipped.frames, audio: flipped.audio, prompt: clip.prompt };
+    }
+    case 'teleported': {
+      const id = victim(clip);
+      const from = rng.int(Math.floor(count / 3), Math.floor((2 * count) / 3));
+      const at = clip.trace.frames[from]?.bodies.find((b) => b.id === id);
+      const dx = (at && at.x > 0 ? -1 : 1) * rng.uniform(1.8, 2.6);
+      const dy = rng.uniform(0.3, 1.2);
+      return { ...same, frames: editPoses(clip, from, id, (b) => ({ ...b, x: Math.max(-STAGE_HALF_WIDTH + 0.2, Math.min(STAGE_HALF_WIDTH - 0.2, b.x + dx)), y: b.y + dy })) };
+    }
+    case 'recoloured': {
+      const id = victim(clip);
+      const colour = unusedColour(clip.scene, rng);
+      const from = rng.int(Math.floor(count / 3), Math.floor((2 * count) / 3));
+      return { ...same, frames: editPoses(clip, from, id, (b) => ({ ...b, colour })) };
+    }
+    case 'audio-shifted': {
+      // Delayed by 200 ms; the last 200 ms wrap to the front so the bed has no gap (a gap would be an onset).
+      const shift = Math.round(AUDIO_SHIFT_S * clip.sampleRate);
+      const audio = new Float32Array(clip.audio.length);
+      audio.set(clip.audio.subarray(clip.audio.length - shift), 0);
+      audio.set(clip.audio.subarray(0, clip.audio.length - shift), shift);
+      return { ...same, audio };
+    }
+    case 'wrong-colour': {
+      const id = victim(clip);
+      const colour = unusedColour(clip.scene, rng);
+      const wrong: Scene = { ...clip.scene, objects: clip.scene.objects.map((o) => (o.id === id ? { ...o, colour } : o)) };
+      return { ...same, prompt: describeScene(wrong, clip.scene.seed) };
+    }
+  }
+}
+

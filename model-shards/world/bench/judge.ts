@@ -1,0 +1,419 @@
+import type { PromptFacts } from '../prompts.ts';
+import type { Colour, Setting } from '../scene.ts';
+import { detectOnsets } from './audio-onsets.ts';
+import { classifySetting, settingFeatures, type SettingPrototype } from './setting-classifier.ts';
+import { analyzeVideo, type Blob, type Track, type TrackPoint, type VideoAnalysis, type VideoInput } from './video-analysis.ts';
+
+/**
+ * The physics bench's judge: given a clip's frames, sound and prompt, it decides three things from
+ * pixels and sound alone — does the video show what the prompt asks (adherence), does it move like
+ * our world (physics), and do impacts sound when they happen (sync) — each with its reasons.
+ */
+export interface AxisVerdict {
+  readonly pass: boolean;
+  readonly reasons: readonly string[];
+}
+
+export interface ClipVerdict {
+  readonly adherence: AxisVerdict;
+  readonly physics: AxisVerdict;
+  readonly sync: AxisVerdict;
+  readonly measured: {
+    readonly shots: number;
+    readonly setting: Setting;
+    readonly colours: Partial<Record<Colour, number>>;
+    readonly gravityPxPerFrame2: readonly (number | null)[];
+    readonly visualImpacts: number;
+    readonly audioOnsets: number;
+    readonly matchedImpacts: number;
+  };
+}
+
+export interface ClipToJudge {
+  readonly video: VideoInput;
+  readonly audio: { readonly pcm: Float32Array; readonly sampleRate: number };
+  readonly facts: PromptFacts;
+}
+
+type Shape = 'ball' | 'box';
+
+interface Expectation {
+  readonly colour: Colour;
+  readonly shapes: Set<Shape>;
+  count: number;
+  boxCount: number;
+  readonly labels: string[];
+}
+
+function expectations(facts: PromptFacts): Map<Colour, Expectation> {
+  const byColour = new Map<Colour, Expectation>();
+  const add = (colour: Colour, shape: Shape, count: number, label: string) => {
+    const e = byColour.get(colour) ?? { colour, shapes: new Set<Shape>(), count: 0, boxCount: 0, labels: [] };
+    e.shapes.add(shape);
+    e.count += count;
+    if (shape === 'box') e.boxCount += count;
+    e.labels.push(label);
+    byColour.set(colour, e);
+  };
+  for (const o of facts.objects) add(o.colour, o.material === 'wooden box' ? 'box' : 'ball', o.count, `${o.count} ${o.colour} ${o.material}${o.count > 1 ? 's' : ''}`);
+  if (facts.pendulum) add(facts.pendulum.colour, 'ball', 1, `a ${facts.pendulum.colour} ${facts.pendulum.material} on a pendulum`);
+  if (facts.boxStack) add(facts.boxStack.colour, 'box', facts.boxStack.count, `a stack of ${facts.boxStack.count} ${facts.boxStack.colour} boxes`);
+  return byColour;
+}
+
+const touchesBorder = (b: Blob, size: number, margin = 1) => b.minX <= margin || b.minY <= margin || b.maxX >= size - 1 - margin || b.maxY >= size - 1 - margin;
+/** Would a blob moving by (dx, dy) per frame be at or past the frame's edge one frame later? */
+const leavesFrame = (b: Blob, dx: number, dy: number, size: number) =>
+  b.minX + dx <= 1 || b.minY + dy <= 1 || b.maxX + dx >= size - 2 || b.maxY + dy >= size - 2;
+const radius = (b: Blob) => Math.sqrt(b.area / Math.PI);
+
+function judgeAdherence(analysis: VideoAnalysis, facts: PromptFacts, setting: Setting): AxisVerdict {
+  const reasons: string[] = [];
+  const { blobs, size } = analysis;
+  const minArea = Math.max(3, Math.round(size * size * 0.00018));
+  const expected = expectations(facts);
+  const seen = new Map<Colour, { frames: number; maxCount: number; corners: number[]; bigCorners: number[]; blocky: boolean; firstBoxCount: number | undefined }>();
+  blobs.forEach((frameBlobs) => {
+    const perColour = new Map<Colour, Blob[]>();
+    for (const b of frameBlobs) {
+      if (b.area < minArea) continue;
+      perColour.set(b.colour, [...(perColour.get(b.colour) ?? []), b]);
+    }
+    for (const [colour, list] of perColour) {
+      const s = seen.get(colour) ?? { frames: 0, maxCount: 0, corners: [], bigCorners: [], blocky: false, firstBoxCount: undefined };
+      s.frames++;
+      s.maxCount = Math.max(s.maxCount, list.length);
+      // A disc leaves its bounding box's corners empty, an upright box fills them; small rasters blur the
+      // difference, so the shape is judged over all frames.
+      for (const b of list) {
+        if (touchesBorder(b, size)) continue;
+        if (b.area >= 30) s.corners.push(b.corners);
+        if (b.area >= 64) s.bigCorners.push(b.corners);
+      }
+      s.blocky ||= list.some((b) => b.area >= 60 && b.fill >= 0.85 && !touchesBorder(b, size));
+      if (s.firstBoxCount === undefined && list.every((b) => !touchesBorder(b, size))) {
+        // Upright boxes stack into one blob n sides tall and n side² in area (lean or not): n = height² / area.
+        s.firstBoxCount = list.reduce((n, b) => n + Math.max(1, Math.round(Math.max(b.maxX - b.minX + 1, b.maxY - b.minY + 1) ** 2 / b.area)), 0);
+      }
+      seen.set(colour, s);
+    }
+  });
+  for (const [colour, e] of expected) {
+    const s = seen.get(colour);
+    const what = e.labels.join(' and ');
+    if (!s || s.frames < 2) {
+      reasons.push(`expected ${what}, but nothing ${colour} is seen`);
+      continue;
+    }
+    const corners = [...s.corners].sort((a, b) => a - b);
+    const mostCorners = corners[corners.length - 1] ?? 0;
+    // Below ~9 px across, a rasterised disc is nearly square: only big blobs say "ball" or "box".
+    const bigCorners = [...s.bigCorners].sort((a, b) => a - b);
+    const bigMedian = bigCorners[Math.floor(bigCorners.length / 2)] ?? 0;
+    if (e.shapes.has('box') && corners.length > 0 && mostCorners < 0.4 && !s.blocky) reasons.push(`expected ${what}, but the ${colour} thing is not box-shaped`);
+    if (!e.shapes.has('box') && bigCorners.length >= 3 && bigMedian >= 0.6) reasons.push(`expected ${what}, but the ${colour} thing is box-shaped`);
+    if (e.boxCount > 1) {
+      const counted = Math.max(s.maxCount, s.firstBoxCount ?? 0);
+      if (counted !== e.count) reasons.push(`expected ${what}, but counted ${counted}`);
+    } else if (s.maxCount !== e.count) {
+      reasons.push(`expected ${what}, but at most ${s.maxCount} ${colour} thing${s.maxCount === 1 ? ' is' : 's are'} seen at once`);
+    }
+  }
+  for (const [colour, s] of seen) {
+    if (!expected.has(colour) && s.frames >= 3) reasons.push(`a ${colour} object that the prompt does not ask for is seen in ${s.frames} frames`);
+  }
+  if (facts.setting && facts.setting !== setting) reasons.push(`the prompt asks for a ${facts.setting}, the video looks like a ${setting}`);
+  return { pass: reasons.length === 0, reasons };
+}
+
+/** Per-frame displacements of a track. */
+const steps = (t: Track) =>
+  t.points.slice(1).map((p, i) => {
+    const q = t.points[i] as TrackPoint;
+    const gap = p.frame - q.frame;
+    return [(p.x - q.x) / gap, (p.y - q.y) / gap] as const;
+  });
+
+interface Bounce {
+  readonly track: Track;
+  /** Index in track.points of the lowest point. */
+  readonly at: number;
+  readonly vIn: number;
+  readonly vOut: number;
+}
+
+function bouncesOf(track: Track, minSpeed: number): Bounce[] {
+  const out: Bounce[] = [];
+  const p = track.points;
+  for (let k = 1; k + 1 < p.length; k++) {
+    const [a, b, c] = [p[k - 1] as TrackPoint, p[k] as TrackPoint, p[k + 1] as TrackPoint];
+    const dIn = (b.y - a.y) / (b.frame - a.frame);
+    const dOut = (c.y - b.y) / (c.frame - b.frame);
+    if (dIn > minSpeed && dOut < -minSpeed * 0.5) out.push({ track, at: k, vIn: dIn, vOut: -dOut });
+  }
+  return out;
+}
+
+/** Least-squares quadratic through 4 points at t = 0..3: returns [accel (2c), rms residual]. */
+function quadFit(v: readonly number[]): [number, number] {
+  // Orthogonal-polynomial fit for t = 0,1,2,3.
+  const [a = 0, b = 0, c = 0, d = 0] = v;
+  const mean = (a + b + c + d) / 4;
+  const slope = (-3 * a - b + c + 3 * d) / 10;
+  const curve = (a - b - c + d) / 4; // coefficient of (t−1.5)² − 1.25
+  const fitted = [0, 1, 2, 3].map((t) => mean + slope * (t - 1.5) + curve * ((t - 1.5) ** 2 - 1.25));
+  const rms = Math.sqrt(v.reduce((s, y, i) => s + (y - (fitted[i] ?? 0)) ** 2, 0) / 4);
+  return [2 * curve, rms];
+}
+
+function rowColour(video: VideoInput, frame: number, row: number, x0: number, x1: number): [number, number, number] | undefined {
+  const { size, frames } = video;
+  if (row < 0 || row >= size) return undefined;
+  let r = 0;
+  let g = 0;
+  let b = 0;
+  let n = 0;
+  for (let x = Math.max(0, x0); x <= Math.min(size - 1, x1); x++) {
+    const i = (frame * size * size + row * size + x) * 3;
+    r += frames[i] ?? 0;
+    g += frames[i + 1] ?? 0;
+    b += frames[i + 2] ?? 0;
+    n++;
+  }
+  return n > 0 ? [r / n, g / n, b / n] : undefined;
+}
+
+/** Is there an edge (a surface) in the rows just below a blob, within the distance it moved? */
+function surfaceBelow(video: VideoInput, frame: number, b: Blob, reach: number, others: readonly Blob[]): boolean {
+  if (b.maxY + 2 >= video.size) return true;
+  const x0 = b.minX - 1;
+  const x1 = b.maxX + 1;
+  const bottom = Math.min(video.size - 1, b.maxY + Math.ceil(reach) + 2);
+  if (others.some((o) => o !== b && o.minY <= bottom && o.maxY >= b.maxY - 1 && o.maxX >= x0 && o.minX <= x1)) return true;
+  let previous = rowColour(video, frame, b.maxY + 1, x0, x1);
+  for (let row = b.maxY + 2; row <= bottom; row++) {
+    const current = rowColour(video, frame, row, x0, x1);
+    if (current && previous && Math.abs(current[0] - previous[0]) + Math.abs(current[1] - previous[1]) + Math.abs(current[2] - previous[2]) > 14) return true;
+    previous = current;
+  }
+  return false;
+}
+
+interface Impact {
+  readonly t: number;
+  readonly what: string;
+}
+
+function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptFacts): { verdict: AxisVerdict; gravity: (number | null)[]; impacts: Impact[] } {
+  const reasons: string[] = [];
+  const { size, shotStarts, frameCount, tracks, blobs, fps } = analysis;
+  const minArea = Math.max(3, Math.round(size * size * 0.00018));
+  const impacts: Impact[] = [];
+  const shotEnd = (s: number) => (shotStarts[s + 1] ?? frameCount) - 1;
+
+  shotStarts.forEach((start, s) => {
+    const length = shotEnd(s) - start + 1;
+    if (length < 3 && frameCount >= 6) reasons.push(`shot ${s + 1} lasts ${length} frame${length === 1 ? '' : 's'}: the picture flickers between views`);
+  });
+
+  const nearSameColour = (frame: number, colour: Colour, x: number, y: number, reach: number, except?: TrackPoint) =>
+    (blobs[frame] ?? []).some((o) => o.colour === colour && (except === undefined || o.x !== except.x || o.y !== except.y) && Math.hypot(o.x - x, o.y - y) <= reach);
+
+  for (const track of tracks) {
+    const first = track.points[0] as TrackPoint;
+    const last = track.points[track.points.length - 1] as TrackPoint;
+    const significant = track.points.reduce((m, p) => Math.max(m, p.area), 0) >= 2 * minArea;
+    if (!significant) continue;
+    const r = radius(first);
+    // Appearing from nowhere: not at a shot's start, not entering at the border, not split from a same-coloured blob.
+    const second = track.points[1] ?? first;
+    const beforeLast = track.points[track.points.length - 2] ?? last;
+    if (first.frame !== shotStarts[track.shot] && !leavesFrame(first, first.x - second.x, first.y - second.y, size) && !nearSameColour(first.frame - 1, track.colour, first.x, first.y, 3 * r + 0.06 * size)) {
+      const replaced = tracks.find((o) => o !== track && o.colour !== track.colour && o.points[o.points.length - 1]?.frame === first.frame - 1 && Math.hypot((o.points[o.points.length - 1] as TrackPoint).x - first.x, (o.points[o.points.length - 1] as TrackPoint).y - first.y) < 2 * r + 3);
+      reasons.push(replaced ? `an object changes colour from ${replaced.colour} to ${track.colour} at frame ${first.frame}` : `a ${track.colour} object appears from nowhere at frame ${first.frame}`);
+    }
+    if (last.frame !== shotEnd(track.shot) && !leavesFrame(last, last.x - beforeLast.x, last.y - beforeLast.y, size) && !nearSameColour(last.frame + 1, track.colour, last.x, last.y, 3 * radius(last) + 0.06 * size)) {
+      const successor = tracks.some((o) => o !== track && o.points[0]?.frame === last.frame + 1 && Math.hypot((o.points[0] as TrackPoint).x - last.x, (o.points[0] as TrackPoint).y - last.y) < 2 * radius(last) + 3);
+      if (!successor) reasons.push(`a ${track.colour} object vanishes at frame ${last.frame + 1}`);
+    }
+    // Jumps: a displacement far larger than the motion just before and after it.
+    const d = steps(track).map(([dx, dy]) => Math.hypot(dx, dy));
+    d.forEach((step, i) => {
+      const around = Math.max(d[i - 1] ?? 0, d[i + 1] ?? 0, 0.02 * size);
+      if (step > 0.1 * size && step > 3 * around) reasons.push(`a ${track.colour} object jumps ${step.toFixed(0)} px at frame ${(track.points[i + 1] as TrackPoint).frame}`);
+    });
+    // Size permanence, for objects that never touch another of their colour.
+    const isolated = track.points.every((p) => !(blobs[p.frame] ?? []).some((o) => o.colour === track.colour && (o.x !== p.x || o.y !== p.y) && Math.hypot(o.x - p.x, o.y - p.y) < 4 * radius(p) + 4));
+    if (isolated && track.points.length >= 4) {
+      const inside = track.points.filter((p) => !touchesBorder(p, size, 1));
+      const areas = inside.map((p) => p.area).sort((a, b) => a - b);
+      const median = areas[Math.floor(areas.length / 2)] ?? 0;
+      if (median >= 16 && inside.some((p) => p.area < 0.35 * median || p.area > 2.8 * median)) reasons.push(`a ${track.colour} object changes size`);
+    }
+  }
+
+  // Gravity: the vertical acceleration of free flight, per shot.
+  const pendulumColour = facts.pendulum?.colour;
+  const gravity: (number | null)[] = [];
+  shotStarts.forEach((_, s) => {
+    const accelerations: number[] = [];
+    for (const track of tracks) {
+      if (track.shot !== s || track.colour === pendulumColour) continue;
+      const p = track.points;
+      for (let i = 0; i + 3 < p.length; i++) {
+        const w = p.slice(i, i + 4);
+        if ((w[3] as TrackPoint).frame - (w[0] as TrackPoint).frame !== 3) continue;
+        if (w.some((q) => touchesBorder(q, size, 1) || q.area < 2 * minArea)) continue;
+        const ys = w.map((q) => q.y);
+        const xs = w.map((q) => q.x);
+        const dys = ys.slice(1).map((y, k) => y - (ys[k] ?? 0));
+        if (dys.some((dy, k) => k > 0 && (dys[k - 1] ?? 0) > 0.3 && dy < -0.3)) continue; // a bounce inside
+        const travel = Math.abs((ys[3] ?? 0) - (ys[0] ?? 0));
+        if (travel < 0.03 * size) continue;
+        const [ay, rmsY] = quadFit(ys);
+        const [ax] = quadFit(xs);
+        if (rmsY > 0.6 + 0.03 * travel || Math.abs(ax) > 0.35 * Math.abs(ay) + 0.3) continue;
+        accelerations.push(ay);
+      }
+    }
+    if (accelerations.length === 0) {
+      gravity.push(null);
+      return;
+    }
+    const sorted = [...accelerations].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+    gravity.push(median);
+    if (median <= 0.05) {
+      reasons.push(`in shot ${s + 1} falling things accelerate ${median < 0 ? 'upward' : 'not at all'} (${median.toFixed(2)} px/frame²)`);
+    } else if (accelerations.length >= 3) {
+      const agree = accelerations.filter((a) => a >= 0.55 * median && a <= 1.7 * median).length / accelerations.length;
+      if (agree < 0.6) reasons.push(`in shot ${s + 1} things fall with inconsistent gravity (${Math.round(agree * 100)}% agree with ${median.toFixed(2)} px/frame²)`);
+    }
+  });
+
+  // Bounces: at a surface, and never gaining height (time runs forward).
+  const minSpeed = 0.008 * size;
+  // A figure's wind-up moves a held ball down and up like a small bounce: with a figure, only big falls count.
+  const minFall = (facts.character ? 0.1 : 0.04) * size;
+  // Toppling boxes tumble: their blob's centre says little about when they knock, so their impacts go unchecked.
+  const boxColours = new Set<Colour>([...(facts.boxStack ? [facts.boxStack.colour] : []), ...facts.objects.filter((o) => o.material === 'wooden box').map((o) => o.colour)]);
+  for (const track of tracks) {
+    if (track.colour === pendulumColour) continue;
+    const listenFor = !boxColours.has(track.colour);
+    const p = track.points;
+    for (const bounce of bouncesOf(track, minSpeed)) {
+      const at = p[bounce.at] as TrackPoint;
+      if (touchesBorder(at, size, 1)) continue;
+      if (!surfaceBelow(video, at.frame, at, bounce.vIn + 1, blobs[at.frame] ?? [])) {
+        reasons.push(`a ${track.colour} object bounces in mid-air at frame ${at.frame}`);
+      }
+      let apexBefore = bounce.at;
+      while (apexBefore > 0 && (p[apexBefore - 1] as TrackPoint).y < (p[apexBefore] as TrackPoint).y) apexBefore--;
+      let apexAfter = bounce.at;
+      while (apexAfter + 1 < p.length && (p[apexAfter + 1] as TrackPoint).y < (p[apexAfter] as TrackPoint).y) apexAfter++;
+      const fallObserved = apexBefore > 0 || (p[0] as TrackPoint).frame === 0;
+      const fall = at.y - (p[apexBefore] as TrackPoint).y;
+      const rise = at.y - (p[apexAfter] as TrackPoint).y;
+      if (fallObserved && fall >= minFall && rise > 1.12 * fall + 1.5) {
+        reasons.push(`a ${track.colour} object bounces higher (${rise.toFixed(0)} px) than it fell (${fall.toFixed(0)} px) at frame ${at.frame}`);
+      }
+      // The moment of contact, between the lines of the fall and of the rise.
+      const before = p[bounce.at - 1] as TrackPoint;
+      const after = p[bounce.at + 1] as TrackPoint;
+      const prior = p[bounce.at - 2];
+      const next = p[bounce.at + 2];
+      let tc = at.frame;
+      if (prior && next) {
+        const sIn = before.y - prior.y;
+        const sOut = next.y - after.y;
+        // y_in(t) = before.y + sIn (t − before.frame); y_out(t) = after.y + sOut (t − after.frame)
+        if (sIn - sOut > 1e-6) tc = (after.y - before.y + sIn * before.frame - sOut * after.frame) / (sIn - sOut);
+        tc = Math.min(after.frame, Math.max(before.frame, tc));
+      }
+      if (listenFor && bounce.vIn >= 0.012 * size && fall >= minFall) impacts.push({ t: tc / fps, what: `${track.colour} bounce near frame ${at.frame}` });
+    }
+    // Landings that stop dead, side hits and sudden starts are impacts too.
+    const d = steps(track);
+    for (let i = 1; listenFor && i < d.length; i++) {
+      const [px, py] = d[i - 1] as readonly [number, number];
+      const [qx, qy] = d[i] as readonly [number, number];
+      const frame = (p[i] as TrackPoint).frame;
+      const here = p[i] as TrackPoint;
+      if (touchesBorder(here, size, 1) || (blobs[here.frame] ?? []).some((o) => o !== here && o.colour === track.colour && Math.hypot(o.x - here.x, o.y - here.y) < 4 * radius(here) + 4)) continue;
+      const then = d[i + 1];
+      if (py > 0.015 * size && Math.abs(qy) < 0.2 * py && (!then || Math.abs(then[1]) < 0.2 * py)) impacts.push({ t: (frame - 0.5) / fps, what: `${track.colour} landing at frame ${frame}` });
+      else if (Math.abs(px) > 0.02 * size && Math.abs(qx) > 0.02 * size && Math.sign(px) !== Math.sign(qx)) impacts.push({ t: frame / fps, what: `${track.colour} side hit at frame ${frame}` });
+      else if (Math.hypot(px, py) < 0.003 * size && Math.hypot(qx, qy) > 0.02 * size) impacts.push({ t: frame / fps, what: `${track.colour} struck at frame ${frame}` });
+    }
+    // Lying or rolling on the ground, then leaping steeply up: no bounce fed it and nothing kicks that
+    // way, so time is running backwards (a landing, reversed).
+    for (let i = 2; i < d.length; i++) {
+      const [qx, qy] = d[i] as readonly [number, number];
+      const settled = Math.abs((d[i - 1] as readonly [number, number])[1]) < 0.012 * size && Math.abs((d[i - 2] as readonly [number, number])[1]) < 0.012 * size;
+      const at = p[i] as TrackPoint;
+      if (settled && -qy > 0.045 * size && -qy > 1.5 * Math.abs(qx) && at.minY > 1 && at.maxY < size - 2) {
+        reasons.push(`a ${track.colour} object leaps up from the ground at frame ${(p[i] as TrackPoint).frame}`);
+      }
+    }
+  }
+
+  // Cuts keep the world going: a thing seen moving up or down on both sides of a cut keeps that direction.
+  for (let s = 1; s < shotStarts.length; s++) {
+    const at = shotStarts[s] ?? 0;
+    const vertical = (track: Track, fromEnd: boolean): number | undefined => {
+      const [a, b] = fromEnd ? track.points.slice(-2) : track.points.slice(0, 2);
+      return a && b && b.frame - a.frame === 1 ? b.y - a.y : undefined;
+    };
+    for (const before of tracks.filter((t) => t.shot === s - 1 && t.points[t.points.length - 1]?.frame === at - 1)) {
+      const vb = vertical(before, true);
+      if (vb === undefined || Math.abs(vb) < 0.025 * size) continue;
+      const afters = tracks.filter((t) => t.shot === s && t.colour === before.colour && t.points[0]?.frame === at);
+      if (afters.length !== 1 || tracks.filter((t) => t.shot === s - 1 && t.colour === before.colour).length !== 1) continue;
+      const va = vertical(afters[0] as Track, false);
+      if (va !== undefined && Math.abs(va) >= 0.025 * size && Math.sign(va) !== Math.sign(vb)) {
+        reasons.push(`the ${before.colour} object is ${vb > 0 ? 'falling' : 'rising'} before the cut to shot ${s + 1} and ${va > 0 ? 'falling' : 'rising'} after it`);
+      }
+    }
+  }
+  return { verdict: { pass: reasons.length === 0, reasons: [...new Set(reasons)] }, gravity, impacts };
+}
+
+function judgeSync(impacts: readonly Impact[], onsets: readonly number[], fps: number): { verdict: AxisVerdict; matched: number } {
+  if (impacts.length === 0) return { verdict: { pass: true, reasons: [] }, matched: 0 };
+  const tolerance = 1 / fps + 0.01;
+  const nearest = impacts.map((i) => onsets.reduce((best, o) => (Math.abs(o - i.t) < Math.abs(best) ? o - i.t : best), Infinity));
+  const unmatched = impacts.filter((_, k) => Math.abs(nearest[k] ?? Infinity) > tolerance);
+  const matched = impacts.length - unmatched.length;
+  // Sound that lags or leads every impact by the same amount is out of sync even where onsets happen to fall near.
+  const near = nearest.filter((o) => Math.abs(o) <= 0.4).sort((a, b) => a - b);
+  const lag = near[Math.floor(near.length / 2)] ?? 0;
+  const reasons = unmatched.map((i) => `no impact sound within ±1 frame of the ${i.what} (${i.t.toFixed(2)} s)`);
+  if (near.length >= 2 && Math.abs(lag) > tolerance) reasons.push(`impact sounds ${lag > 0 ? 'lag' : 'lead'} the picture by ${Math.round(Math.abs(lag) * 1000)} ms`);
+  const pass = matched / impacts.length >= 0.7 && !(near.length >= 2 && Math.abs(lag) > tolerance);
+  return { verdict: { pass, reasons: pass ? [] : reasons }, matched };
+}
+
+export function judgeClip(clip: ClipToJudge, prototypes: readonly SettingPrototype[]): ClipVerdict {
+  const analysis = analyzeVideo(clip.video);
+  const setting = classifySetting(settingFeatures(clip.video, analysis), prototypes).setting;
+  const adherence = judgeAdherence(analysis, clip.facts, setting);
+  const physics = judgePhysics(clip.video, analysis, clip.facts);
+  const onsets = detectOnsets(clip.audio.pcm, clip.audio.sampleRate);
+  const sync = judgeSync(physics.impacts, onsets, clip.video.fps);
+  const colours: Partial<Record<Colour, number>> = {};
+  for (const t of analysis.tracks) colours[t.colour] = (colours[t.colour] ?? 0) + 1;
+  return {
+    adherence,
+    physics: physics.verdict,
+    sync: sync.verdict,
+    measured: {
+      shots: analysis.shotStarts.length,
+      setting,
+      colours,
+      gravityPxPerFrame2: physics.gravity.map((g) => (g === null ? null : Math.round(g * 1000) / 1000)),
+      visualImpacts: physics.impacts.length,
+      audioOnsets: onsets.length,
+      matchedImpacts: sync.matched,
+    },
+  };
+}

@@ -1,0 +1,287 @@
+import { COLOURS, type Colour } from '../scene.ts';
+import { OBJECT_RGB, rgbToHsv } from '../palette.ts';
+
+/**
+ * What the judge sees in a video, from pixels alone: the cuts between shots, and per frame the
+ * vivid blobs (the world's moving things are vivid, its stage muted), classified by hue into the
+ * palette's colours, then linked across frames into tracks.
+ */
+export interface VideoInput {
+  /** RGB bytes, frame after frame: frames × size × size × 3. */
+  readonly frames: Uint8Array;
+  readonly size: number;
+  readonly fps: number;
+}
+
+export interface Blob {
+  readonly colour: Colour;
+  /** Centroid, px (y down). */
+  readonly x: number;
+  readonly y: number;
+  readonly area: number;
+  readonly minX: number;
+  readonly maxX: number;
+  readonly minY: number;
+  readonly maxY: number;
+  /** area / bounding-box area: ~0.78 for a disc, ~1 for an upright square. */
+  readonly fill: number;
+  /** Share of the pixels at the bounding box's corners (each corner and its two edge neighbours) in the blob: ~0 for a disc, ~1 for an upright square. */
+  readonly corners: number;
+}
+
+export interface TrackPoint extends Blob {
+  readonly frame: number;
+}
+
+export interface Track {
+  readonly colour: Colour;
+  readonly shot: number;
+  readonly points: TrackPoint[];
+}
+
+export interface VideoAnalysis {
+  readonly frameCount: number;
+  readonly size: number;
+  readonly fps: number;
+  /** First frame of each shot (0 first). */
+  readonly shotStarts: readonly number[];
+  readonly blobs: readonly (readonly Blob[])[];
+  readonly tracks: readonly Track[];
+}
+
+const VIVID_SATURATION = 0.5;
+const VIVID_VALUE = 0.25;
+/** Largest hue distance (degrees) at which a vivid pixel is given a palette colour. */
+const HUE_TOLERANCE = 24;
+/** Mean grey-level change (0–255) beyond which two frames are different shots. */
+const CUT_DIFFERENCE = 4.5;
+const PALETTE_HUES: readonly [Colour, number][] = COLOURS.map((c) => [c, rgbToHsv(OBJECT_RGB[c])[0]]);
+
+/** Palette index per pixel (−1: not vivid, or no palette colour near its hue). */
+export function classifyPixels(rgb: Uint8Array, offset: number, pixels: number): Int8Array {
+  const out = new Int8Array(pixels).fill(-1);
+  for (let p = 0; p < pixels; p++) {
+    const i = offset + p * 3;
+    const r = rgb[i] ?? 0;
+    const g = rgb[i + 1] ?? 0;
+    const b = rgb[i + 2] ?? 0;
+    const max = Math.max(r, g, b);
+    const min = Math.min(r, g, b);
+    if (max < VIVID_VALUE * 255 || max - min < VIVID_SATURATION * max) continue;
+    const [hue] = rgbToHsv([r, g, b]);
+    let best = -1;
+    let bestDistance = HUE_TOLERANCE;
+    PALETTE_HUES.forEach(([, h], k) => {
+      const d = Math.min(Math.abs(hue - h), 360 - Math.abs(hue - h));
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = k;
+      }
+    });
+    out[p] = best;
+  }
+  return out;
+}
+
+/** Connected blobs (8-connected) of each palette colour in one frame, at least `minArea` px. */
+export function findBlobs(classes: Int8Array, size: number, minArea: number): Blob[] {
+  const seen = new Uint8Array(classes.length);
+  const label = new Int32Array(classes.length).fill(-1);
+  let nextLabel = 0;
+  const blobs: Blob[] = [];
+  const stack: number[] = [];
+  for (let start = 0; start < classes.length; start++) {
+    const k = classes[start] ?? -1;
+    if (k < 0 || seen[start]) continue;
+    let area = 0;
+    let sx = 0;
+    let sy = 0;
+    let minX = size;
+    let maxX = -1;
+    let minY = size;
+    let maxY = -1;
+    stack.push(start);
+    seen[start] = 1;
+    const id = nextLabel++;
+    while (stack.length > 0) {
+      const p = stack.pop() ?? 0;
+      label[p] = id;
+      const x = p % size;
+      const y = (p - x) / size;
+      area++;
+      sx += x;
+      sy += y;
+      if (x < minX) minX = x;
+      if (x > maxX) maxX = x;
+      if (y < minY) minY = y;
+      if (y > maxY) maxY = y;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx;
+          const ny = y + dy;
+          if (nx < 0 || ny < 0 || nx >= size || ny >= size) continue;
+          const q = ny * size + nx;
+          if (!seen[q] && classes[q] === k) {
+            seen[q] = 1;
+            stack.push(q);
+          }
+        }
+      }
+    }
+    if (area < minArea) continue;
+    const colour = COLOURS[k] as Colour;
+    let inCorners = 0;
+    for (const [cx, cy, sx, sy] of [[minX, minY, 1, 1], [maxX, minY, -1, 1], [minX, maxY, 1, -1], [maxX, maxY, -1, -1]] as const) {
+      // The corner pixel and its two neighbours along the edges: outside any disc, inside an upright square.
+      for (const [dx, dy] of [[0, 0], [sx, 0], [0, sy]] as const) if (label[(cy + dy) * size + cx + dx] === id) inCorners++;
+    }
+    const corners = maxX - minX >= 4 && maxY - minY >= 4 ? inCorners / 12 : 0;
+    blobs.push({ colour, x: sx / area + 0.5, y: sy / area + 0.5, area, minX, maxX, minY, maxY, fill: area / ((maxX - minX + 1) * (maxY - minY + 1)), corners });
+  }
+  return mergeFragments(blobs);
+}
+
+/** Blobs of one colour whose boxes (nearly) touch are one thing split by a seam, a net or a highlight. */
+function mergeFragments(blobs: Blob[]): Blob[] {
+  const out = [...blobs];
+  for (let changed = true; changed; ) {
+    changed = false;
+    outer: for (let i = 0; i < out.length; i++) {
+      for (let j = i + 1; j < out.length; j++) {
+        const a = out[i] as Blob;
+        const b = out[j] as Blob;
+        if (a.colour !== b.colour) continue;
+        if (a.minX > b.maxX + 2 || b.minX > a.maxX + 2 || a.minY > b.maxY + 2 || b.minY > a.maxY + 2) continue;
+        const area = a.area + b.area;
+        const minX = Math.min(a.minX, b.minX);
+        const maxX = Math.max(a.maxX, b.maxX);
+        const minY = Math.min(a.minY, b.minY);
+        const maxY = Math.max(a.maxY, b.maxY);
+        out[i] = { colour: a.colour, x: (a.x * a.area + b.x * b.area) / area, y: (a.y * a.area + b.y * b.area) / area, area, minX, maxX, minY, maxY, fill: area / ((maxX - minX + 1) * (maxY - minY + 1)), corners: 0 };
+        out.splice(j, 1);
+        changed = true;
+        break outer;
+      }
+    }
+  }
+  return out;
+}
+
+/** The frame as 64×64 grey levels (box-filtered), for comparing frames. */
+export function thumbnail(rgb: Uint8Array, offset: number, size: number): Float32Array {
+  const side = 64;
+  const out = new Float32Array(side * side);
+  const count = new Float32Array(side * side);
+  for (let y = 0; y < size; y++) {
+    const ty = Math.floor((y * side) / size);
+    for (let x = 0; x < size; x++) {
+      const i = offset + (y * size + x) * 3;
+      const t = ty * side + Math.floor((x * side) / size);
+      out[t] = (out[t] ?? 0) + 0.299 * (rgb[i] ?? 0) + 0.587 * (rgb[i + 1] ?? 0) + 0.114 * (rgb[i + 2] ?? 0);
+      count[t] = (count[t] ?? 0) + 1;
+    }
+  }
+  return out.map((v, t) => v / (count[t] || 1));
+}
+
+/** Mean absolute difference of two thumbnails after the best horizontal shift (a pan moves, a cut changes). */
+export function shiftedDifference(a: Float32Array, b: Float32Array): number {
+  const side = 64;
+  let best = Infinity;
+  for (let dx = -6; dx <= 6; dx++) {
+    let sum = 0;
+    let n = 0;
+    for (let y = 0; y < side; y++) {
+      for (let x = Math.max(0, -dx); x < Math.min(side, side - dx); x++) {
+        sum += Math.abs((a[y * side + x + dx] ?? 0) - (b[y * side + x] ?? 0));
+        n++;
+      }
+    }
+    best = Math.min(best, sum / n);
+  }
+  return best;
+}
+
+/**
+ * Every object of a colour seen in both frames changed area by the same large factor: the camera
+ * zoomed between them (things do not grow or shrink on their own).
+ */
+function zoomed(before: readonly Blob[], after: readonly Blob[]): boolean {
+  const ratios: number[] = [];
+  for (const colour of new Set(before.map((b) => b.colour))) {
+    const a = before.filter((b) => b.colour === colour).reduce((s, b) => s + b.area, 0);
+    const c = after.filter((b) => b.colour === colour).reduce((s, b) => s + b.area, 0);
+    if (a >= 8 && c >= 8) ratios.push(c / a);
+  }
+  return ratios.length > 0 && (ratios.every((r) => r > 1.7) || ratios.every((r) => r < 1 / 1.7));
+}
+
+/** Cuts: frames that no small horizontal shift of the previous frame explains, or where everything zoomed. */
+export function detectCuts(video: VideoInput, blobs: readonly (readonly Blob[])[]): number[] {
+  const frameBytes = video.size * video.size * 3;
+  const count = video.frames.length / frameBytes;
+  const starts = [0];
+  let previous = thumbnail(video.frames, 0, video.size);
+  for (let f = 1; f < count; f++) {
+    const current = thumbnail(video.frames, f * frameBytes, video.size);
+    if (shiftedDifference(previous, current) > CUT_DIFFERENCE || zoomed(blobs[f - 1] ?? [], blobs[f] ?? [])) starts.push(f);
+    previous = current;
+  }
+  return starts;
+}
+
+/** Links blobs of one colour across consecutive frames of a shot, nearest first. */
+function linkTracks(blobs: readonly (readonly Blob[])[], shotStarts: readonly number[], size: number): Track[] {
+  const tracks: Track[] = [];
+  const gate = 0.3 * size;
+  for (let s = 0; s < shotStarts.length; s++) {
+    const from = shotStarts[s] ?? 0;
+    const to = shotStarts[s + 1] ?? blobs.length;
+    let open: Track[] = [];
+    for (let f = from; f < to; f++) {
+      const here = [...(blobs[f] ?? [])];
+      const pairs: [number, Track, number][] = [];
+      for (const track of open) {
+        const last = track.points[track.points.length - 1] as TrackPoint;
+        const gap = f - last.frame;
+        // A thing hidden for a frame or two (tiny, or passing a thin occluder) is the same thing after.
+        const previous = track.points[track.points.length - 2];
+        const [vx, vy] = previous && last.frame - previous.frame === 1 ? [last.x - previous.x, last.y - previous.y] : [0, 0];
+        here.forEach((b, i) => {
+          if (b.colour !== track.colour) return;
+          const d = Math.hypot(b.x - (last.x + vx * (gap - 1)), b.y - (last.y + vy * (gap - 1)));
+          if (d < gate) pairs.push([d + (gap - 1) * gate, track, i]);
+        });
+      }
+      pairs.sort((a, b) => a[0] - b[0]);
+      const usedTracks = new Set<Track>();
+      const usedBlobs = new Set<number>();
+      for (const [, track, i] of pairs) {
+        if (usedTracks.has(track) || usedBlobs.has(i)) continue;
+        usedTracks.add(track);
+        usedBlobs.add(i);
+        track.points.push({ ...(here[i] as Blob), frame: f });
+      }
+      here.forEach((b, i) => {
+        if (usedBlobs.has(i)) return;
+        const track: Track = { colour: b.colour, shot: s, points: [{ ...b, frame: f }] };
+        tracks.push(track);
+        open.push(track);
+      });
+      open = open.filter((t) => f - (t.points[t.points.length - 1] as TrackPoint).frame < 3);
+    }
+  }
+  return tracks;
+}
+
+export function analyzeVideo(video: VideoInput): VideoAnalysis {
+  const { size } = video;
+  const pixels = size * size;
+  if (!Number.isInteger(size) || size < 16) throw new RangeError(`video size must be an integer ≥ 16 (got ${size})`);
+  if (video.frames.length % (pixels * 3) !== 0) throw new RangeError(`video frames must hold whole ${size}×${size} RGB frames (${video.frames.length} bytes)`);
+  const frameCount = video.frames.length / (pixels * 3);
+  const minArea = Math.max(3, Math.round(pixels * 0.00018));
+  const blobs = Array.from({ length: frameCount }, (_, f) => findBlobs(classifyPixels(video.frames, f * pixels * 3, pixels), size, minArea));
+  const shotStarts = detectCuts(video, blobs);
+  return { frameCount, size, fps: video.fps, shotStarts, blobs, tracks: linkTracks(blobs, shotStarts, size) };
+}
