@@ -1,7 +1,7 @@
 /**
  * Impact onsets from sound alone: the energy of the signal's first difference (which favours the
  * broadband attack of a knock over hum and room tone) in 4 ms hops, and an onset wherever it jumps
- * well above the level of the preceding ~100 ms.
+ * well above the level of the preceding ~25 ms.
  */
 export interface OnsetOptions {
   /** Energy jump over the recent background that counts as an onset. */
@@ -27,14 +27,15 @@ export function detectOnsets(pcm: Float32Array, sampleRate: number, options: Ons
   }
   const loudest = energy.reduce((m, e) => Math.max(m, e), 0);
   const floor = loudest * relativeFloor + 1e-9;
-  const history = Math.round(0.1 / (hop / sampleRate));
+  // A short history: a quiet knock on the tail of a loud one still jumps above the last ~25 ms.
+  const history = Math.round(0.028 / (hop / sampleRate));
   const refractory = Math.round(0.045 / (hop / sampleRate));
   const onsets: number[] = [];
   let last = -Infinity;
   for (let h = 2; h < hops; h++) {
     let background = 0;
     let n = 0;
-    for (let k = Math.max(0, h - history); k < h - 1; k++) {
+    for (let k = Math.max(0, h - 1 - history); k < h - 1; k++) {
       background += energy[k] ?? 0;
       n++;
     }

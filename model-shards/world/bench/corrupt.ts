@@ -34,9 +34,17 @@ function frameOrder(clip: Clip, order: readonly number[]): Uint8Array {
   return out;
 }
 
-/** The object a break acts on: the first free ball, which every sampled scene has. */
-function victim(clip: Clip): string {
-  const id = clip.scene.objects[0]?.id ?? clip.trace.frames[0]?.bodies[0]?.id;
+/** The object a break acts on: the first free object in view at `frame` (a break nobody can see is no test). */
+function victim(clip: Clip, frame: number): string {
+  const view = clip.views[frame];
+  const pose = clip.trace.frames[frame];
+  const inView = (id: string) => {
+    const b = pose?.bodies.find((body) => body.id === id);
+    if (!b || !view) return false;
+    const half = view.width / 2 - 0.25;
+    return Math.abs(b.x - view.cx) < half && Math.abs(b.y - view.cy) < half;
+  };
+  const id = clip.scene.objects.find((o) => inView(o.id))?.id ?? clip.scene.objects[0]?.id ?? clip.trace.frames[0]?.bodies[0]?.id;
   if (!id) throw new RangeError('the clip has nothing to break');
   return id;
 }
@@ -71,17 +79,17 @@ export async function breakClip(clip: Clip, kind: BreakKind, seed: number): Prom
       return { frames: flipped.frames, audio: flipped.audio, prompt: clip.prompt };
     }
     case 'teleported': {
-      const id = victim(clip);
       const from = rng.int(Math.floor(count / 3), Math.floor((2 * count) / 3));
+      const id = victim(clip, from);
       const at = clip.trace.frames[from]?.bodies.find((b) => b.id === id);
       const dx = (at && at.x > 0 ? -1 : 1) * rng.uniform(1.8, 2.6);
       const dy = rng.uniform(0.3, 1.2);
       return { ...same, frames: editPoses(clip, from, id, (b) => ({ ...b, x: Math.max(-STAGE_HALF_WIDTH + 0.2, Math.min(STAGE_HALF_WIDTH - 0.2, b.x + dx)), y: b.y + dy })) };
     }
     case 'recoloured': {
-      const id = victim(clip);
       const colour = unusedColour(clip.scene, rng);
       const from = rng.int(Math.floor(count / 3), Math.floor((2 * count) / 3));
+      const id = victim(clip, from);
       return { ...same, frames: editPoses(clip, from, id, (b) => ({ ...b, colour })) };
     }
     case 'audio-shifted': {
@@ -93,7 +101,7 @@ export async function breakClip(clip: Clip, kind: BreakKind, seed: number): Prom
       return { ...same, audio };
     }
     case 'wrong-colour': {
-      const id = victim(clip);
+      const id = victim(clip, 0);
       const colour = unusedColour(clip.scene, rng);
       const wrong: Scene = { ...clip.scene, objects: clip.scene.objects.map((o) => (o.id === id ? { ...o, colour } : o)) };
       return { ...same, prompt: describeScene(wrong, clip.scene.seed) };

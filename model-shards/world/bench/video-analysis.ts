@@ -202,21 +202,43 @@ export function shiftedDifference(a: Float32Array, b: Float32Array): number {
   return best;
 }
 
-/**
- * Every object of a colour seen in both frames changed area by the same large factor: the camera
- * zoomed between them (things do not grow or shrink on their own).
- */
-function zoomed(before: readonly Blob[], after: readonly Blob[]): boolean {
-  const ratios: number[] = [];
-  for (const colour of new Set(before.map((b) => b.colour))) {
-    const a = before.filter((b) => b.colour === colour).reduce((s, b) => s + b.area, 0);
-    const c = after.filter((b) => b.colour === colour).reduce((s, b) => s + b.area, 0);
-    if (a >= 8 && c >= 8) ratios.push(c / a);
+/** The one blob of each colour in a frame (colours with several blobs are ambiguous and left out). */
+function single(blobs: readonly Blob[]): Map<Colour, Blob> {
+  const out = new Map<Colour, Blob>();
+  const many = new Set<Colour>();
+  for (const b of blobs) {
+    if (out.has(b.colour)) many.add(b.colour);
+    out.set(b.colour, b);
   }
-  return ratios.length > 0 && (ratios.every((r) => r > 1.7) || ratios.every((r) => r < 1 / 1.7));
+  for (const c of many) out.delete(c);
+  return out;
 }
 
-/** Cuts: frames that no small horizontal shift of the previous frame explains, or where everything zoomed. */
+/**
+ * The camera changed between frames f−1 and f, judged from the things in view: all of them grew or
+ * shrank by one factor (a zoom), or all of them changed velocity by one vector (the view jumped).
+ * Nothing physical scales or shoves everything at once.
+ */
+function cameraChanged(blobs: readonly (readonly Blob[])[], f: number, size: number): boolean {
+  const [a, b, c] = [single(blobs[f - 2] ?? []), single(blobs[f - 1] ?? []), single(blobs[f] ?? [])];
+  const ratios: number[] = [];
+  const kicks: [number, number][] = [];
+  for (const [colour, now] of c) {
+    const before = b.get(colour);
+    if (!before || before.area < 8 || now.area < 8) continue;
+    ratios.push(now.area / before.area);
+    const earlier = a.get(colour);
+    if (earlier) kicks.push([now.x - 2 * before.x + earlier.x, now.y - 2 * before.y + earlier.y]);
+  }
+  const zoom = ratios.length >= 2 ? 1.35 : 1.7;
+  if (ratios.length > 0 && (ratios.every((r) => r > zoom) || ratios.every((r) => r < 1 / zoom))) return true;
+  if (kicks.length < 2) return false;
+  const mx = kicks.reduce((s, k) => s + k[0], 0) / kicks.length;
+  const my = kicks.reduce((s, k) => s + k[1], 0) / kicks.length;
+  return Math.hypot(mx, my) > 0.06 * size && kicks.every(([x, y]) => Math.hypot(x - mx, y - my) < 0.015 * size);
+}
+
+/** Cuts: frames that no small horizontal shift of the previous frame explains, or where the view itself changed. */
 export function detectCuts(video: VideoInput, blobs: readonly (readonly Blob[])[]): number[] {
   const frameBytes = video.size * video.size * 3;
   const count = video.frames.length / frameBytes;
@@ -224,7 +246,7 @@ export function detectCuts(video: VideoInput, blobs: readonly (readonly Blob[])[
   let previous = thumbnail(video.frames, 0, video.size);
   for (let f = 1; f < count; f++) {
     const current = thumbnail(video.frames, f * frameBytes, video.size);
-    if (shiftedDifference(previous, current) > CUT_DIFFERENCE || zoomed(blobs[f - 1] ?? [], blobs[f] ?? [])) starts.push(f);
+    if (shiftedDifference(previous, current) > CUT_DIFFERENCE || cameraChanged(blobs, f, video.size)) starts.push(f);
     previous = current;
   }
   return starts;
