@@ -68,3 +68,16 @@ export async function calibrate(clips: number, seed: number, size = 128, onProgr
   });
   return { clips, seed, size, rows, cleanFailures };
 }
+
+const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+
+/** The calibration table as Markdown, for model-shards/world/BENCH.md. */
+export function calibrationMarkdown(report: CalibrationReport, command: string, date: string): string {
+  const head = `| clip | must | adherence pass | physics pass | sync pass | meets requirement | commonest reasons (on the axis that matters) |\n|---|---|---|---|---|---|---|`;
+  const rows = report.rows.map((r) => {
+    const must = r.target === null ? 'pass every axis (≥ 95%)' : `fail ${r.target} (≥ 95%)`;
+    const reasons = r.reasons.slice(0, 3).map(([text, n]) => `${text.replaceAll('|', '\\|')} (${n})`).join('; ');
+    return `| ${r.kind} | ${must} | ${pct(r.passRate.adherence)} | ${pct(r.passRate.physics)} | ${pct(r.passRate.sync)} | ${r.meetsRequirement ? 'yes' : '**no**'} | ${reasons} |`;
+  });
+  return `${head}\n${rows.join('\n')}\n\n${report.clips} clips of ${report.size}×${report.size}, seeds ${report.seed}–${report.seed + report.clips - 1}; measured ${date} with \`${command}\`.\n`;
+}

@@ -213,7 +213,7 @@ function surfaceBelow(video: VideoInput, frame: number, b: Blob, reach: number, 
 }
 
 /** Is another thing (any colour) close enough to this one to have touched it? */
-const crowded = (blobs: readonly Blob[], b: Blob) => blobs.some((o) => (o.x !== b.x || o.y !== b.y) && Math.hypot(o.x - b.x, o.y - b.y) < 1.6 * (radius(b) + radius(o)) + 2);
+const crowded = (blobs: readonly Blob[], b: Blob) => blobs.some((o) => (o.x !== b.x || o.y !== b.y) && Math.hypot(o.x - b.x, o.y - b.y) < 1.15 * (radius(b) + radius(o)) + 1.5);
 
 /**
  * When, in frames, a contact near track point i happened: where the straight paths before it (from
@@ -246,10 +246,11 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
   const impacts: Impact[] = [];
   const shotEnd = (s: number) => (shotStarts[s + 1] ?? frameCount) - 1;
 
-  shotStarts.forEach((start, s) => {
-    const length = shotEnd(s) - start + 1;
-    if (length < 3 && frameCount >= 6) reasons.push(`shot ${s + 1} lasts ${length} frame${length === 1 ? '' : 's'}: the picture flickers between views`);
-  });
+  // One short shot can be a cut the judge saw twice; several are the picture flickering between views.
+  const short = shotStarts.map((start, s) => [s, shotEnd(s) - start + 1] as const).filter(([, length]) => length < 3);
+  if (short.length >= 2 && frameCount >= 6) {
+    for (const [s, length] of short) reasons.push(`shot ${s + 1} lasts ${length} frame${length === 1 ? '' : 's'}: the picture flickers between views`);
+  }
 
   const nearSameColour = (frame: number, colour: Colour, x: number, y: number, reach: number, except?: TrackPoint) =>
     (blobs[frame] ?? []).some((o) => o.colour === colour && (except === undefined || o.x !== except.x || o.y !== except.y) && Math.hypot(o.x - x, o.y - y) <= reach);
@@ -322,7 +323,7 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
       reasons.push(`in shot ${s + 1} falling things accelerate ${median < 0 ? 'upward' : 'not at all'} (${median.toFixed(2)} px/frame²)`);
     } else if (accelerations.length >= 3) {
       const agree = accelerations.filter((a) => a >= 0.55 * median && a <= 1.7 * median).length / accelerations.length;
-      if (agree < 0.6) reasons.push(`in shot ${s + 1} things fall with inconsistent gravity (${Math.round(agree * 100)}% agree with ${median.toFixed(2)} px/frame²)`);
+      if (agree < 0.5) reasons.push(`in shot ${s + 1} things fall with inconsistent gravity (${Math.round(agree * 100)}% agree with ${median.toFixed(2)} px/frame²)`);
     }
   });
 
@@ -375,17 +376,19 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
     }
     // Lying or rolling on the ground, then leaping steeply up: no bounce fed it and nothing kicks that
     // way, so time is running backwards (a landing, reversed).
+    // The lowest this thing gets in this shot is where the ground is under it.
+    const ground = p.reduce((m, q) => Math.max(m, q.maxY), 0);
     for (let i = 2; i < d.length; i++) {
       const [qx, qy] = d[i] as readonly [number, number];
       const settled = Math.abs((d[i - 1] as readonly [number, number])[1]) < 0.02 * size && Math.abs((d[i - 2] as readonly [number, number])[1]) < 0.02 * size;
       const at = p[i] as TrackPoint;
-      const next = d[i + 1];
-      const climb = -qy + (next ? Math.max(0, -next[1]) : 0);
+      const rise = (k: number) => Math.max(0, -((d[i + k] ?? [0, 0]) as readonly [number, number])[1]);
+      const climbs = rise(0) + rise(1) > 0.07 * size || rise(0) + rise(1) + rise(2) > 0.1 * size;
       // A neighbour can knock a resting ball up, and a figure can throw one (at most ~2:1 up to across):
       // those leaps are real; a reversed landing goes nearly straight up.
       const knocked = [-1, 0, 1].some((k) => crowded(blobs[at.frame + k] ?? [], (p[i + k] ?? at) as TrackPoint));
       const steep = facts.character ? 2.5 : 1.5;
-      if (settled && -qy > 0.02 * size && climb > 0.07 * size && -qy > steep * Math.abs(qx) && at.minY > 1 && at.maxY < size - 2 && !knocked) {
+      if (settled && -qy > 0.02 * size && climbs && -qy > steep * Math.abs(qx) && at.minY > 1 && at.maxY < size - 2 && at.maxY >= ground - 2 && !knocked) {
         reasons.push(`a ${track.colour} object leaps up from the ground at frame ${(p[i] as TrackPoint).frame}`);
       }
     }

@@ -272,7 +272,8 @@ function linkTracks(blobs: readonly (readonly Blob[])[], shotStarts: readonly nu
         here.forEach((b, i) => {
           if (b.colour !== track.colour) return;
           const d = Math.hypot(b.x - (last.x + vx * (gap - 1)), b.y - (last.y + vy * (gap - 1)));
-          if (d < gate) pairs.push([d + (gap - 1) * gate, track, i]);
+          // Across a gap only a blob close to where the thing was heading is the same thing.
+          if (d < (gap === 1 ? gate : 0.1 * size)) pairs.push([d + (gap - 1) * gate, track, i]);
         });
       }
       pairs.sort((a, b) => a[0] - b[0]);
