@@ -254,6 +254,15 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
 
   const nearSameColour = (frame: number, colour: Colour, x: number, y: number, reach: number, except?: TrackPoint) =>
     (blobs[frame] ?? []).some((o) => o.colour === colour && (except === undefined || o.x !== except.x || o.y !== except.y) && Math.hypot(o.x - x, o.y - y) <= reach);
+  /** Another-coloured thing over this spot in that frame: it can hide this one (occlusion is no vanishing). */
+  // The occluder must be there on both sides of the change (a thing that turns into another colour is not hidden by it).
+  const occluded = (frame: number, other: number, b: Blob) =>
+    (blobs[frame] ?? []).some(
+      (o) =>
+        o.colour !== b.colour &&
+        Math.hypot(o.x - b.x, o.y - b.y) <= radius(o) + radius(b) + 3 &&
+        (blobs[other] ?? []).some((q) => q.colour === o.colour && Math.hypot(q.x - o.x, q.y - o.y) <= radius(q) + radius(b) + 3 && Math.hypot(q.x - b.x, q.y - b.y) > radius(b)),
+    );
 
   for (const track of tracks) {
     const first = track.points[0] as TrackPoint;
@@ -264,11 +273,11 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
     // Appearing from nowhere: not at a shot's start, not entering at the border, not split from a same-coloured blob.
     const second = track.points[1] ?? first;
     const beforeLast = track.points[track.points.length - 2] ?? last;
-    if (first.frame !== shotStarts[track.shot] && !leavesFrame(first, first.x - second.x, first.y - second.y, size) && !nearSameColour(first.frame - 1, track.colour, first.x, first.y, 3 * r + 0.06 * size)) {
+    if (first.frame !== shotStarts[track.shot] && !leavesFrame(first, first.x - second.x, first.y - second.y, size) && !occluded(first.frame - 1, first.frame, first) && !nearSameColour(first.frame - 1, track.colour, first.x, first.y, 3 * r + 0.06 * size)) {
       const replaced = tracks.find((o) => o !== track && o.colour !== track.colour && o.points[o.points.length - 1]?.frame === first.frame - 1 && Math.hypot((o.points[o.points.length - 1] as TrackPoint).x - first.x, (o.points[o.points.length - 1] as TrackPoint).y - first.y) < 2 * r + 3);
       reasons.push(replaced ? `an object changes colour from ${replaced.colour} to ${track.colour} at frame ${first.frame}` : `a ${track.colour} object appears from nowhere at frame ${first.frame}`);
     }
-    if (last.frame !== shotEnd(track.shot) && !leavesFrame(last, last.x - beforeLast.x, last.y - beforeLast.y, size) && !nearSameColour(last.frame + 1, track.colour, last.x, last.y, 3 * radius(last) + 0.06 * size)) {
+    if (last.frame !== shotEnd(track.shot) && !leavesFrame(last, last.x - beforeLast.x, last.y - beforeLast.y, size) && !occluded(last.frame + 1, last.frame, last) && !nearSameColour(last.frame + 1, track.colour, last.x, last.y, 3 * radius(last) + 0.06 * size)) {
       const successor = tracks.some((o) => o !== track && o.points[0]?.frame === last.frame + 1 && Math.hypot((o.points[0] as TrackPoint).x - last.x, (o.points[0] as TrackPoint).y - last.y) < 2 * radius(last) + 3);
       if (!successor) reasons.push(`a ${track.colour} object vanishes at frame ${last.frame + 1}`);
     }

@@ -167,24 +167,34 @@ function mergeFragments(blobs: Blob[]): Blob[] {
   return out;
 }
 
-/** The frame as 64×64 grey levels (box-filtered), for comparing frames. */
+/**
+ * The frame's backdrop as 64×64 grey levels (box-filtered): the muted pixels only, since the view is
+ * what a cut changes and vivid things move on their own. Cells mostly covered by vivid pixels are NaN.
+ */
 export function thumbnail(rgb: Uint8Array, offset: number, size: number): Float32Array {
   const side = 64;
-  const out = new Float32Array(side * side);
+  const sum = new Float32Array(side * side);
+  const muted = new Float32Array(side * side);
   const count = new Float32Array(side * side);
   for (let y = 0; y < size; y++) {
     const ty = Math.floor((y * side) / size);
     for (let x = 0; x < size; x++) {
       const i = offset + (y * size + x) * 3;
+      const r = rgb[i] ?? 0;
+      const g = rgb[i + 1] ?? 0;
+      const b = rgb[i + 2] ?? 0;
       const t = ty * side + Math.floor((x * side) / size);
-      out[t] = (out[t] ?? 0) + 0.299 * (rgb[i] ?? 0) + 0.587 * (rgb[i + 1] ?? 0) + 0.114 * (rgb[i + 2] ?? 0);
       count[t] = (count[t] ?? 0) + 1;
+      const max = Math.max(r, g, b);
+      if (max >= VIVID_VALUE * 255 && max - Math.min(r, g, b) >= VIVID_SATURATION * max) continue;
+      sum[t] = (sum[t] ?? 0) + 0.299 * r + 0.587 * g + 0.114 * b;
+      muted[t] = (muted[t] ?? 0) + 1;
     }
   }
-  return out.map((v, t) => v / (count[t] || 1));
+  return sum.map((v, t) => ((muted[t] ?? 0) * 2 >= (count[t] ?? 1) ? v / (muted[t] ?? 1) : Number.NaN));
 }
 
-/** Mean absolute difference of two thumbnails after the best horizontal shift (a pan moves, a cut changes). */
+/** Mean absolute difference of two backdrops after the best horizontal shift (a pan moves, a cut changes). */
 export function shiftedDifference(a: Float32Array, b: Float32Array): number {
   const side = 64;
   let best = Infinity;
@@ -193,14 +203,18 @@ export function shiftedDifference(a: Float32Array, b: Float32Array): number {
     let n = 0;
     for (let y = 0; y < side; y++) {
       for (let x = Math.max(0, -dx); x < Math.min(side, side - dx); x++) {
-        sum += Math.abs((a[y * side + x + dx] ?? 0) - (b[y * side + x] ?? 0));
+        const d = Math.abs((a[y * side + x + dx] ?? 0) - (b[y * side + x] ?? 0));
+        if (Number.isNaN(d)) continue;
+        sum += d;
         n++;
       }
     }
-    best = Math.min(best, sum / n);
+    if (n > side * side * 0.25) best = Math.min(best, sum / n);
   }
-  return best;
+  return best === Infinity ? 0 : best;
 }
+
+const radius = (b: Blob) => Math.sqrt(b.area / Math.PI);
 
 /** The one blob of each colour in a frame (colours with several blobs are ambiguous and left out). */
 function single(blobs: readonly Blob[]): Map<Colour, Blob> {
@@ -219,7 +233,7 @@ function single(blobs: readonly Blob[]): Map<Colour, Blob> {
  * shrank by one factor (a zoom), or all of them changed velocity by one vector (the view jumped).
  * Nothing physical scales or shoves everything at once.
  */
-function cameraChanged(blobs: readonly (readonly Blob[])[], f: number, size: number): boolean {
+function cameraChanged(blobs: readonly (readonly Blob[])[], f: number, size: number, useKicks: boolean): boolean {
   const [a, b, c] = [single(blobs[f - 2] ?? []), single(blobs[f - 1] ?? []), single(blobs[f] ?? [])];
   const ratios: number[] = [];
   const kicks: [number, number][] = [];
@@ -230,9 +244,24 @@ function cameraChanged(blobs: readonly (readonly Blob[])[], f: number, size: num
     const earlier = a.get(colour);
     if (earlier) kicks.push([now.x - 2 * before.x + earlier.x, now.y - 2 * before.y + earlier.y]);
   }
+  // Everything in view swapped for other things at once: a new view, not motion.
+  const seenBefore = new Set((blobs[f - 1] ?? []).filter((x) => x.area >= 8).map((x) => x.colour));
+  const seenNow = new Set((blobs[f] ?? []).filter((x) => x.area >= 8).map((x) => x.colour));
+  if (seenBefore.size > 0 && seenNow.size > 0 && [...seenNow].every((c) => !seenBefore.has(c))) return true;
+  // Of two or more things in view, none carries on where it was heading: the view changed.
+  const before = (blobs[f - 1] ?? []).filter((x) => x.area >= 8);
+  const earlier = blobs[f - 2] ?? [];
+  if (new Set(before.map((x) => x.colour)).size >= 2) {
+    const carriesOn = before.some((x) => {
+      const prev = useKicks ? earlier.find((q) => q.colour === x.colour && Math.hypot(q.x - x.x, q.y - x.y) < 0.15 * size) : undefined;
+      const [vx, vy] = prev ? [x.x - prev.x, x.y - prev.y] : [0, 0];
+      return (blobs[f] ?? []).some((y) => y.colour === x.colour && Math.hypot(y.x - x.x - vx, y.y - x.y - vy) < 0.08 * size + radius(x) && y.area / x.area > 0.6 && y.area / x.area < 1.6);
+    });
+    if (!carriesOn) return true;
+  }
   const zoom = ratios.length >= 2 ? 1.35 : 1.7;
   if (ratios.length > 0 && (ratios.every((r) => r > zoom) || ratios.every((r) => r < 1 / zoom))) return true;
-  if (kicks.length < 2) return false;
+  if (!useKicks || kicks.length < 2) return false;
   const mx = kicks.reduce((s, k) => s + k[0], 0) / kicks.length;
   const my = kicks.reduce((s, k) => s + k[1], 0) / kicks.length;
   return Math.hypot(mx, my) > 0.06 * size && kicks.every(([x, y]) => Math.hypot(x - mx, y - my) < 0.015 * size);
@@ -246,7 +275,9 @@ export function detectCuts(video: VideoInput, blobs: readonly (readonly Blob[])[
   let previous = thumbnail(video.frames, 0, video.size);
   for (let f = 1; f < count; f++) {
     const current = thumbnail(video.frames, f * frameBytes, video.size);
-    if (shiftedDifference(previous, current) > CUT_DIFFERENCE || cameraChanged(blobs, f, video.size)) starts.push(f);
+    // The velocity-kick cue needs frames f−2 and f−1 in one shot.
+    const afterCut = starts[starts.length - 1] === f - 1;
+    if (shiftedDifference(previous, current) > CUT_DIFFERENCE || cameraChanged(blobs, f, video.size, !afterCut)) starts.push(f);
     previous = current;
   }
   return starts;
