@@ -39,14 +39,20 @@ function colourTemp(rng: SeededRandom, time: TimeOfDay, outdoor: boolean): numbe
   }
 }
 
+/**
+ * Shot lengths that add up to the clip. The first (wide) shot lasts ≥ 1 s, so the drop and its first
+ * bounce are seen in it; later shots last ≥ 0.5 s.
+ */
 function splitShots(rng: SeededRandom, durationS: number, fps: number, count: number): number[] {
   const frames = Math.round(durationS * fps);
   const minFrames = Math.ceil(0.5 * fps);
-  const n = Math.max(1, Math.min(count, Math.floor(frames / minFrames)));
+  const firstMin = Math.min(frames, Math.ceil(1 * fps));
+  const n = Math.max(1, Math.min(count, 1 + Math.floor((frames - firstMin) / minFrames)));
   const cuts: number[] = [];
   let left = frames;
   for (let i = n; i > 1; i--) {
-    const take = rng.int(minFrames, left - minFrames * (i - 1));
+    const least = cuts.length === 0 ? firstMin : minFrames;
+    const take = rng.int(least, left - minFrames * (i - 1));
     cuts.push(take);
     left -= take;
   }

@@ -1,6 +1,6 @@
 import type { PromptFacts } from '../prompts.ts';
 import type { Colour, Setting } from '../scene.ts';
-import { detectOnsets } from './audio-onsets.ts';
+import { detectOnsetEvents, type Onset } from './audio-onsets.ts';
 import { classifySetting, settingFeatures, type SettingPrototype } from './setting-classifier.ts';
 import { analyzeVideo, type Blob, type Track, type TrackPoint, type VideoAnalysis, type VideoInput } from './video-analysis.ts';
 
@@ -397,7 +397,7 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
       // those leaps are real; a reversed landing goes nearly straight up.
       const knocked = [-1, 0, 1].some((k) => crowded(blobs[at.frame + k] ?? [], (p[i + k] ?? at) as TrackPoint));
       const steep = facts.character ? 2.5 : 1.5;
-      if (settled && -qy > 0.02 * size && climbs && -qy > steep * Math.abs(qx) && at.minY > 1 && at.maxY < size - 2 && at.maxY >= ground - 2 && !knocked) {
+      if (settled && -qy > 0.02 * size && climbs && -qy > steep * Math.abs(qx) && at.minY > 1 && at.maxY < size - 2 && at.maxY >= ground - (facts.character ? 2 : 0.04 * size) && !knocked) {
         reasons.push(`a ${track.colour} object leaps up from the ground at frame ${(p[i] as TrackPoint).frame}`);
       }
     }
@@ -415,26 +415,36 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
   return { verdict: { pass: reasons.length === 0, reasons: [...new Set(reasons)] }, gravity, impacts };
 }
 
-/** How many impacts have an onset within ±`window` s of (impact time + lag). */
-function matchesAt(impacts: readonly Impact[], onsets: readonly number[], lag: number, window: number): number {
-  return impacts.filter((i) => onsets.some((o) => Math.abs(o - i.t - lag) <= window)).length;
+/**
+ * How well the impacts line up with onsets at a given lag: each impact scores the strongest onset
+ * within ±`window` s of (impact time + lag), on a log scale so a loud knock outweighs a faint tick.
+ */
+function alignment(impacts: readonly Impact[], onsets: readonly Onset[], lag: number, window: number): number {
+  let score = 0;
+  for (const i of impacts) {
+    let best = 0;
+    for (const o of onsets) if (Math.abs(o.t - i.t - lag) <= window) best = Math.max(best, 1 + Math.log10(Math.max(1e-4, o.strength)) / 4);
+    score += best;
+  }
+  return score;
 }
 
-function judgeSync(impacts: readonly Impact[], onsets: readonly number[], fps: number): { verdict: AxisVerdict; matched: number } {
+function judgeSync(impacts: readonly Impact[], onsets: readonly Onset[], fps: number): { verdict: AxisVerdict; matched: number } {
   if (impacts.length === 0) return { verdict: { pass: true, reasons: [] }, matched: 0 };
   const tolerance = 1 / fps + 0.01;
-  const unmatched = impacts.filter((i) => !onsets.some((o) => Math.abs(o - i.t) <= tolerance));
+  const unmatched = impacts.filter((i) => !onsets.some((o) => Math.abs(o.t - i.t) <= tolerance));
   const matched = impacts.length - unmatched.length;
   const reasons = unmatched.map((i) => `no impact sound within ±1 frame of the ${i.what} (${i.t.toFixed(2)} s)`);
-  // Where sounds are dense, a ±1 frame window finds one by chance; the lag that lines up the most impacts
-  // with onsets (scanned finely) tells a soundtrack shifted against the picture.
-  const fine = 0.04;
-  let best = { lag: 0, score: matchesAt(impacts, onsets, 0, fine) };
+  // Where sounds are dense, a ±1 frame window finds one by chance; the lag that best lines up the
+  // impacts with strong onsets (scanned finely) tells a soundtrack shifted against the picture.
+  const fine = 0.03;
+  const atZero = alignment(impacts, onsets, 0, fine);
+  let best = { lag: 0, score: atZero };
   for (let lag = -0.3; lag <= 0.3001; lag += 0.005) {
-    const score = matchesAt(impacts, onsets, lag, fine);
-    if (score > best.score || (score === best.score && Math.abs(lag) < Math.abs(best.lag))) best = { lag, score };
+    const score = alignment(impacts, onsets, lag, fine);
+    if (score > best.score + 1e-9 || (Math.abs(score - best.score) <= 1e-9 && Math.abs(lag) < Math.abs(best.lag))) best = { lag, score };
   }
-  const shifted = Math.abs(best.lag) > tolerance && best.score > matchesAt(impacts, onsets, 0, fine) && best.score >= Math.max(1, 0.5 * impacts.length);
+  const shifted = Math.abs(best.lag) > tolerance && best.score > atZero * 1.5 + 0.1;
   if (shifted) reasons.push(`impact sounds ${best.lag > 0 ? 'lag' : 'lead'} the picture by about ${Math.round(Math.abs(best.lag) * 1000)} ms`);
   const pass = matched / impacts.length >= 0.7 && !shifted;
   return { verdict: { pass, reasons: pass ? [] : reasons }, matched };
@@ -445,7 +455,7 @@ export function judgeClip(clip: ClipToJudge, prototypes: readonly SettingPrototy
   const setting = classifySetting(settingFeatures(clip.video, analysis), prototypes).setting;
   const adherence = judgeAdherence(analysis, clip.facts, setting);
   const physics = judgePhysics(clip.video, analysis, clip.facts);
-  const onsets = detectOnsets(clip.audio.pcm, clip.audio.sampleRate);
+  const onsets = detectOnsetEvents(clip.audio.pcm, clip.audio.sampleRate);
   const sync = judgeSync(physics.impacts, onsets, clip.video.fps);
   const colours: Partial<Record<Colour, number>> = {};
   for (const t of analysis.tracks) colours[t.colour] = (colours[t.colour] ?? 0) + 1;
