@@ -142,7 +142,9 @@ export function sampleScene(seed: number, options: SampleOptions = {}): Scene {
   }
   if (rng.chance(0.3) && scene.objects.length < 4) {
     const facing = scene.hoop ? (scene.hoop.side === 'right' ? 'right' : 'left') : rng.pick(['left', 'right'] as const);
-    const x = (facing === 'right' ? -1 : 1) * rng.uniform(1.2, 2.3);
+    // Stand clear of the stack and the ramp: a throw from inside a stack only blows it apart.
+    let x = (facing === 'right' ? -1 : 1) * rng.uniform(1.2, 2.3);
+    for (let attempt = 0; attempt < 8 && !free(x, 0.5); attempt++) x = (facing === 'right' ? -1 : 1) * rng.uniform(1.0, 2.4);
     const action = scene.hoop ? (rng.chance(0.8) ? 'throw' : 'kick') : rng.pick(['throw', 'kick'] as const);
     const id = `ball-${scene.objects.length + 1}`;
     scene.objects.push({ id, material: rng.pick(['rubber ball', 'basketball', 'tennis ball'] as const), colour: takeColour(), x, y: 1, vx: 0, vy: 0, spin: 0 });

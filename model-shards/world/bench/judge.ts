@@ -252,15 +252,17 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
     for (const [s, length] of short) reasons.push(`shot ${s + 1} lasts ${length} frame${length === 1 ? '' : 's'}: the picture flickers between views`);
   }
 
+  // Distance to a blob's box, not its centre: a box thrown off a stack starts at the stack's edge.
+  const boxDistance = (o: Blob, x: number, y: number) => Math.hypot(Math.max(0, o.minX - x, x - o.maxX), Math.max(0, o.minY - y, y - o.maxY));
   const nearSameColour = (frame: number, colour: Colour, x: number, y: number, reach: number, except?: TrackPoint) =>
-    (blobs[frame] ?? []).some((o) => o.colour === colour && (except === undefined || o.x !== except.x || o.y !== except.y) && Math.hypot(o.x - x, o.y - y) <= reach);
+    (blobs[frame] ?? []).some((o) => o.colour === colour && (except === undefined || o.x !== except.x || o.y !== except.y) && boxDistance(o, x, y) <= reach);
   /** Another-coloured thing over this spot in that frame: it can hide this one (occlusion is no vanishing). */
   // The occluder must be there on both sides of the change (a thing that turns into another colour is not hidden by it).
   const occluded = (frame: number, other: number, b: Blob) =>
     (blobs[frame] ?? []).some(
       (o) =>
         o.colour !== b.colour &&
-        Math.hypot(o.x - b.x, o.y - b.y) <= radius(o) + radius(b) + 3 &&
+        Math.hypot(o.x - b.x, o.y - b.y) <= radius(o) + 1 &&
         (blobs[other] ?? []).some((q) => q.colour === o.colour && Math.hypot(q.x - o.x, q.y - o.y) <= radius(q) + radius(b) + 3 && Math.hypot(q.x - b.x, q.y - b.y) > radius(b)),
     );
 
@@ -393,11 +395,10 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
       const at = p[i] as TrackPoint;
       const rise = (k: number) => Math.max(0, -((d[i + k] ?? [0, 0]) as readonly [number, number])[1]);
       const climbs = rise(0) + rise(1) > 0.07 * size || rise(0) + rise(1) + rise(2) > 0.1 * size;
-      // A neighbour can knock a resting ball up, and a figure can throw one (at most ~2:1 up to across):
-      // those leaps are real; a reversed landing goes nearly straight up.
+      // A neighbour can knock a resting ball up and a figure can throw one: those leaps are real, so
+      // with a figure in the prompt this check is off; a reversed landing goes nearly straight up.
       const knocked = [-1, 0, 1].some((k) => crowded(blobs[at.frame + k] ?? [], (p[i + k] ?? at) as TrackPoint));
-      const steep = facts.character ? 2.5 : 1.5;
-      if (settled && -qy > 0.02 * size && climbs && -qy > steep * Math.abs(qx) && at.minY > 1 && at.maxY < size - 2 && at.maxY >= ground - (facts.character ? 2 : 0.04 * size) && !knocked) {
+      if (!facts.character && settled && -qy > 0.02 * size && climbs && -qy > 1.5 * Math.abs(qx) && at.minY > 1 && at.maxY < size - 2 && at.maxY >= ground - 0.04 * size && !knocked) {
         reasons.push(`a ${track.colour} object leaps up from the ground at frame ${(p[i] as TrackPoint).frame}`);
       }
     }
