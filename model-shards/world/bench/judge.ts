@@ -362,8 +362,13 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
       while (apexBefore > 0 && (p[apexBefore - 1] as TrackPoint).y < (p[apexBefore] as TrackPoint).y) apexBefore--;
       let apexAfter = bounce.end;
       while (apexAfter + 1 < p.length && (p[apexAfter + 1] as TrackPoint).y < (p[apexAfter] as TrackPoint).y) apexAfter++;
-      const fallObserved = apexBefore > 0 || (p[0] as TrackPoint).frame === 0;
-      const fall = at.y - (p[apexBefore] as TrackPoint).y;
+      // A fall already under way when the shot starts: its unseen part follows from the speed then and gravity.
+      const g = gravity[track.shot] ?? null;
+      const [p0, p1] = [p[0] as TrackPoint, p[1]];
+      const v0 = p1 && p1.frame - p0.frame === 1 ? p1.y - p0.y : 0;
+      const unseen = apexBefore === 0 && p0.frame !== 0 && g !== null && g > 0 && v0 > 0 ? (v0 * v0) / (2 * g) : 0;
+      const fallObserved = apexBefore > 0 || p0.frame === 0 || unseen > 0;
+      const fall = at.y - (p[apexBefore] as TrackPoint).y + unseen;
       const rise = at.y - (p[apexAfter] as TrackPoint).y;
       if (fallObserved && fall >= minFall && rise > 1.12 * fall + 1.5) {
         reasons.push(`a ${track.colour} object bounces higher (${rise.toFixed(0)} px) than it fell (${fall.toFixed(0)} px) at frame ${at.frame}`);
