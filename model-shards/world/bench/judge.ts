@@ -146,16 +146,18 @@ interface Bounce {
 function bouncesOf(track: Track, minSpeed: number): Bounce[] {
   const out: Bounce[] = [];
   const p = track.points;
+  const y = (i: number) => (p[i] as TrackPoint).y;
+  const consecutive = (a: number, b: number) => (p[b] as TrackPoint).frame - (p[a] as TrackPoint).frame === b - a;
   for (let k = 1; k + 1 < p.length; k++) {
-    // The lowest point may sit on the floor for two frames (contact between them): treat a 1 px plateau as one point.
-    let end = k;
-    while (end + 2 < p.length && Math.abs((p[end + 1] as TrackPoint).y - (p[k] as TrackPoint).y) <= 1) end++;
-    const [a, b, c, e] = [p[k - 1] as TrackPoint, p[k] as TrackPoint, p[end + 1] as TrackPoint, p[end] as TrackPoint];
-    const dIn = (b.y - a.y) / (b.frame - a.frame);
-    const dOut = (c.y - e.y) / (c.frame - e.frame);
-    if (dIn > minSpeed && dOut < -minSpeed * 0.5) {
-      out.push({ track, at: k, end, vIn: dIn, vOut: -dOut });
-      k = end;
+    // The lowest point of a down-and-up: a local maximum of image y (ties go to the first), judged over
+    // two frames each side so centroid jitter and a frame resting on the floor don't hide it.
+    if (!(y(k) >= y(k - 1) && y(k) >= y(k + 1))) continue;
+    const before = k >= 2 && consecutive(k - 2, k) ? (y(k) - y(k - 2)) / 2 : y(k) - y(k - 1);
+    const after = k + 2 < p.length && consecutive(k, k + 2) ? (y(k) - y(k + 2)) / 2 : y(k) - y(k + 1);
+    if (before > minSpeed && after > minSpeed * 0.5) {
+      const end = y(k + 1) === y(k) ? k + 1 : k;
+      out.push({ track, at: k, end, vIn: before, vOut: after });
+      k = end + 1;
     }
   }
   return out;
