@@ -372,7 +372,9 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
       const fallObserved = apexBefore > 0 || p0.frame === 0 || unseen > 0;
       const fall = at.y - (p[apexBefore] as TrackPoint).y + unseen;
       const rise = at.y - (p[apexAfter] as TrackPoint).y;
-      if (fallObserved && fall >= minFall && rise > 1.12 * fall + 1.5) {
+      // With a figure, small falls count only near the ground, away from the hands.
+      const fallNeeded = facts.character && at.maxY < 0.8 * size ? minFall : 0.04 * size;
+      if (fallObserved && fall >= fallNeeded && rise > 1.12 * fall + 1.5) {
         reasons.push(`a ${track.colour} object bounces higher (${rise.toFixed(0)} px) than it fell (${fall.toFixed(0)} px) at frame ${at.frame}`);
       }
     }
