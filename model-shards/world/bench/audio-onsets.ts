@@ -40,7 +40,7 @@ function hopEnergies(pcm: Float32Array, hop: number, differenced: boolean): Floa
 export function detectOnsetEvents(pcm: Float32Array, sampleRate: number, options: OnsetOptions = {}): Onset[] {
   if (!Number.isInteger(sampleRate) || sampleRate < 4000) throw new RangeError(`sampleRate must be an integer ≥ 4000 (got ${sampleRate})`);
   const ratio = options.ratio ?? 4;
-  const relativeFloor = options.relativeFloor ?? 0.01;
+  const relativeFloor = options.relativeFloor ?? 0.02;
   const hop = Math.max(16, Math.round(sampleRate * 0.004));
   // Two views of the same sound: a bowling ball's thump jumps in plain energy, a tennis ball's tick
   // in the energy of the first difference (which hides the hum and rumble of the room).

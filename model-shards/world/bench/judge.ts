@@ -427,19 +427,19 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
 
 /**
  * How well the impacts line up with onsets at a given lag: each impact scores the strongest onset
- * within ±`window` s of (impact time + lag), on a log scale so a loud knock outweighs a faint tick.
+ * within ±`window` s of (impact time + lag), weighted by its square root so a loud knock outweighs a faint tick.
  */
 function alignment(impacts: readonly Impact[], onsets: readonly Onset[], lag: number, window: number): number {
   let score = 0;
   for (const i of impacts) {
     let best = 0;
-    for (const o of onsets) if (Math.abs(o.t - i.t - lag) <= window) best = Math.max(best, 1 + Math.log10(Math.max(1e-4, o.strength)) / 4);
+    for (const o of onsets) if (Math.abs(o.t - i.t - lag) <= window) best = Math.max(best, Math.sqrt(o.strength));
     score += best;
   }
   return score;
 }
 
-function judgeSync(impacts: readonly Impact[], onsets: readonly Onset[], fps: number): { verdict: AxisVerdict; matched: number } {
+export function judgeSync(impacts: readonly Impact[], onsets: readonly Onset[], fps: number): { verdict: AxisVerdict; matched: number } {
   if (impacts.length === 0) return { verdict: { pass: true, reasons: [] }, matched: 0 };
   const tolerance = 1 / fps + 0.01;
   const unmatched = impacts.filter((i) => !onsets.some((o) => Math.abs(o.t - i.t) <= tolerance));
