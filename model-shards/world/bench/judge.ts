@@ -454,7 +454,7 @@ export function judgeSync(impacts: readonly Impact[], onsets: readonly Onset[], 
     const score = alignment(impacts, onsets, lag, fine);
     if (score > best.score + 1e-9 || (Math.abs(score - best.score) <= 1e-9 && Math.abs(lag) < Math.abs(best.lag))) best = { lag, score };
   }
-  const shifted = Math.abs(best.lag) > tolerance && best.score > atZero * 1.5 + 0.1;
+  const shifted = Math.abs(best.lag) > tolerance && best.score > atZero * 2 + 0.1;
   if (shifted) reasons.push(`impact sounds ${best.lag > 0 ? 'lag' : 'lead'} the picture by about ${Math.round(Math.abs(best.lag) * 1000)} ms`);
   const pass = matched / impacts.length >= 0.7 && !shifted;
   return { verdict: { pass, reasons: pass ? [] : reasons }, matched };
