@@ -287,8 +287,15 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
     }
     // Jumps: a displacement far larger than the motion just before and after it.
     const d = steps(track).map(([dx, dy]) => Math.hypot(dx, dy));
+    const count = (frame: number) => (blobs[frame] ?? []).filter((o) => o.colour === track.colour).length;
     d.forEach((step, i) => {
       const around = Math.max(d[i - 1] ?? 0, d[i + 1] ?? 0, 0.02 * size);
+      // A stack splitting or two same-coloured things meeting moves a blob's centre without anything jumping.
+      const from = (track.points[i] as TrackPoint).frame;
+      const to = (track.points[i + 1] as TrackPoint).frame;
+      if (count(from) !== count(to)) return;
+      // A step with no step beside it (a two-frame track) has nothing to be a jump against.
+      if (d[i - 1] === undefined && d[i + 1] === undefined) return;
       if (step > 0.1 * size && step > 3 * around) reasons.push(`a ${track.colour} object jumps ${step.toFixed(0)} px at frame ${(track.points[i + 1] as TrackPoint).frame}`);
     });
     // Size permanence, for objects that never touch another of their colour.

@@ -259,12 +259,14 @@ function cameraChanged(blobs: readonly (readonly Blob[])[], f: number, size: num
     });
     if (!carriesOn) return true;
   }
-  const zoom = ratios.length >= 2 ? 1.35 : 1.7;
+  const zoom = ratios.length >= 3 ? 1.25 : ratios.length === 2 ? 1.35 : 1.7;
   if (ratios.length > 0 && (ratios.every((r) => r > zoom) || ratios.every((r) => r < 1 / zoom))) return true;
   if (!useKicks || kicks.length < 2) return false;
   const mx = kicks.reduce((s, k) => s + k[0], 0) / kicks.length;
   const my = kicks.reduce((s, k) => s + k[1], 0) / kicks.length;
-  return Math.hypot(mx, my) > 0.06 * size && kicks.every(([x, y]) => Math.hypot(x - mx, y - my) < 0.015 * size);
+  const kick = Math.hypot(mx, my);
+  // Everything shoved the same way at once; a bigger shove may differ by gravity's share between things.
+  return kick > 0.06 * size && kicks.every(([x, y]) => Math.hypot(x - mx, y - my) < Math.max(0.015 * size, 0.2 * kick));
 }
 
 /** Cuts: frames that no small horizontal shift of the previous frame explains, or where the view itself changed. */
