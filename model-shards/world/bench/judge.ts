@@ -411,10 +411,12 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
       const at = p[i] as TrackPoint;
       const rise = (k: number) => Math.max(0, -((d[i + k] ?? [0, 0]) as readonly [number, number])[1]);
       const climbs = rise(0) + rise(1) > 0.07 * size || rise(0) + rise(1) + rise(2) > 0.1 * size;
-      // A neighbour can knock a resting ball up and a figure can throw one: those leaps are real, so
-      // with a figure in the prompt this check is off; a reversed landing goes nearly straight up.
+      // A neighbour can knock a resting ball up: that leap is real; a reversed landing goes nearly straight up.
       const knocked = [-1, 0, 1].some((k) => crowded(blobs[at.frame + k] ?? [], (p[i + k] ?? at) as TrackPoint));
-      if (!facts.character && settled && -qy > 0.02 * size && climbs && -qy > 1.5 * Math.abs(qx) && at.minY > 1 && at.maxY < size - 2 && at.maxY >= ground - 0.04 * size && !knocked) {
+      // With a figure, its throw can start from rest in the hand: only leaps from the lowest ground this
+      // thing ever reaches count, and steeper ones (a throw goes at most ~2:1 up to across).
+      const lowEnough = !facts.character || at.maxY >= 0.9 * size; // a figure's hand is never at the bottom of a wide frame
+      if (settled && lowEnough && -qy > 0.02 * size && climbs && -qy > (facts.character ? 2.2 : 1.5) * Math.abs(qx) && at.minY > 1 && at.maxY < size - 2 && at.maxY >= ground - 0.04 * size && !knocked) {
         reasons.push(`a ${track.colour} object leaps up from the ground at frame ${(p[i] as TrackPoint).frame}`);
       }
     }
