@@ -100,22 +100,17 @@ describe('physics bench calibration (small sample; the full table is in model-sh
     return r;
   };
 
+  // The spec (≥ 95%) is measured on 300 held-out clips in BENCH.md; 16 clips can't resolve it, so this
+  // sample is held to 80–85%, which a judge that stopped working on any axis or break would miss.
   it('passes clips straight from the simulator', () => {
     const clean = row('clean');
-    // Spec: ≥ 95% on each axis. Measured on 300 held-out clips: see BENCH.md (physics is short of it).
-    expect(clean.passRate.adherence).toBeGreaterThanOrEqual(0.85);
-    expect(clean.passRate.physics).toBeGreaterThanOrEqual(0.75);
-    expect(clean.passRate.sync).toBeGreaterThanOrEqual(0.85);
+    for (const axis of ['adherence', 'physics', 'sync'] as const) expect(clean.passRate[axis], axis).toBeGreaterThanOrEqual(0.8);
   });
 
   it('fails each kind of broken clip on its axis', () => {
-    // The kinds that meet the 95% spec on 300 clips are held to it here; the others to their measured floor.
-    expect(1 - row('shuffled').passRate.physics).toBeGreaterThanOrEqual(0.95);
-    expect(1 - row('gravity-flipped').passRate.physics).toBeGreaterThanOrEqual(0.95);
-    expect(1 - row('wrong-colour').passRate.adherence).toBeGreaterThanOrEqual(0.95);
-    expect(1 - row('teleported').passRate.physics).toBeGreaterThanOrEqual(0.85);
-    expect(1 - row('recoloured').passRate.physics).toBeGreaterThanOrEqual(0.85);
-    expect(1 - row('reversed').passRate.physics).toBeGreaterThanOrEqual(0.75);
-    expect(1 - row('audio-shifted').passRate.sync).toBeGreaterThanOrEqual(0.75);
+    for (const r of report.rows) {
+      if (r.target === null) continue;
+      expect(1 - r.passRate[r.target], `${r.kind} must fail ${r.target}`).toBeGreaterThanOrEqual(0.85);
+    }
   });
 });
