@@ -30,7 +30,7 @@ export interface SampleOptions {
 
 const BALLS = ['rubber ball', 'basketball', 'bowling ball', 'tennis ball'] as const satisfies readonly Material[];
 
-function colourTemp(rng: SeededRandom, time: TimeOfDay, outdoor: boolean): number {
+export function colourTemp(rng: SeededRandom, time: TimeOfDay, outdoor: boolean): number {
   switch (time) {
     case 'morning': return rng.uniform(4500, 6000);
     case 'noon': return rng.uniform(5500, 7000);
@@ -43,7 +43,7 @@ function colourTemp(rng: SeededRandom, time: TimeOfDay, outdoor: boolean): numbe
  * Shot lengths that add up to the clip. The first (wide) shot lasts ≥ 1 s, so the drop and its first
  * bounce are seen in it; later shots last ≥ 0.5 s.
  */
-function splitShots(rng: SeededRandom, durationS: number, fps: number, count: number): number[] {
+export function splitShots(rng: SeededRandom, durationS: number, fps: number, count: number): number[] {
   const frames = Math.round(durationS * fps);
   const minFrames = Math.ceil(0.5 * fps);
   const firstMin = Math.min(frames, Math.ceil(1 * fps));
