@@ -236,7 +236,7 @@ function contactFrame(p: readonly TrackPoint[], i: number): number {
   return Math.min(c.frame, Math.max(b.frame, t));
 }
 
-export interface Impact {
+interface Impact {
   readonly t: number;
   readonly what: string;
 }
@@ -448,7 +448,7 @@ function alignment(impacts: readonly Impact[], onsets: readonly Onset[], lag: nu
   return score;
 }
 
-export function judgeSync(impacts: readonly Impact[], onsets: readonly Onset[], fps: number): { verdict: AxisVerdict; matched: number } {
+function judgeSync(impacts: readonly Impact[], onsets: readonly Onset[], fps: number): { verdict: AxisVerdict; matched: number } {
   if (impacts.length === 0) return { verdict: { pass: true, reasons: [] }, matched: 0 };
   const tolerance = 1 / fps + 0.01;
   const unmatched = impacts.filter((i) => !onsets.some((o) => Math.abs(o.t - i.t) <= tolerance));

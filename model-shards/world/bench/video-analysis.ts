@@ -171,7 +171,7 @@ function mergeFragments(blobs: Blob[]): Blob[] {
  * The frame's backdrop as 64×64 grey levels (box-filtered): the muted pixels only, since the view is
  * what a cut changes and vivid things move on their own. Cells mostly covered by vivid pixels are NaN.
  */
-export function thumbnail(rgb: Uint8Array, offset: number, size: number): Float32Array {
+function thumbnail(rgb: Uint8Array, offset: number, size: number): Float32Array {
   const side = 64;
   const sum = new Float32Array(side * side);
   const muted = new Float32Array(side * side);
@@ -195,7 +195,7 @@ export function thumbnail(rgb: Uint8Array, offset: number, size: number): Float3
 }
 
 /** Mean absolute difference of two backdrops after the best horizontal shift (a pan moves, a cut changes). */
-export function shiftedDifference(a: Float32Array, b: Float32Array): number {
+function shiftedDifference(a: Float32Array, b: Float32Array): number {
   const side = 64;
   let best = Infinity;
   for (let dx = -6; dx <= 6; dx++) {
