@@ -114,3 +114,35 @@ describe('physics bench calibration (small sample; the full table is in model-sh
     }
   });
 });
+
+describe('judging a dataset folder', () => {
+  it('judges every exported clip, writing per-clip verdicts and the aggregate', async () => {
+    const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { exportDataset } = await import('../../model-shards/world/dataset.ts');
+    const { judgeDataset } = await import('../../model-shards/world/bench/judge-dataset.ts');
+    const dir = await mkdtemp(join(tmpdir(), 'zoetrope-judge-'));
+    try {
+      await exportDataset({ out: dir, clips: 3, seed: 5000, size: 128, durationS: 2, fps: 12, sampleRate: 16_000, shardSize: 2, workers: 0 });
+      const judgement = await judgeDataset(dir);
+      expect(judgement.clips).toBe(3);
+      for (const axis of ['adherence', 'physics', 'sync'] as const) expect(judgement.passRate[axis]).toBeGreaterThanOrEqual(0);
+      const lines = (await readFile(join(dir, 'judgement.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { index: number; prompt: string; physics: { pass: boolean; reasons: string[] } });
+      expect(lines.map((l) => l.index)).toEqual([0, 1, 2]);
+      for (const l of lines) expect(l.physics.pass).toBe(l.physics.reasons.length === 0);
+      expect(JSON.parse(await readFile(join(dir, 'judgement.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(judgement)));
+      // The same clips judged straight from memory give the same verdicts.
+      const clip = await makeClip(sampleScene(5001));
+      const direct = judgeClip({ video: { frames: clip.frames, size: clip.size, fps: clip.fps }, audio: { pcm: clip.audio, sampleRate: clip.sampleRate }, facts: parsePrompt(clip.prompt).facts }, await settingPrototypes(128));
+      expect(lines[1]?.physics.pass).toBe(direct.physics.pass);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a folder that is not a dataset', async () => {
+    const { judgeDataset } = await import('../../model-shards/world/bench/judge-dataset.ts');
+    await expect(judgeDataset('/nonexistent/zoetrope-dataset')).rejects.toThrow(/dataset has no readable index.json/);
+  });
+});

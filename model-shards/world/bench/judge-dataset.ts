@@ -65,7 +65,8 @@ export async function judgeDataset(dir: string, onProgress?: (done: number, tota
       }
       if (AXES.every((a) => verdict[a].pass)) all++;
       lines.push(JSON.stringify({ index: clipIndex, prompt, unknownWords: parsed.unknownWords, ...verdict }));
-      onProgress?.(++done, index.clips);
+      done++;
+      onProgress?.(done, index.clips);
     }
   }
   const clips = Math.max(1, done);
