@@ -214,8 +214,21 @@ function surfaceBelow(video: VideoInput, frame: number, b: Blob, reach: number, 
   return false;
 }
 
-/** Is another thing (any colour) close enough to this one to have touched it? */
-const crowded = (blobs: readonly Blob[], b: Blob) => blobs.some((o) => (o.x !== b.x || o.y !== b.y) && Math.hypot(o.x - b.x, o.y - b.y) < 1.15 * (radius(b) + radius(o)) + 1.5);
+/**
+ * Is a *moving* thing touching this one at `frame`? Only something in motion can knock energy into
+ * it; bouncing off a box that stands still is an ordinary bounce.
+ */
+function knockedAt(all: readonly (readonly Blob[])[], frame: number, b: Blob): boolean {
+  return (all[frame] ?? []).some((o) => {
+    if ((o.x === b.x && o.y === b.y) || Math.hypot(o.x - b.x, o.y - b.y) >= 1.15 * (radius(b) + radius(o)) + 1.5) return false;
+    const moved = (f: number) => {
+      const same = (all[f] ?? []).filter((q) => q.colour === o.colour);
+      if (same.length === 0) return true;
+      return Math.min(...same.map((q) => Math.hypot(q.x - o.x, q.y - o.y))) > 1.5;
+    };
+    return moved(frame - 1) || moved(frame + 1);
+  });
+}
 
 /**
  * When, in frames, a contact near track point i happened: where the straight paths before it (from
@@ -359,12 +372,12 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
     const p = track.points;
     for (const bounce of bouncesOf(track, minSpeed)) {
       const at = p[bounce.at] as TrackPoint;
-      // Near the border the blob is clipped; next to another thing it may have been hit or thrown, not bounced.
-      if (touchesBorder(at, size, 1) || crowded(blobs[at.frame] ?? [], at)) continue;
+      // At the top or bottom edge the blob is clipped; next to a moving thing it may have been hit, not bounced.
+      if (at.minY <= 1 || at.maxY >= size - 2 || knockedAt(blobs, at.frame, at)) continue;
       // A figure's swing reverses a held ball gently and at hand height; a free fall reverses fast, or on the ground.
       const swing = facts.character !== undefined && bounce.vIn < 0.035 * size && at.maxY < 0.8 * size;
       if (swing) continue;
-      if (!surfaceBelow(video, at.frame, at, bounce.vIn + 1, blobs[at.frame] ?? [])) {
+      if (!touchesBorder(at, size, 1) && !surfaceBelow(video, at.frame, at, bounce.vIn + 1, blobs[at.frame] ?? [])) {
         reasons.push(`a ${track.colour} object bounces in mid-air at frame ${at.frame}`);
       }
       let apexBefore = bounce.at;
@@ -412,13 +425,26 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
       const rise = (k: number) => Math.max(0, -((d[i + k] ?? [0, 0]) as readonly [number, number])[1]);
       const climbs = rise(0) + rise(1) > 0.07 * size || rise(0) + rise(1) + rise(2) > 0.1 * size;
       // A neighbour can knock a resting ball up: that leap is real; a reversed landing goes nearly straight up.
-      const knocked = [-1, 0, 1].some((k) => crowded(blobs[at.frame + k] ?? [], (p[i + k] ?? at) as TrackPoint));
+      const knocked = [-1, 0, 1].some((k) => knockedAt(blobs, at.frame + k, (p[i + k] ?? at) as TrackPoint));
       // With a figure, its throw can start from rest in the hand: only leaps from the lowest ground this
       // thing ever reaches count, and steeper ones (a throw goes at most ~2:1 up to across).
       const lowEnough = !facts.character || at.maxY >= 0.9 * size; // a figure's hand is never at the bottom of a wide frame
       if (settled && lowEnough && -qy > 0.02 * size && climbs && -qy > (facts.character ? 2.2 : 1.5) * Math.abs(qx) && at.minY > 1 && at.maxY < size - 2 && at.maxY >= ground - 0.04 * size && !knocked) {
         reasons.push(`a ${track.colour} object leaps up from the ground at frame ${(p[i] as TrackPoint).frame}`);
       }
+    }
+  }
+
+  // A stack never builds itself: boxes lying about at the start and standing stacked at the end is
+  // a toppling played backwards. (Height over width is the same in every framing.)
+  if (facts.boxStack && facts.boxStack.count >= 2) {
+    const colour = facts.boxStack.colour;
+    const tallness = (frame: number) =>
+      (blobs[frame] ?? []).filter((b) => b.colour === colour && !touchesBorder(b, size, 1)).reduce((m, b) => Math.max(m, (b.maxY - b.minY + 1) / (b.maxX - b.minX + 1)), 0);
+    const seen = blobs.map((_, f) => f).filter((f) => (blobs[f] ?? []).some((b) => b.colour === colour && !touchesBorder(b, size, 1)));
+    const [first, last] = [seen[0], seen[seen.length - 1]];
+    if (first !== undefined && last !== undefined && last > first && tallness(first) < 1.3 && tallness(last) >= 1.8) {
+      reasons.push(`the ${colour} boxes stack themselves up between frames ${first} and ${last}`);
     }
   }
 
