@@ -1,11 +1,10 @@
 import { ValidationError } from '../../contracts/index.ts';
 import { MATERIAL_SPECS } from './materials.ts';
-import { SETTING_PALETTES } from './palette.ts';
 import { parsePrompt, type PromptFacts } from './prompts.ts';
 import { SeededRandom } from './rng.ts';
-import { colourTemp, splitShots } from './sample.ts';
+import { sceneDraft, splitShots } from './sample.ts';
 import { rampVertices } from './simulate.ts';
-import { COLOURS, parseScene, SETTINGS, TIMES_OF_DAY, type Colour, type Material, type Scene, type SceneInput, type Shot } from './scene.ts';
+import { COLOURS, parseScene, SETTINGS, TIMES_OF_DAY, type Colour, type Material, type Scene, type Shot } from './scene.ts';
 
 /**
  * From what a prompt states to a full scene: every stated fact is kept, everything left unsaid
@@ -23,16 +22,7 @@ export function sceneFromFacts(facts: PromptFacts, seed: number, options: Compos
   const rng = new SeededRandom(seed, 0xc0405e);
   const setting = facts.setting ?? rng.pick(SETTINGS);
   const timeOfDay = facts.timeOfDay ?? rng.pick(TIMES_OF_DAY);
-  const scene: SceneInput & { objects: NonNullable<SceneInput['objects']> } = {
-    version: 1,
-    seed,
-    durationS,
-    fps,
-    setting,
-    lighting: { timeOfDay, azimuthDeg: rng.uniform(-60, 60), colourTempK: colourTemp(rng, timeOfDay, SETTING_PALETTES[setting].outdoor) },
-    objects: [],
-    shots: [],
-  };
+  const scene = sceneDraft(rng, seed, durationS, fps, setting, timeOfDay);
   const [sideA, sideB] = rng.chance(0.5) ? (['left', 'right'] as const) : (['right', 'left'] as const);
   const occupied: [number, number][] = [];
   const free = (x: number, half: number) => occupied.every(([a, b]) => x + half < a || x - half > b);

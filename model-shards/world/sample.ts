@@ -12,6 +12,7 @@ import {
   type Material,
   type Scene,
   type SceneInput,
+  type Setting,
   type Shot,
   type TimeOfDay,
 } from './scene.ts';
@@ -30,7 +31,7 @@ export interface SampleOptions {
 
 const BALLS = ['rubber ball', 'basketball', 'bowling ball', 'tennis ball'] as const satisfies readonly Material[];
 
-export function colourTemp(rng: SeededRandom, time: TimeOfDay, outdoor: boolean): number {
+function colourTemp(rng: SeededRandom, time: TimeOfDay, outdoor: boolean): number {
   switch (time) {
     case 'morning': return rng.uniform(4500, 6000);
     case 'noon': return rng.uniform(5500, 7000);
@@ -60,6 +61,23 @@ export function splitShots(rng: SeededRandom, durationS: number, fps: number, co
   return cuts.map((f) => f / fps);
 }
 
+/** A scene under construction: place, time and light set, nothing in it yet. */
+export type SceneDraft = SceneInput & { objects: NonNullable<SceneInput['objects']> };
+
+/** Starts a scene; the light's direction and colour temperature are drawn from `rng`. */
+export function sceneDraft(rng: SeededRandom, seed: number, durationS: number, fps: number, setting: Setting, timeOfDay: TimeOfDay): SceneDraft {
+  return {
+    version: 1,
+    seed,
+    durationS,
+    fps,
+    setting,
+    lighting: { timeOfDay, azimuthDeg: rng.uniform(-60, 60), colourTempK: colourTemp(rng, timeOfDay, SETTING_PALETTES[setting].outdoor) },
+    objects: [],
+    shots: [],
+  };
+}
+
 export function sampleScene(seed: number, options: SampleOptions = {}): Scene {
   const durationS = options.durationS ?? 2;
   const fps = options.fps ?? 12;
@@ -70,16 +88,7 @@ export function sampleScene(seed: number, options: SampleOptions = {}): Scene {
   let nextColour = 0;
   const takeColour = (): Colour => colours[nextColour++ % colours.length] as Colour;
 
-  const scene: SceneInput & { objects: NonNullable<SceneInput['objects']> } = {
-    version: 1,
-    seed,
-    durationS,
-    fps,
-    setting,
-    lighting: { timeOfDay, azimuthDeg: rng.uniform(-60, 60), colourTempK: colourTemp(rng, timeOfDay, SETTING_PALETTES[setting].outdoor) },
-    objects: [],
-    shots: [],
-  };
+  const scene = sceneDraft(rng, seed, durationS, fps, setting, timeOfDay);
 
   // Stage pieces on distinct sides so they never overlap.
   const [sideA, sideB] = rng.chance(0.5) ? (['left', 'right'] as const) : (['right', 'left'] as const);
