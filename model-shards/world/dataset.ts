@@ -19,8 +19,8 @@ import { makeClip, type Clip } from './clip.ts';
 import { MATERIAL_SPECS } from './materials.ts';
 import { MAX_FRAME_SIZE } from './render.ts';
 import { sampleScene } from './sample.ts';
-import type { Colour, Material, Scene } from './scene.ts';
-import type { ContactEvent, NetPass } from './trace.ts';
+import type { Scene } from './scene.ts';
+import type { BodyPose, ContactEvent, NetPass } from './trace.ts';
 
 /**
  * Exports world clips as shards that PyTorch reads with numpy alone: per shard a uint8 frames .npy
@@ -120,15 +120,8 @@ export const samplesPerClip = (spec: Pick<ClipSpec, 'durationS' | 'sampleRate'>)
 // ---------------------------------------------------------------------------------------------
 // Per-clip metadata
 
-/** A body in one frame: world pose and where its centre lands in the image. */
-export interface TrackPoint {
-  readonly id: string;
-  readonly material: Material;
-  readonly colour: Colour;
-  /** World centre, m (y up), and rotation, rad. */
-  readonly x: number;
-  readonly y: number;
-  readonly angle: number;
+/** A body in one frame: its world pose (without velocity) and where its centre lands in the image. */
+export interface TrackPoint extends Pick<BodyPose, 'id' | 'material' | 'colour' | 'x' | 'y' | 'angle'> {
   /** Image position of the centre, px (y down), from the frame's CameraView. */
   readonly px: number;
   readonly py: number;

@@ -30,7 +30,8 @@ export interface CalibrationReport {
   readonly cleanFailures: { seed: number; prompt: string; verdict: ClipVerdict }[];
 }
 
-const generalise = (reason: string) => reason.replace(/\d+(\.\d+)?/g, 'N').replace(/\b(red|orange|yellow|green|blue|purple|pink)\b/g, 'C');
+/** A reason with its numbers and colours blanked, so like reasons count together. */
+export const generalise = (reason: string) => reason.replace(/\d+(\.\d+)?/g, 'N').replace(/\b(red|orange|yellow|green|blue|purple|pink)\b/g, 'C');
 
 export async function calibrate(clips: number, seed: number, size = 128, onProgress?: (done: number) => void): Promise<CalibrationReport> {
   const prototypes = await settingPrototypes(size);

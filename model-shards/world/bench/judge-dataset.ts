@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ValidationError } from '../../../contracts/index.ts';
 import { parseNpyHeader, type DatasetIndex } from '../dataset.ts';
 import { parsePrompt } from '../prompts.ts';
-import { AXES, type Axis } from './calibrate.ts';
+import { AXES, generalise, type Axis } from './calibrate.ts';
 import { judgeClip, type ClipVerdict } from './judge.ts';
 import { settingPrototypes } from './prototypes.ts';
 
@@ -25,8 +25,6 @@ async function readNpy(path: string, descr: string): Promise<{ shape: readonly n
   if (header.descr !== descr || header.fortranOrder) throw new ValidationError([{ field: path, message: `must be a C-ordered ${descr} array (got ${header.descr})` }]);
   return { shape: header.shape, data: bytes.subarray(header.dataOffset) };
 }
-
-const generalise = (reason: string) => reason.replace(/\d+(\.\d+)?/g, 'N').replace(/\b(red|orange|yellow|green|blue|purple|pink)\b/g, 'C');
 
 export async function judgeDataset(dir: string, onProgress?: (done: number, total: number) => void): Promise<DatasetJudgement> {
   let index: DatasetIndex;

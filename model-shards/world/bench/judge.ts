@@ -2,7 +2,7 @@ import type { PromptFacts } from '../prompts.ts';
 import type { Colour, Setting } from '../scene.ts';
 import { detectOnsetEvents, type Onset } from './audio-onsets.ts';
 import { classifySetting, settingFeatures, type SettingPrototype } from './setting-classifier.ts';
-import { analyzeVideo, type Blob, type Track, type TrackPoint, type VideoAnalysis, type VideoInput } from './video-analysis.ts';
+import { analyzeVideo, radius, type Blob, type Track, type TrackPoint, type VideoAnalysis, type VideoInput } from './video-analysis.ts';
 
 /**
  * The physics bench's judge: given a clip's frames, sound and prompt, it decides three things from
@@ -65,7 +65,6 @@ const touchesBorder = (b: Blob, size: number, margin = 1) => b.minX <= margin ||
 /** Would a blob moving by (dx, dy) per frame be at or past the frame's edge one frame later? */
 const leavesFrame = (b: Blob, dx: number, dy: number, size: number) =>
   b.minX + dx <= 1 || b.minY + dy <= 1 || b.maxX + dx >= size - 2 || b.maxY + dy >= size - 2;
-const radius = (b: Blob) => Math.sqrt(b.area / Math.PI);
 
 function judgeAdherence(analysis: VideoAnalysis, facts: PromptFacts, setting: Setting): AxisVerdict {
   const reasons: string[] = [];
@@ -140,7 +139,6 @@ interface Bounce {
   readonly at: number;
   readonly end: number;
   readonly vIn: number;
-  readonly vOut: number;
 }
 
 function bouncesOf(track: Track, minSpeed: number): Bounce[] {
@@ -156,7 +154,7 @@ function bouncesOf(track: Track, minSpeed: number): Bounce[] {
     const after = k + 2 < p.length && consecutive(k, k + 2) ? (y(k) - y(k + 2)) / 2 : y(k) - y(k + 1);
     if (before > minSpeed && after > minSpeed * 0.5) {
       const end = y(k + 1) === y(k) ? k + 1 : k;
-      out.push({ track, at: k, end, vIn: before, vOut: after });
+      out.push({ track, at: k, end, vIn: before });
       k = end + 1;
     }
   }

@@ -214,7 +214,8 @@ function shiftedDifference(a: Float32Array, b: Float32Array): number {
   return best === Infinity ? 0 : best;
 }
 
-const radius = (b: Blob) => Math.sqrt(b.area / Math.PI);
+/** Radius of a disc with the blob's area, px. */
+export const radius = (b: Blob) => Math.sqrt(b.area / Math.PI);
 
 /** The one blob of each colour in a frame (colours with several blobs are ambiguous and left out). */
 function single(blobs: readonly Blob[]): Map<Colour, Blob> {
