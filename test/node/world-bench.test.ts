@@ -127,8 +127,10 @@ describe('judging a dataset folder', () => {
       await exportDataset({ out: dir, clips: 3, seed: 5000, size: 128, durationS: 2, fps: 12, sampleRate: 16_000, shardSize: 2, workers: 0 });
       const judgement = await judgeDataset(dir);
       expect(judgement.clips).toBe(3);
-      for (const axis of ['adherence', 'physics', 'sync'] as const) expect(judgement.passRate[axis]).toBeGreaterThanOrEqual(0);
-      const lines = (await readFile(join(dir, 'judgement.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { index: number; prompt: string; physics: { pass: boolean; reasons: string[] } });
+      type Line = { index: number; prompt: string } & Record<'adherence' | 'physics' | 'sync', { pass: boolean; reasons: string[] }>;
+      const lines = (await readFile(join(dir, 'judgement.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Line);
+      // The aggregate is the per-clip verdicts, counted.
+      for (const axis of ['adherence', 'physics', 'sync'] as const) expect(judgement.passRate[axis]).toBeCloseTo(lines.filter((l) => l[axis].pass).length / 3, 10);
       expect(lines.map((l) => l.index)).toEqual([0, 1, 2]);
       for (const l of lines) expect(l.physics.pass).toBe(l.physics.reasons.length === 0);
       expect(JSON.parse(await readFile(join(dir, 'judgement.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(judgement)));
