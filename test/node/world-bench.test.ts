@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { detectOnsets } from '../../model-shards/world/bench/audio-onsets.ts';
+import { detectOnsetEvents, detectOnsets } from '../../model-shards/world/bench/audio-onsets.ts';
 import { calibrate, type CalibrationReport } from '../../model-shards/world/bench/calibrate.ts';
 import { judgeClip } from '../../model-shards/world/bench/judge.ts';
 import { settingPrototypes } from '../../model-shards/world/bench/prototypes.ts';
-import { classifyPixels, detectCuts, findBlobs } from '../../model-shards/world/bench/video-analysis.ts';
+import { boxesInColumn, classifyPixels, detectCuts, findBlobs } from '../../model-shards/world/bench/video-analysis.ts';
 import { makeClip } from '../../model-shards/world/clip.ts';
 import { OBJECT_RGB } from '../../model-shards/world/palette.ts';
 import { parsePrompt } from '../../model-shards/world/prompts.ts';
@@ -57,6 +57,43 @@ describe('physics bench: pixels and sound', () => {
     shots.forEach((f, i) => frames.set(f, i * f.length));
     const blobs = shots.map((f) => findBlobs(classifyPixels(f, 0, size * size), size, 3));
     expect(detectCuts({ frames, size, fps: 12 }, blobs)).toEqual([0, 2]);
+  });
+
+  it('counts the boxes of a column standing or leaning, from its length over its width', () => {
+    const size = 96;
+    const side = 8;
+    for (const n of [1, 2, 3, 4]) {
+      for (const tilt of [0, 0.5]) {
+        // n boxes of side 8 px with a 1 px muted seam between them, the column turned by `tilt` rad.
+        const rgb = new Uint8Array(size * size * 3).fill(140);
+        const [c, s] = [Math.cos(tilt), Math.sin(tilt)];
+        for (let y = 0; y < size; y++) {
+          for (let x = 0; x < size; x++) {
+            const [dx, dy] = [x + 0.5 - 48, y + 0.5 - 80];
+            const across = c * dx + s * dy;
+            const up = -(-s * dx + c * dy);
+            const inBox = Math.abs(across) <= side / 2 && up >= 0 && up <= n * side && up % side >= 1;
+            if (inBox) rgb.set(OBJECT_RGB.orange, (y * size + x) * 3);
+          }
+        }
+        const blobs = findBlobs(classifyPixels(rgb, 0, size * size), size, 3);
+        expect(blobs, `${n} boxes, tilt ${tilt}`).toHaveLength(1);
+        expect(boxesInColumn(blobs[0]!), `${n} boxes, tilt ${tilt}`).toBe(n);
+      }
+    }
+  });
+
+  it('gives an onset the strength of its attack, even when a faint tick opens it', () => {
+    const rate = 24_000;
+    const pcm = Float32Array.from(gaussianNoise(3, 0, rate), (v) => v * 0.002);
+    const start = Math.round(0.5 * rate);
+    for (let i = 0; i < 200; i++) pcm[start + i] = (pcm[start + i] ?? 0) + 0.03 * Math.sin(i * 0.9) * Math.exp(-i / 80);
+    const knock = start + Math.round(0.012 * rate);
+    for (let i = 0; i < 2000; i++) pcm[knock + i] = (pcm[knock + i] ?? 0) + 0.8 * Math.sin((2 * Math.PI * 180 * i) / rate) * Math.exp(-i / 600);
+    const onsets = detectOnsetEvents(pcm, rate);
+    expect(onsets).toHaveLength(1);
+    expect(onsets[0]!.t).toBeCloseTo(0.5, 2);
+    expect(onsets[0]!.strength).toBeGreaterThan(0.5);
   });
 
   it('hears an impact at its sample and nothing in stationary noise', () => {

@@ -67,7 +67,11 @@ export function detectOnsetEvents(pcm: Float32Array, sampleRate: number, options
       if (e > floor && e > ratio * background + floor * 0.1) {
         // The attack starts in this hop or the one before it, whichever first rose clearly.
         const start = (energy[h - 1] ?? 0) > 2 * background + floor * 0.1 ? h - 1 : h;
-        onsets.push({ t: (start * hop) / sampleRate, strength: e / (loudest[b] || 1) });
+        // Its strength is the peak of the attack, not the hop that tripped it: a faint tick can open a
+        // loud knock a few ms later, which the refractory window would otherwise swallow.
+        let peak = e;
+        for (let k = h + 1; k <= Math.min(hops - 1, h + refractory); k++) peak = Math.max(peak, energy[k] ?? 0);
+        onsets.push({ t: (start * hop) / sampleRate, strength: peak / (loudest[b] || 1) });
         last = h;
         break;
       }

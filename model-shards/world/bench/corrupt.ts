@@ -34,17 +34,17 @@ function frameOrder(clip: Clip, order: readonly number[]): Uint8Array {
   return out;
 }
 
-/** The object a break acts on: the first free object in view at `frame` (a break nobody can see is no test). */
-function victim(clip: Clip, frame: number): string {
-  const view = clip.views[frame];
-  const pose = clip.trace.frames[frame];
-  const inView = (id: string) => {
-    const b = pose?.bodies.find((body) => body.id === id);
+/** The object a break acts on: the first free object in view at `frame` (and the frame before, when asked): a break nobody can see is no test. */
+function victim(clip: Clip, frame: number, alsoBefore = false): string {
+  const inView = (id: string, f: number) => {
+    const view = clip.views[f];
+    const b = clip.trace.frames[f]?.bodies.find((body) => body.id === id);
     if (!b || !view) return false;
     const half = view.width / 2 - 0.25;
     return Math.abs(b.x - view.cx) < half && Math.abs(b.y - view.cy) < half;
   };
-  const id = clip.scene.objects.find((o) => inView(o.id))?.id ?? clip.scene.objects[0]?.id ?? clip.trace.frames[0]?.bodies[0]?.id;
+  const seen = (id: string) => inView(id, frame) && (!alsoBefore || inView(id, frame - 1));
+  const id = clip.scene.objects.find((o) => seen(o.id))?.id ?? clip.scene.objects[0]?.id ?? clip.trace.frames[0]?.bodies[0]?.id;
   if (!id) throw new RangeError('the clip has nothing to break');
   return id;
 }
@@ -79,8 +79,11 @@ export async function breakClip(clip: Clip, kind: BreakKind, seed: number): Prom
       return { frames: flipped.frames, audio: flipped.audio, prompt: clip.prompt };
     }
     case 'teleported': {
-      const from = rng.int(Math.floor(count / 3), Math.floor((2 * count) / 3));
-      const id = victim(clip, from);
+      // Mid-shot: a jump at a cut is just the cut (the new view may show anything anywhere).
+      const cutNear = (f: number) => [f - 1, f, f + 1].some((g) => g > 0 && clip.views[g]?.shot !== clip.views[g - 1]?.shot);
+      const candidates = Array.from({ length: count }, (_, f) => f).filter((f) => f >= Math.floor(count / 3) && f <= Math.floor((2 * count) / 3) && !cutNear(f));
+      const from = candidates.length > 0 ? rng.pick(candidates) : rng.int(Math.floor(count / 3), Math.floor((2 * count) / 3));
+      const id = victim(clip, from, true);
       const at = clip.trace.frames[from]?.bodies.find((b) => b.id === id);
       const dx = (at && at.x > 0 ? -1 : 1) * rng.uniform(1.8, 2.6);
       const dy = rng.uniform(0.3, 1.2);

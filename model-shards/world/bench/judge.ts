@@ -2,7 +2,7 @@ import type { PromptFacts } from '../prompts.ts';
 import type { Colour, Setting } from '../scene.ts';
 import { detectOnsetEvents, type Onset } from './audio-onsets.ts';
 import { classifySetting, settingFeatures, type SettingPrototype } from './setting-classifier.ts';
-import { analyzeVideo, radius, type Blob, type Track, type TrackPoint, type VideoAnalysis, type VideoInput } from './video-analysis.ts';
+import { analyzeVideo, boxesInColumn, radius, type Blob, type Track, type TrackPoint, type VideoAnalysis, type VideoInput } from './video-analysis.ts';
 
 /**
  * The physics bench's judge: given a clip's frames, sound and prompt, it decides three things from
@@ -26,6 +26,9 @@ export interface ClipVerdict {
     readonly visualImpacts: number;
     readonly audioOnsets: number;
     readonly matchedImpacts: number;
+    /** The lag (ms) that best lines up impacts with onsets, and how much better it does than no lag. */
+    readonly syncLagMs: number;
+    readonly syncGain: number;
   };
 }
 
@@ -91,8 +94,8 @@ function judgeAdherence(analysis: VideoAnalysis, facts: PromptFacts, setting: Se
       }
       s.blocky ||= list.some((b) => b.area >= 60 && b.fill >= 0.85 && !touchesBorder(b, size));
       if (s.firstBoxCount === undefined && list.every((b) => !touchesBorder(b, size))) {
-        // Upright boxes stack into one blob n sides tall and n side² in area (lean or not): n = height² / area.
-        s.firstBoxCount = list.reduce((n, b) => n + Math.max(1, Math.round(Math.max(b.maxX - b.minX + 1, b.maxY - b.minY + 1) ** 2 / b.area)), 0);
+        // Boxes stacked in a column make one blob n times as long as it is wide, upright or leaning.
+        s.firstBoxCount = list.reduce((n, b) => n + boxesInColumn(b), 0);
       }
       seen.set(colour, s);
     }
@@ -216,9 +219,14 @@ function surfaceBelow(video: VideoInput, frame: number, b: Blob, reach: number, 
  * Is a *moving* thing touching this one at `frame`? Only something in motion can knock energy into
  * it; bouncing off a box that stands still is an ordinary bounce.
  */
-function knockedAt(all: readonly (readonly Blob[])[], frame: number, b: Blob): boolean {
+function knockedAt(all: readonly (readonly Blob[])[], frame: number, b: Blob, size = 0): boolean {
   return (all[frame] ?? []).some((o) => {
     if ((o.x === b.x && o.y === b.y) || Math.hypot(o.x - b.x, o.y - b.y) >= 1.15 * (radius(b) + radius(o)) + 1.5) return false;
+    // Given a frame size: a neighbour that leaps up along with this one did not knock it (two landings, reversed).
+    if (size > 0) {
+      const next = (all[frame + 1] ?? []).filter((q) => q.colour === o.colour).sort((p, q) => Math.hypot(p.x - o.x, p.y - o.y) - Math.hypot(q.x - o.x, q.y - o.y))[0];
+      if (next && o.y - next.y > 0.02 * size && o.y - next.y > 1.5 * Math.abs(next.x - o.x)) return false;
+    }
     const moved = (f: number) => {
       const same = (all[f] ?? []).filter((q) => q.colour === o.colour);
       if (same.length === 0) return true;
@@ -232,14 +240,16 @@ function knockedAt(all: readonly (readonly Blob[])[], frame: number, b: Blob): b
  * When, in frames, a contact near track point i happened: where the straight paths before it (from
  * points i−2, i−1) and after it (points i+1, i+2) meet, clamped between frames i−1 and i+1.
  */
-function contactFrame(p: readonly TrackPoint[], i: number): number {
+function contactFrame(p: readonly TrackPoint[], i: number, verticalOnly = false): number {
   const [a, b, c, d] = [p[i - 2], p[i - 1], p[i + 1], p[i + 2]];
   const here = (p[i] as TrackPoint).frame;
   if (!a || !b || !c || !d || b.frame - a.frame !== 1 || d.frame - c.frame !== 1) return here;
-  const vin = [b.x - a.x, b.y - a.y] as const;
-  const vout = [d.x - c.x, d.y - c.y] as const;
+  // A blob clipped by a side of the frame has a true height but not a true width: time it from y alone.
+  const x = (q: TrackPoint) => (verticalOnly ? 0 : q.x);
+  const vin = [x(b) - x(a), b.y - a.y] as const;
+  const vout = [x(d) - x(c), d.y - c.y] as const;
   // p_in(t) = b + vin (t − b.frame), p_out(t) = c + vout (t − c.frame); minimise |p_in − p_out|² over t.
-  const A = [b.x - vin[0] * b.frame - c.x + vout[0] * c.frame, b.y - vin[1] * b.frame - c.y + vout[1] * c.frame];
+  const A = [x(b) - vin[0] * b.frame - x(c) + vout[0] * c.frame, b.y - vin[1] * b.frame - c.y + vout[1] * c.frame];
   const B = [vin[0] - vout[0], vin[1] - vout[1]];
   const bb = (B[0] ?? 0) ** 2 + (B[1] ?? 0) ** 2;
   if (bb < 1e-9) return here;
@@ -293,8 +303,10 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
       reasons.push(replaced ? `an object changes colour from ${replaced.colour} to ${track.colour} at frame ${first.frame}` : `a ${track.colour} object appears from nowhere at frame ${first.frame}`);
     }
     if (last.frame !== shotEnd(track.shot) && !leavesFrame(last, last.x - beforeLast.x, last.y - beforeLast.y, size) && !occluded(last.frame + 1, last.frame, last) && !nearSameColour(last.frame + 1, track.colour, last.x, last.y, 3 * radius(last) + 0.06 * size)) {
-      const successor = tracks.some((o) => o !== track && o.points[0]?.frame === last.frame + 1 && Math.hypot((o.points[0] as TrackPoint).x - last.x, (o.points[0] as TrackPoint).y - last.y) < 2 * radius(last) + 3);
+      const successor = tracks.find((o) => o !== track && o.points[0]?.frame === last.frame + 1 && Math.hypot((o.points[0] as TrackPoint).x - last.x, (o.points[0] as TrackPoint).y - last.y) < 2 * radius(last) + 3);
       if (!successor) reasons.push(`a ${track.colour} object vanishes at frame ${last.frame + 1}`);
+      // Carried on where it was, in another colour: the same thing, changed.
+      else if (successor.colour !== track.colour) reasons.push(`an object changes colour from ${track.colour} to ${successor.colour} at frame ${last.frame + 1}`);
     }
     // Jumps: a displacement far larger than the motion just before and after it.
     const d = steps(track).map(([dx, dy]) => Math.hypot(dx, dy));
@@ -305,8 +317,9 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
       const from = (track.points[i] as TrackPoint).frame;
       const to = (track.points[i + 1] as TrackPoint).frame;
       if (count(from) !== count(to)) return;
-      // A step with no step beside it (a two-frame track) has nothing to be a jump against.
-      if (d[i - 1] === undefined && d[i + 1] === undefined) return;
+      // A jump stands out against the motion on both sides: a first or last step (a fall into a bounce,
+      // a throw leaving the hand) has only one side to compare with.
+      if (d[i - 1] === undefined || d[i + 1] === undefined) return;
       if (step > 0.1 * size && step > 3 * around) reasons.push(`a ${track.colour} object jumps ${step.toFixed(0)} px at frame ${(track.points[i + 1] as TrackPoint).frame}`);
     });
     // Size permanence, for objects that never touch another of their colour.
@@ -334,7 +347,14 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
         const ys = w.map((q) => q.y);
         const xs = w.map((q) => q.x);
         const dys = ys.slice(1).map((y, k) => y - (ys[k] ?? 0));
-        if (dys.some((dy, k) => k > 0 && (dys[k - 1] ?? 0) > 0.3 && dy < -0.3)) continue; // a bounce inside
+        // A bounce inside the window, or just outside it (its contact may fall inside the first or last step).
+        const ext = [p[i - 1], ...w, p[i + 4]].filter((q, k, all): q is TrackPoint => q !== undefined && (k === 0 ? all[1]!.frame - q.frame === 1 : k === all.length - 1 ? q.frame - all[k - 1]!.frame === 1 : true));
+        const extDys = ext.slice(1).map((q, k) => q.y - (ext[k] as TrackPoint).y);
+        if (extDys.some((dy, k) => k > 0 && (extDys[k - 1] ?? 0) > 0.3 && dy < -0.3)) continue;
+        // A landing: coming down onto the lowest ground this thing reaches in the shot and stopping there
+        // (the floor's push, not gravity, slows it; flipped gravity never parks a thing on the ground).
+        const lowest = p.reduce((m, q) => (q.frame >= shotStarts[s]! && q.frame <= shotEnd(s) ? Math.max(m, q.maxY) : m), 0);
+        if ((dys[0] ?? 0) > 0.3 && (w[3] as TrackPoint).maxY >= lowest - 1.5 && (dys[2] ?? 0) < (dys[1] ?? 0)) continue;
         const travel = Math.abs((ys[3] ?? 0) - (ys[0] ?? 0));
         if (travel < 0.03 * size) continue;
         const [ay, rmsY] = quadFit(ys);
@@ -392,7 +412,11 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
       const rise = at.y - (p[apexAfter] as TrackPoint).y;
       // With a figure, small falls count only near the ground, away from the hands.
       const fallNeeded = facts.character && at.maxY < 0.8 * size ? minFall : 0.04 * size;
-      if (fallObserved && fall >= fallNeeded && rise > 1.12 * fall + 1.5) {
+      // Something that hit it just before the floor (a thrown ball) may have given it the height.
+      const prior = p[bounce.at - 1];
+      const hitOnTheWay = prior !== undefined && at.frame - prior.frame === 1 && knockedAt(blobs, prior.frame, prior);
+      const byTheFigure = facts.character !== undefined && at.maxY < 0.8 * size;
+      if (fallObserved && fall >= fallNeeded && rise > 1.12 * fall + 1.5 && !hitOnTheWay && !byTheFigure) {
         reasons.push(`a ${track.colour} object bounces higher (${rise.toFixed(0)} px) than it fell (${fall.toFixed(0)} px) at frame ${at.frame}`);
       }
     }
@@ -404,13 +428,21 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
       const [qx, qy] = d[i] as readonly [number, number];
       const here = p[i] as TrackPoint;
       if ((p[i + 1] as TrackPoint).frame - (p[i - 1] as TrackPoint).frame !== 2) continue;
-      if (touchesBorder(here, size, 1) || (blobs[here.frame] ?? []).some((o) => (o.x !== here.x || o.y !== here.y) && o.colour === track.colour && Math.hypot(o.x - here.x, o.y - here.y) < 4 * radius(here) + 4)) continue;
-      const change = Math.hypot(qx - px, qy - py - (gravity[track.shot] ?? 0));
+      // Clipped at the top or bottom, the blob's centre moves with the clipping; at a side only x is wrong.
+      const window = [p[i - 1], here, p[i + 1]] as TrackPoint[];
+      const sideClipped = window.some((q) => q.minX <= 1 || q.maxX >= size - 2);
+      if (window.some((q) => q.minY <= 1 || q.maxY >= size - 2) || (blobs[here.frame] ?? []).some((o) => (o.x !== here.x || o.y !== here.y) && o.colour === track.colour && Math.hypot(o.x - here.x, o.y - here.y) < 4 * radius(here) + 4)) continue;
+      const change = sideClipped ? Math.abs(qy - py - (gravity[track.shot] ?? 0)) : Math.hypot(qx - px, qy - py - (gravity[track.shot] ?? 0));
       // A figure's swing and throw move a ball silently: with a figure, only things that were falling freely count.
-      const before = d[i - 2];
-      const falling = before !== undefined && py > 0.01 * size && Math.abs(py - before[1] - (gravity[track.shot] ?? 0)) < 0.8 * (gravity[track.shot] ?? 0) + 1;
+      // The step into the contact is cut short by it, so free fall may show only in the steps before.
+      const g = gravity[track.shot] ?? 0;
+      const freeFall = (k: number) => {
+        const [a, b] = [d[k - 1], d[k]];
+        return a !== undefined && b !== undefined && b[1] > 0.01 * size && Math.abs(b[1] - a[1] - g) < 0.8 * g + 1;
+      };
+      const falling = py > 0.01 * size && (freeFall(i - 1) || freeFall(i - 2));
       if (change < 0.03 * size || (facts.character && !falling)) continue;
-      impacts.push({ t: contactFrame(p, i) / fps, what: `${track.colour} impact at frame ${here.frame}` });
+      impacts.push({ t: contactFrame(p, i, sideClipped) / fps, what: `${track.colour} impact at frame ${here.frame}` });
     }
     // Lying or rolling on the ground, then leaping steeply up: no bounce fed it and nothing kicks that
     // way, so time is running backwards (a landing, reversed).
@@ -423,11 +455,13 @@ function judgePhysics(video: VideoInput, analysis: VideoAnalysis, facts: PromptF
       const rise = (k: number) => Math.max(0, -((d[i + k] ?? [0, 0]) as readonly [number, number])[1]);
       const climbs = rise(0) + rise(1) > 0.07 * size || rise(0) + rise(1) + rise(2) > 0.1 * size;
       // A neighbour can knock a resting ball up: that leap is real; a reversed landing goes nearly straight up.
-      const knocked = [-1, 0, 1].some((k) => knockedAt(blobs, at.frame + k, (p[i + k] ?? at) as TrackPoint));
+      const knocked = [-1, 0, 1].some((k) => knockedAt(blobs, at.frame + k, (p[i + k] ?? at) as TrackPoint, size));
       // With a figure, its throw can start from rest in the hand: only leaps from the lowest ground this
       // thing ever reaches count, and steeper ones (a throw goes at most ~2:1 up to across).
       const lowEnough = !facts.character || at.maxY >= 0.9 * size; // a figure's hand is never at the bottom of a wide frame
-      if (settled && lowEnough && -qy > 0.02 * size && climbs && -qy > (facts.character ? 2.2 : 1.5) * Math.abs(qx) && at.minY > 1 && at.maxY < size - 2 && at.maxY >= ground - 0.04 * size && !knocked) {
+      // Steepness of the change in velocity: a pan or a roll carries on sideways and cancels out.
+      const dvx = qx - (d[i - 1] as readonly [number, number])[0];
+      if (settled && lowEnough && -qy > 0.02 * size && climbs && -qy > (facts.character ? 2.2 : 1.5) * Math.abs(dvx) && at.minY > 1 && at.maxY < size - 2 && at.maxY >= ground - 0.04 * size && !knocked) {
         reasons.push(`a ${track.colour} object leaps up from the ground at frame ${(p[i] as TrackPoint).frame}`);
       }
     }
@@ -472,8 +506,8 @@ function alignment(impacts: readonly Impact[], onsets: readonly Onset[], lag: nu
   return score;
 }
 
-function judgeSync(impacts: readonly Impact[], onsets: readonly Onset[], fps: number): { verdict: AxisVerdict; matched: number } {
-  if (impacts.length === 0) return { verdict: { pass: true, reasons: [] }, matched: 0 };
+function judgeSync(impacts: readonly Impact[], onsets: readonly Onset[], fps: number): { verdict: AxisVerdict; matched: number; lag: number; gain: number } {
+  if (impacts.length === 0) return { verdict: { pass: true, reasons: [] }, matched: 0, lag: 0, gain: 1 };
   const tolerance = 1 / fps + 0.01;
   const unmatched = impacts.filter((i) => !onsets.some((o) => Math.abs(o.t - i.t) <= tolerance));
   const matched = impacts.length - unmatched.length;
@@ -487,10 +521,10 @@ function judgeSync(impacts: readonly Impact[], onsets: readonly Onset[], fps: nu
     const score = alignment(impacts, onsets, lag, fine);
     if (score > best.score + 1e-9 || (Math.abs(score - best.score) <= 1e-9 && Math.abs(lag) < Math.abs(best.lag))) best = { lag, score };
   }
-  const shifted = Math.abs(best.lag) > tolerance && best.score > atZero * 2 + 0.1;
+  const shifted = Math.abs(best.lag) > tolerance && best.score > atZero * 1.55 + 0.05;
   if (shifted) reasons.push(`impact sounds ${best.lag > 0 ? 'lag' : 'lead'} the picture by about ${Math.round(Math.abs(best.lag) * 1000)} ms`);
   const pass = matched / impacts.length >= 0.7 && !shifted;
-  return { verdict: { pass, reasons: pass ? [] : reasons }, matched };
+  return { verdict: { pass, reasons: pass ? [] : reasons }, matched, lag: best.lag, gain: best.score / Math.max(atZero, 1e-9) };
 }
 
 export function judgeClip(clip: ClipToJudge, prototypes: readonly SettingPrototype[]): ClipVerdict {
@@ -514,6 +548,8 @@ export function judgeClip(clip: ClipToJudge, prototypes: readonly SettingPrototy
       visualImpacts: physics.impacts.length,
       audioOnsets: onsets.length,
       matchedImpacts: sync.matched,
+      syncLagMs: Math.round(sync.lag * 1000),
+      syncGain: Math.round(sync.gain * 100) / 100,
     },
   };
 }

@@ -27,6 +27,26 @@ export interface Blob {
   readonly fill: number;
   /** Share of the pixels at the bounding box's corners (each corner and its two edge neighbours) in the blob: ~0 for a disc, ~1 for an upright square. */
   readonly corners: number;
+  /** Second central moments of the pixels, px²: [xx, yy, xy] (orientation-free shape). */
+  readonly moments: readonly [number, number, number];
+}
+
+/** Length and width of a blob along its principal axes, px (exact for a filled rectangle at any tilt). */
+export function principalAxes(b: Blob): { length: number; width: number } {
+  const [xx, yy, xy] = b.moments;
+  const mean = (xx + yy) / 2;
+  const spread = Math.sqrt(((xx - yy) / 2) ** 2 + xy * xy);
+  return { length: Math.sqrt(12 * (mean + spread)), width: Math.sqrt(12 * Math.max(mean - spread, 1e-6)) };
+}
+
+/**
+ * How many boxes of a column (upright or leaning) one blob holds: its length over its width. The
+ * seams between boxes are not vivid, so an upright column reads up to half a box short, while a
+ * leaning one (its antialiased edges thin it) reads about true: the ratio is rounded from a quarter up.
+ */
+export function boxesInColumn(b: Blob): number {
+  const { length, width } = principalAxes(b);
+  return Math.max(1, Math.round(length / Math.max(1, width) + 0.25));
 }
 
 export interface TrackPoint extends Blob {
@@ -96,6 +116,9 @@ export function findBlobs(classes: Int8Array, size: number, minArea: number): Bl
     let area = 0;
     let sx = 0;
     let sy = 0;
+    let sxx = 0;
+    let syy = 0;
+    let sxy = 0;
     let minX = size;
     let maxX = -1;
     let minY = size;
@@ -111,6 +134,9 @@ export function findBlobs(classes: Int8Array, size: number, minArea: number): Bl
       area++;
       sx += x;
       sy += y;
+      sxx += x * x;
+      syy += y * y;
+      sxy += x * y;
       if (x < minX) minX = x;
       if (x > maxX) maxX = x;
       if (y < minY) minY = y;
@@ -136,7 +162,10 @@ export function findBlobs(classes: Int8Array, size: number, minArea: number): Bl
       for (const [dx, dy] of [[0, 0], [sx, 0], [0, sy]] as const) if (label[(cy + dy) * size + cx + dx] === id) inCorners++;
     }
     const corners = maxX - minX >= 4 && maxY - minY >= 4 ? inCorners / 12 : 0;
-    blobs.push({ colour, x: sx / area + 0.5, y: sy / area + 0.5, area, minX, maxX, minY, maxY, fill: area / ((maxX - minX + 1) * (maxY - minY + 1)), corners });
+    const [mx, my] = [sx / area, sy / area];
+    // A pixel is a unit square, not a point: each adds 1/12 px² of its own spread on each axis.
+    const moments = [sxx / area - mx * mx + 1 / 12, syy / area - my * my + 1 / 12, sxy / area - mx * my] as const;
+    blobs.push({ colour, x: mx + 0.5, y: my + 0.5, area, minX, maxX, minY, maxY, fill: area / ((maxX - minX + 1) * (maxY - minY + 1)), corners, moments });
   }
   return mergeFragments(blobs);
 }
@@ -157,7 +186,12 @@ function mergeFragments(blobs: Blob[]): Blob[] {
         const maxX = Math.max(a.maxX, b.maxX);
         const minY = Math.min(a.minY, b.minY);
         const maxY = Math.max(a.maxY, b.maxY);
-        out[i] = { colour: a.colour, x: (a.x * a.area + b.x * b.area) / area, y: (a.y * a.area + b.y * b.area) / area, area, minX, maxX, minY, maxY, fill: area / ((maxX - minX + 1) * (maxY - minY + 1)), corners: 0 };
+        const x = (a.x * a.area + b.x * b.area) / area;
+        const y = (a.y * a.area + b.y * b.area) / area;
+        // Moments about the merged centre (parallel axes).
+        const about = (q: Blob, k: 0 | 1 | 2) => q.moments[k] + (k === 0 ? (q.x - x) ** 2 : k === 1 ? (q.y - y) ** 2 : (q.x - x) * (q.y - y));
+        const moments = [0, 1, 2].map((k) => (about(a, k as 0 | 1 | 2) * a.area + about(b, k as 0 | 1 | 2) * b.area) / area) as [number, number, number];
+        out[i] = { colour: a.colour, x, y, area, minX, maxX, minY, maxY, fill: area / ((maxX - minX + 1) * (maxY - minY + 1)), corners: 0, moments };
         out.splice(j, 1);
         changed = true;
         break outer;
@@ -241,6 +275,9 @@ function cameraChanged(blobs: readonly (readonly Blob[])[], f: number, size: num
   for (const [colour, now] of c) {
     const before = b.get(colour);
     if (!before || before.area < 8 || now.area < 8) continue;
+    // A thing cut off by the frame's edge shrinks without any zoom.
+    const clipped = (b: Blob) => b.minX <= 1 || b.minY <= 1 || b.maxX >= size - 2 || b.maxY >= size - 2;
+    if (clipped(before) || clipped(now)) continue;
     ratios.push(now.area / before.area);
     const earlier = a.get(colour);
     if (earlier) kicks.push([now.x - 2 * before.x + earlier.x, now.y - 2 * before.y + earlier.y]);
@@ -256,7 +293,10 @@ function cameraChanged(blobs: readonly (readonly Blob[])[], f: number, size: num
     const carriesOn = before.some((x) => {
       const prev = useKicks ? earlier.find((q) => q.colour === x.colour && Math.hypot(q.x - x.x, q.y - x.y) < 0.15 * size) : undefined;
       const [vx, vy] = prev ? [x.x - prev.x, x.y - prev.y] : [0, 0];
-      return (blobs[f] ?? []).some((y) => y.colour === x.colour && Math.hypot(y.x - x.x - vx, y.y - x.y - vy) < 0.08 * size + radius(x) && y.area / x.area > 0.6 && y.area / x.area < 1.6);
+      // Where it was heading, or near where it was (a bounce or a throw changes the heading, not the place).
+      return (blobs[f] ?? []).some(
+        (y) => y.colour === x.colour && Math.min(Math.hypot(y.x - x.x - vx, y.y - x.y - vy), Math.hypot(y.x - x.x, y.y - x.y)) < 0.08 * size + radius(x) && y.area / x.area > 0.6 && y.area / x.area < 1.6,
+      );
     });
     if (!carriesOn) return true;
   }
