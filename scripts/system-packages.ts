@@ -14,6 +14,10 @@ export interface DebianPackage {
 
 export const CHROMIUM: DebianPackage = { name: 'chromium', provides: '/usr/bin/chromium', why: 'browser tests (WebGPU/WASM in a real Chromium)' };
 export const DEBIAN_PYTHON: DebianPackage = { name: 'python3', provides: '/usr/bin/python3', why: 'the training code tests (Debian python, which python3-torch extends)' };
+export const TORCH: DebianPackage = { name: 'python3-torch', provides: '/usr/lib/python3/dist-packages/torch/__init__.py', why: 'model training and its tests' };
+/** The OpenMP build of OpenBLAS: without it Debian's torch runs matmuls ~20× slower on CPU. */
+export const OPENBLAS_OPENMP: DebianPackage = { name: 'libopenblas0-openmp', provides: '/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3', why: 'fast CPU matmuls for torch' };
+export const FFMPEG: DebianPackage = { name: 'ffmpeg', provides: '/usr/bin/ffmpeg', why: 'the reference generator writes MP4 with ffmpeg' };
 
 function run(command: string, args: string[]): void {
   const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });

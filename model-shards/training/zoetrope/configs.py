@@ -1,0 +1,115 @@
+"""Named training configurations: `tiny` keeps the training code tested in seconds, `draft` is the
+model the browser tab runs, `pro` the larger one for server GPUs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .audio_ae import AudioAEConfig
+from .generator import GeneratorConfig
+from .video_ae import VideoAEConfig
+
+
+@dataclass(frozen=True)
+class VideoAETrain:
+    batch: int = 32
+    lr: float = 2e-3
+    warmup_steps: int = 200
+    steps: int = 20_000
+    vivid_boost: float = 6.0
+    # A small penalty on latent magnitude keeps the latent scale stable for the generator.
+    latent_l2: float = 1e-4
+    eval_every: int = 250
+    checkpoint_minutes: float = 5.0
+
+
+@dataclass(frozen=True)
+class AudioAETrain:
+    batch: int = 8
+    lr: float = 1e-3
+    warmup_steps: int = 100
+    steps: int = 3_000
+    waveform_l1: float = 0.5
+    latent_l2: float = 1e-4
+    eval_every: int = 200
+    checkpoint_minutes: float = 5.0
+
+
+@dataclass(frozen=True)
+class GeneratorTrain:
+    batch: int = 32
+    lr: float = 5e-4
+    warmup_steps: int = 200
+    steps: int = 6_000
+    prompt_dropout: float = 0.1
+    ema: float = 0.999
+    eval_every: int = 250
+    checkpoint_minutes: float = 5.0
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    size: int
+    fps: int
+    sample_rate: int
+    duration_s: float
+    video_ae: VideoAEConfig
+    audio_ae: AudioAEConfig
+    generator: GeneratorConfig
+    video_ae_train: VideoAETrain = field(default_factory=VideoAETrain)
+    audio_ae_train: AudioAETrain = field(default_factory=AudioAETrain)
+    generator_train: GeneratorTrain = field(default_factory=GeneratorTrain)
+
+    @property
+    def frames(self) -> int:
+        return round(self.fps * self.duration_s)
+
+    @property
+    def token_dim(self) -> int:
+        return self.video_ae.latent_numbers + self.audio_ae.latent_channels
+
+
+CONFIGS: dict[str, Config] = {
+    "tiny": Config(
+        name="tiny",
+        size=32,
+        fps=12,
+        sample_rate=24_000,
+        duration_s=1.0,
+        video_ae=VideoAEConfig(size=32, latent_channels=4, latent_side=8, channels=(8, 16, 16)),
+        audio_ae=AudioAEConfig(sample_rate=24_000, fps=12, latent_channels=4, strides=(5, 5, 5, 4, 4), channels=(4, 8, 8, 16, 16)),
+        generator=GeneratorConfig(frames=12, token_dim=4 * 8 * 8 + 4, width=32, depth=2, heads=2, text_width=32, text_layers=1, max_tokens=96),
+        video_ae_train=VideoAETrain(batch=8, lr=2e-3, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0),
+        audio_ae_train=AudioAETrain(batch=2, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
+        generator_train=GeneratorTrain(batch=4, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0),
+    ),
+    "draft": Config(
+        name="draft",
+        size=128,
+        fps=12,
+        sample_rate=24_000,
+        duration_s=2.0,
+        video_ae=VideoAEConfig(size=128, latent_channels=4, latent_side=8, channels=(16, 32, 64, 96, 128)),
+        audio_ae=AudioAEConfig(sample_rate=24_000, fps=12, latent_channels=8),
+        generator=GeneratorConfig(frames=24, token_dim=4 * 8 * 8 + 8, width=256, depth=6, heads=4, text_width=256, text_layers=2, max_tokens=128),
+    ),
+    "pro": Config(
+        name="pro",
+        size=256,
+        fps=12,
+        sample_rate=24_000,
+        duration_s=4.0,
+        video_ae=VideoAEConfig(size=256, latent_channels=8, latent_side=16, channels=(16, 32, 64, 128, 192)),
+        audio_ae=AudioAEConfig(sample_rate=24_000, fps=12, latent_channels=16, channels=(32, 64, 96, 128, 192)),
+        generator=GeneratorConfig(frames=48, token_dim=8 * 16 * 16 + 16, width=512, depth=12, heads=8, text_width=384, text_layers=4, max_tokens=128),
+    ),
+}
+
+
+def get_config(name: str) -> Config:
+    if name not in CONFIGS:
+        raise ValueError(f"unknown config {name!r}: choose one of {', '.join(CONFIGS)}")
+    cfg = CONFIGS[name]
+    if cfg.generator.frames != cfg.frames or cfg.generator.token_dim != cfg.token_dim:
+        raise ValueError(f"config {name}: the generator expects {cfg.generator.frames} frames of {cfg.generator.token_dim} numbers, the autoencoders make {cfg.frames} of {cfg.token_dim}")
+    return cfg

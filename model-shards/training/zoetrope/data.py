@@ -1,0 +1,102 @@
+"""Reads the world's dataset shards (see model-shards/world/dataset.ts) with numpy alone.
+
+A dataset folder holds index.json and per shard a uint8 frames .npy [n, T, S, S, 3], an int16 audio
+.npy [n, samples] and one JSON line of metadata per clip. Arrays are memory-mapped, so a dataset far
+larger than RAM trains fine; nothing is copied until a batch is drawn.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DATASET_VERSION = 1
+DATASET_GENERATOR = "zoetrope-world"
+
+
+class DatasetError(ValueError):
+    """A dataset folder that is missing, incomplete or of another format; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class Clip:
+    frames: np.ndarray  # uint8 [T, S, S, 3]
+    audio: np.ndarray  # int16 [samples]
+    meta: dict
+
+
+class WorldDataset:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        index_path = self.root / "index.json"
+        if not index_path.is_file():
+            raise DatasetError(f"{self.root} holds no index.json: export one with `npm run world -- export --out {self.root} ...`")
+        try:
+            index = json.loads(index_path.read_text())
+        except json.JSONDecodeError as e:
+            raise DatasetError(f"{index_path} is not valid JSON ({e})") from e
+        if index.get("generator") != DATASET_GENERATOR or index.get("version") != DATASET_VERSION:
+            raise DatasetError(f"{index_path} is not a {DATASET_GENERATOR} v{DATASET_VERSION} index (generator={index.get('generator')!r}, version={index.get('version')!r})")
+        self.index = index
+        self.size: int = index["size"]
+        self.fps: int = index["fps"]
+        self.sample_rate: int = index["sampleRate"]
+        self.frames_per_clip: int = index["framesPerClip"]
+        self.samples_per_clip: int = index["samplesPerClip"]
+        self._frames: list[np.ndarray] = []
+        self._audio: list[np.ndarray] = []
+        self._meta: list[dict] = []
+        self._where: list[tuple[int, int]] = []
+        for k, shard in enumerate(index["shards"]):
+            name = shard["name"]
+            files = {f["file"]: f for f in shard["files"]}
+            paths = {kind: self.root / f"{name}.{kind}" for kind in ("frames.npy", "audio.npy", "meta.jsonl")}
+            for kind, path in paths.items():
+                if not path.is_file():
+                    raise DatasetError(f"shard {name} is missing {path.name}")
+                expected = files.get(path.name, {}).get("bytes")
+                if expected is not None and path.stat().st_size != expected:
+                    raise DatasetError(f"{path.name} is {path.stat().st_size} bytes, index.json says {expected}: re-export the dataset")
+            frames = np.load(paths["frames.npy"], mmap_mode="r")
+            audio = np.load(paths["audio.npy"], mmap_mode="r")
+            meta = [json.loads(line) for line in paths["meta.jsonl"].read_text().splitlines() if line.strip()]
+            n = shard["clips"]
+            if frames.shape != (n, self.frames_per_clip, self.size, self.size, 3) or frames.dtype != np.uint8:
+                raise DatasetError(f"{name}.frames.npy has shape {frames.shape} {frames.dtype}, expected ({n}, {self.frames_per_clip}, {self.size}, {self.size}, 3) uint8")
+            if audio.shape != (n, self.samples_per_clip) or audio.dtype != np.int16:
+                raise DatasetError(f"{name}.audio.npy has shape {audio.shape} {audio.dtype}, expected ({n}, {self.samples_per_clip}) int16")
+            if len(meta) != n:
+                raise DatasetError(f"{name}.meta.jsonl has {len(meta)} lines for {n} clips")
+            self._frames.append(frames)
+            self._audio.append(audio)
+            self._meta.extend(meta)
+            self._where.extend((k, i) for i in range(n))
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def clip(self, i: int) -> Clip:
+        if not 0 <= i < len(self):
+            raise IndexError(f"clip {i} is outside 0–{len(self) - 1}")
+        k, j = self._where[i]
+        return Clip(frames=np.array(self._frames[k][j]), audio=np.array(self._audio[k][j]), meta=self._meta[i])
+
+    def meta(self, i: int) -> dict:
+        return self._meta[i]
+
+    def split(self, held_out: float = 0.05) -> tuple[list[int], list[int]]:
+        """Train and held-out clip indices: the last `held_out` share of clips (by seed) is never trained on."""
+        n_val = max(1, int(round(len(self) * held_out)))
+        return list(range(len(self) - n_val)), list(range(len(self) - n_val, len(self)))
+
+    def frame_batch(self, rng: np.random.Generator, clips: list[int], n: int) -> np.ndarray:
+        """n random frames (uint8 [n, S, S, 3]) from the given clips."""
+        picks = rng.choice(clips, size=n)
+        frames = rng.integers(0, self.frames_per_clip, size=n)
+        out = np.empty((n, self.size, self.size, 3), dtype=np.uint8)
+        for b, (c, f) in enumerate(zip(picks, frames)):
+            k, j = self._where[int(c)]
+            out[b] = self._frames[k][j, int(f)]
+        return out

@@ -1,0 +1,150 @@
+"""`npm run evaluate -- --config draft --run DIR --data DIR --out DIR [--clips N] [--steps S] [--guidance G] [--reconstruct]`
+
+Generates clips for the dataset's held-out prompts with a trained run (or, with --reconstruct, passes
+the held-out clips themselves through the autoencoders: the ceiling the decoders allow) and writes them
+in the world's dataset format, so `npm run world -- judge --dataset OUT` scores them with the physics
+bench. The initial noise comes from the shared Philox generator, so a (prompt, seed) pair gives the
+same clip here, in Node and in the browser.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .audio_ae import AudioAutoencoder, pcm_to_unit
+from .configs import Config, get_config
+from .data import DatasetError, WorldDataset
+from .generator import FlowGenerator, sample
+from .noise import gaussian_noise
+from .text import Tokenizer
+from .train import load_stage
+from .video_ae import FrameAutoencoder, to_unit
+
+NOISE_STREAM_VIDEO = 0
+NOISE_STREAM_AUDIO = 1
+
+
+def initial_noise(cfg: Config, seed: int) -> torch.Tensor:
+    """The frame tokens' starting noise [T, D]: video part from stream 0, audio part from stream 1, row-major (frame, channel)."""
+    nv = cfg.video_ae.latent_numbers
+    na = cfg.audio_ae.latent_channels
+    video = np.asarray(gaussian_noise(seed, NOISE_STREAM_VIDEO, cfg.frames * nv), dtype=np.float32).reshape(cfg.frames, nv)
+    audio = np.asarray(gaussian_noise(seed, NOISE_STREAM_AUDIO, cfg.frames * na), dtype=np.float32).reshape(cfg.frames, na)
+    return torch.from_numpy(np.concatenate([video, audio], axis=1))
+
+
+class Model:
+    """A trained run, ready to sample: autoencoders, EMA generator, tokenizer and token statistics."""
+
+    def __init__(self, cfg: Config, run: Path):
+        self.cfg = cfg
+        self.video = FrameAutoencoder(cfg.video_ae)
+        self.video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
+        self.audio = AudioAutoencoder(cfg.audio_ae)
+        self.audio.load_state_dict(load_stage(run, "audio-ae", cfg)["model"])
+        self.video.eval()
+        self.audio.eval()
+        self.tokenizer = Tokenizer.load(run / "tokenizer.json")
+        stats = np.load(run / "token-stats.npz")
+        self.mean = torch.from_numpy(stats["mean"])
+        self.std = torch.from_numpy(stats["std"])
+        self.generator: FlowGenerator | None = None
+        if (run / "generator.pt").exists():
+            ckpt = load_stage(run, "generator", cfg)
+            self.generator = FlowGenerator(cfg.generator, len(self.tokenizer.vocab))
+            self.generator.load_state_dict(ckpt["extra"]["ema"])
+            self.generator.eval()
+
+    @torch.no_grad()
+    def decode(self, tokens: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised frame tokens [T, D] → frames uint8 [T, S, S, 3] and PCM int16 [T × hop]."""
+        x = tokens * self.std + self.mean
+        nv = self.cfg.video_ae.latent_numbers
+        c, s = self.cfg.video_ae.latent_channels, self.cfg.video_ae.latent_side
+        rgb = self.video.decoder(x[:, :nv].reshape(-1, c, s, s))
+        frames = ((rgb.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        wave = self.audio.decoder(x[:, nv:].transpose(0, 1)[None])[0]
+        pcm = (wave.clamp(-1, 1) * 32767).round().to(torch.int16).numpy()
+        return frames, pcm
+
+    @torch.no_grad()
+    def encode(self, frames: np.ndarray, pcm: np.ndarray) -> torch.Tensor:
+        zv = self.video.encoder(to_unit(torch.from_numpy(frames))).reshape(self.cfg.frames, -1)
+        za = self.audio.encoder(pcm_to_unit(torch.from_numpy(pcm.astype(np.int16)))[None])[0].transpose(0, 1)
+        return (torch.cat([zv, za], dim=1) - self.mean) / self.std
+
+    @torch.no_grad()
+    def generate(self, prompts: list[str], seeds: list[int], steps: int, guidance: float) -> list[tuple[np.ndarray, np.ndarray]]:
+        if self.generator is None:
+            raise ValueError("this run has no generator checkpoint yet")
+        ids, mask = self.tokenizer.batch(prompts)
+        noise = torch.stack([initial_noise(self.cfg, s) for s in seeds])
+        tokens = sample(self.generator, ids, mask, noise, steps, guidance)
+        return [self.decode(t) for t in tokens]
+
+
+def write_dataset(out: Path, cfg: Config, clips: list[tuple[np.ndarray, np.ndarray, dict]], generator: str) -> None:
+    """One shard in the world's dataset format (what `npm run world -- judge` reads)."""
+    out.mkdir(parents=True, exist_ok=True)
+    name = "shard-00000"
+    frames = np.stack([c[0] for c in clips])
+    audio = np.stack([c[1] for c in clips]).astype("<i2")
+    np.save(out / f"{name}.frames.npy", frames)
+    np.save(out / f"{name}.audio.npy", audio)
+    (out / f"{name}.meta.jsonl").write_text("".join(json.dumps(c[2]) + "\n" for c in clips))
+    files = []
+    for kind in ("frames.npy", "audio.npy", "meta.jsonl"):
+        p = out / f"{name}.{kind}"
+        files.append({"file": p.name, "bytes": p.stat().st_size, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()})
+    index = {"version": 1, "generator": generator, "seed": 0, "clips": len(clips), "size": cfg.size, "fps": cfg.fps, "durationS": cfg.duration_s, "sampleRate": cfg.sample_rate, "framesPerClip": cfg.frames, "samplesPerClip": int(audio.shape[1]), "shardSize": len(clips), "shards": [{"name": name, "clips": len(clips), "files": files}]}
+    (out / "index.json").write_text(json.dumps(index, indent=2) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="npm run evaluate --", description="Generate held-out clips in the dataset format for the physics bench.")
+    p.add_argument("--config", required=True)
+    p.add_argument("--run", required=True)
+    p.add_argument("--data", required=True, help="the dataset the run trained on (its held-out prompts are used)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--clips", type=int, default=100)
+    p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--guidance", type=float, default=2.0)
+    p.add_argument("--batch", type=int, default=10)
+    p.add_argument("--reconstruct", action="store_true", help="autoencode the held-out clips instead of generating")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    try:
+        cfg = get_config(args.config)
+        data = WorldDataset(args.data)
+        model = Model(cfg, Path(args.run))
+        _, held_out = data.split()
+        picks = held_out[: args.clips]
+        started = time.time()
+        clips: list[tuple[np.ndarray, np.ndarray, dict]] = []
+        for start in range(0, len(picks), args.batch):
+            chunk = picks[start : start + args.batch]
+            metas = [data.meta(i) for i in chunk]
+            if args.reconstruct:
+                outs = [model.decode(model.encode(data.clip(i).frames, data.clip(i).audio)) for i in chunk]
+            else:
+                outs = model.generate([m["prompt"] for m in metas], [int(m["seed"]) for m in metas], args.steps, args.guidance)
+            clips.extend((f, a, {"index": m["index"], "seed": m["seed"], "prompt": m["prompt"]}) for (f, a), m in zip(outs, metas))
+            print(f"evaluate: {len(clips)}/{len(picks)} clips ({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
+        write_dataset(Path(args.out), cfg, clips, "zoetrope-model" if not args.reconstruct else "zoetrope-reconstruction")
+        print(json.dumps({"clips": len(clips), "steps": args.steps, "guidance": args.guidance, "reconstruct": args.reconstruct, "seconds": round(time.time() - started, 1), "out": args.out}))
+    except (ValueError, DatasetError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The generator: rectified flow over a clip's sequence of frame tokens, conditioned on the prompt.
+
+A frame token is that frame's video latent (flattened) and audio latent side by side, normalised per
+channel. Velocity v = noise − data is predicted by a transformer over the frame tokens (each frame
+attends to every other, and to the prompt's tokens), with adaLN-Zero modulation from the flow time
+and the pooled prompt. Training drops the prompt 10% of the time so sampling can use classifier-free
+guidance.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .text import Attention, TextEncoder
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    frames: int = 24
+    token_dim: int = 264
+    width: int = 256
+    depth: int = 6
+    heads: int = 4
+    text_width: int = 256
+    text_layers: int = 2
+    max_tokens: int = 128
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal features of flow time t ∈ [0, 1] ([B] → [B, dim])."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10_000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    args = (t.float() * 1000.0)[:, None] * freqs[None]
+    return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+
+
+class Block(nn.Module):
+    def __init__(self, width: int, heads: int, text_width: int):
+        super().__init__()
+        self.n1 = nn.LayerNorm(width)
+        self.att = Attention(width, heads)
+        self.n2 = nn.LayerNorm(width)
+        self.cross = Attention(width, heads, kv_width=text_width)
+        self.n3 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
+        # adaLN-Zero: shift, scale, gate for self-attention, cross-attention and MLP; starts as identity.
+        self.mod = nn.Linear(width, 9 * width)
+        nn.init.zeros_(self.mod.weight)
+        nn.init.zeros_(self.mod.bias)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        s1, k1, g1, s2, k2, g2, s3, k3, g3 = self.mod(torch.nn.functional.silu(c))[:, None].chunk(9, dim=-1)
+        x = x + g1 * self.att(self.n1(x) * (1 + k1) + s1)
+        x = x + g2 * self.cross(self.n2(x) * (1 + k2) + s2, ctx=text, mask=text_mask)
+        x = x + g3 * self.mlp(self.n3(x) * (1 + k3) + s3)
+        return x
+
+
+class FlowGenerator(nn.Module):
+    def __init__(self, cfg: GeneratorConfig, vocab_size: int):
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.width
+        self.text = TextEncoder(vocab_size, cfg.max_tokens, cfg.text_width, cfg.text_layers, cfg.heads)
+        self.inp = nn.Linear(cfg.token_dim, w)
+        self.pos = nn.Parameter(torch.zeros(1, cfg.frames, w))
+        nn.init.normal_(self.pos, std=0.02)
+        self.time = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
+        self.pooled = nn.Linear(cfg.text_width, w)
+        self.blocks = nn.ModuleList(Block(w, cfg.heads, cfg.text_width) for _ in range(cfg.depth))
+        self.norm = nn.LayerNorm(w)
+        self.final_mod = nn.Linear(w, 2 * w)
+        nn.init.zeros_(self.final_mod.weight)
+        nn.init.zeros_(self.final_mod.bias)
+        self.out = nn.Linear(w, cfg.token_dim)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def encode_text(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.text(ids, mask)
+
+    def velocity(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor, pooled: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        """x_t [B, T, D], t [B], encoded prompt → velocity [B, T, D]."""
+        c = self.time(timestep_embedding(t, self.cfg.width)) + self.pooled(pooled)
+        h = self.inp(x) + self.pos[:, : x.shape[1]]
+        for block in self.blocks:
+            h = block(h, c, text, text_mask)
+        shift, scale = self.final_mod(torch.nn.functional.silu(c))[:, None].chunk(2, dim=-1)
+        return self.out(self.norm(h) * (1 + scale) + shift)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        text, pooled = self.encode_text(ids, mask)
+        return self.velocity(x, t, text, pooled, mask)
+
+
+def drop_prompt(ids: torch.Tensor, mask: torch.Tensor, drop: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The unconditional prompt (just [BOS]) where `drop` is true: what guidance compares against."""
+    ids = ids.clone()
+    mask = mask.clone()
+    ids[drop, 1:] = 0
+    mask[drop, 1:] = 0
+    return ids, mask
+
+
+@torch.no_grad()
+def sample(model: FlowGenerator, ids: torch.Tensor, mask: torch.Tensor, noise: torch.Tensor, steps: int, guidance: float, schedule: list[float] | None = None) -> torch.Tensor:
+    """Euler integration of the flow from noise (t = 1) to data (t = 0), with classifier-free guidance.
+    `schedule` lists the times visited (default: `steps` equal steps from 1 to 0)."""
+    times = schedule if schedule is not None else [1.0 - i / steps for i in range(steps + 1)]
+    B = noise.shape[0]
+    text, pooled = model.encode_text(ids, mask)
+    uids, umask = drop_prompt(ids, mask, torch.ones(B, dtype=torch.bool))
+    utext, upooled = model.encode_text(uids, umask)
+    x = noise
+    for t0, t1 in zip(times[:-1], times[1:]):
+        t = torch.full((B,), t0)
+        v = model.velocity(x, t, text, pooled, mask)
+        if guidance != 1.0:
+            vu = model.velocity(x, t, utext, upooled, umask)
+            v = vu + guidance * (v - vu)
+        x = x + (t1 - t0) * v
+    return x
