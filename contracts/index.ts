@@ -79,3 +79,4 @@ export {
   type Shot,
 } from './recipe.ts';
 export { fieldPath, parseOrThrow } from './validation.ts';
+export { TOKENIZER_SPECIALS, TOKENIZER_VERSION, TokenizerJsonSchema, WordTokenizer, type EncodedPrompt, type TokenizerJson } from './tokenizer.ts';

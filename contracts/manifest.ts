@@ -63,6 +63,12 @@ export const ManifestSchema = z
       /** The distilled schedule: timesteps from noise (1) to data (0), one more than `steps`. */
       timesteps: z.array(z.number().min(0).max(1)).min(2),
     }),
+    /** The denoiser's frame tokens: per frame, the video latent then the audio latent (the initial noise draws them from separate streams). */
+    tokens: z.strictObject({
+      frames: z.int().min(1).max(1024),
+      videoNumbers: z.int().min(1),
+      audioNumbers: z.int().min(0),
+    }),
     output: z.strictObject({
       fps: z.int().min(1).max(60),
       width: z.int().min(16).max(1024),

@@ -20,6 +20,7 @@ export const MANIFEST = {
   graphs: { textEncoder: graph('text_encoder', 1), denoiser: graph('denoiser', 2), videoDecoder: graph('video_decoder', 1), audioDecoder: graph('audio_decoder', 0) },
   tokenizer: { file: 'tokenizer.json', bytes: 5000, sha256: sha('3'), kind: 'word' },
   sampler: { method: 'flow-euler', steps: 4, guidance: 2, timesteps: [1, 0.75, 0.5, 0.25, 0] },
+  tokens: { frames: 24, videoNumbers: 256, audioNumbers: 8 },
   output: { fps: 12, width: 128, height: 128, sampleRate: 16000, audioChannels: 1, maxDurationS: 4 },
 } satisfies Record<string, unknown>;
 

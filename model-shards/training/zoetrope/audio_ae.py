@@ -91,9 +91,8 @@ class AudioDecoder(nn.Module):
         x = self.inp(z)
         for layer in self.ups:
             x = layer["up"](F.silu(layer["res"](x)))
+        # Each transposed conv makes L·s + s − 2⌊s/2⌋ ≥ L·s samples: never short, so only a crop.
         x = self.out(F.silu(x))[:, 0]
-        if x.shape[-1] < samples:
-            x = F.pad(x, (0, samples - x.shape[-1]))
         return torch.tanh(x[:, :samples])
 
 

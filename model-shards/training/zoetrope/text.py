@@ -62,7 +62,7 @@ class Tokenizer:
         return ids, mask
 
     def to_json(self) -> dict:
-        return {"version": TOKENIZER_VERSION, "kind": "words", "pattern": TOKEN_PATTERN.pattern, "lowercase": True, "maxTokens": self.max_tokens, "specials": list(SPECIALS), "vocab": self.vocab}
+        return {"version": TOKENIZER_VERSION, "kind": "word", "pattern": TOKEN_PATTERN.pattern, "lowercase": True, "maxTokens": self.max_tokens, "specials": list(SPECIALS), "vocab": self.vocab}
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=None, separators=(",", ":")) + "\n")
@@ -70,7 +70,7 @@ class Tokenizer:
     @classmethod
     def load(cls, path: str | Path) -> "Tokenizer":
         d = json.loads(Path(path).read_text())
-        if d.get("version") != TOKENIZER_VERSION or d.get("kind") != "words":
+        if d.get("version") != TOKENIZER_VERSION or d.get("kind") != "word":
             raise ValueError(f"{path} is not a v{TOKENIZER_VERSION} word tokenizer")
         return cls(vocab=d["vocab"], max_tokens=d["maxTokens"])
 

@@ -1,0 +1,281 @@
+"""`npm run export -- --config draft --run DIR --out model-shards/zoetrope-draft --version 0.1.0 [--steps 4 --guidance 2]`
+
+Writes a model folder the engine can verify: four ONNX graphs (text encoder, denoiser, video decoder,
+audio decoder) with their weights in external-data shards of at most 32 MiB, stored as float16 with a
+Cast to float32 in the graph (half the download; the math stays float32), the tokenizer, and
+manifest.json with bytes and sha256 for every file (schema: contracts/manifest.ts).
+
+The decoders take the denoiser's normalised frame tokens directly: the token statistics are baked
+into them, so the engine hands one tensor to both.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, helper, numpy_helper
+from torch import nn
+
+from .configs import Config, get_config
+from .evaluate import Model
+
+OPSET = 17
+MAX_SHARD_BYTES = 32 * 1024 * 1024
+# Tensors smaller than this stay inside the graph file (biases, norms): not worth a Cast each.
+EXTERNAL_MIN_BYTES = 4096
+
+
+class TextEncoderGraph(nn.Module):
+    def __init__(self, model: Model):
+        super().__init__()
+        assert model.generator is not None
+        self.text = model.generator.text
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor):
+        return self.text(ids, mask)
+
+
+class DenoiserGraph(nn.Module):
+    def __init__(self, model: Model):
+        super().__init__()
+        assert model.generator is not None
+        self.generator = model.generator
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor, pooled: torch.Tensor, mask: torch.Tensor):
+        return self.generator.velocity(x, t, text, pooled, mask)
+
+
+class VideoDecoderGraph(nn.Module):
+    """Normalised frame tokens [frames, D] → RGB frames [frames, S, S, 3] in [0, 1]."""
+
+    def __init__(self, model: Model):
+        super().__init__()
+        cfg = model.cfg
+        self.decoder = model.video.decoder
+        self.nv = cfg.video_ae.latent_numbers
+        self.c, self.s = cfg.video_ae.latent_channels, cfg.video_ae.latent_side
+        self.register_buffer("mean", model.mean[: self.nv].clone())
+        self.register_buffer("std", model.std[: self.nv].clone())
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        z = (tokens[:, : self.nv] * self.std + self.mean).reshape(-1, self.c, self.s, self.s)
+        rgb = self.decoder(z)
+        return ((rgb + 1) * 0.5).clamp(0, 1).permute(0, 2, 3, 1)
+
+
+class AudioDecoderGraph(nn.Module):
+    """Normalised frame tokens [frames, D] → mono waveform [frames × hop] in [-1, 1]."""
+
+    def __init__(self, model: Model):
+        super().__init__()
+        self.decoder = model.audio.decoder
+        self.nv = model.cfg.video_ae.latent_numbers
+        self.register_buffer("mean", model.mean[self.nv :].clone())
+        self.register_buffer("std", model.std[self.nv :].clone())
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        z = (tokens[:, self.nv :] * self.std + self.mean).transpose(0, 1).unsqueeze(0)
+        return self.decoder(z)[0]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def to_float16_with_casts(model: onnx.ModelProto) -> None:
+    """Stores large float32 initializers as float16, each followed by a Cast back to float32."""
+    graph = model.graph
+    casts = []
+    for init in list(graph.initializer):
+        if init.data_type != TensorProto.FLOAT:
+            continue
+        array = numpy_helper.to_array(init)
+        if array.nbytes < EXTERNAL_MIN_BYTES:
+            continue
+        half = numpy_helper.from_array(array.astype(np.float16), name=f"{init.name}__f16")
+        graph.initializer.remove(init)
+        graph.initializer.append(half)
+        casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT, name=f"{init.name}__cast"))
+    for node in reversed(casts):
+        graph.node.insert(0, node)
+
+
+def externalise(model: onnx.ModelProto, folder: Path, stem: str) -> list[Path]:
+    """Moves large initializers into `<stem>.data-K` shards of at most 32 MiB; returns the shard paths."""
+    shards: list[Path] = []
+    handle = None
+    written = 0
+    for init in model.graph.initializer:
+        raw = init.raw_data if init.HasField("raw_data") else numpy_helper.to_array(init).tobytes()
+        if len(raw) < EXTERNAL_MIN_BYTES:
+            continue
+        if len(raw) > MAX_SHARD_BYTES:
+            raise ValueError(f"{init.name} alone is {len(raw)} bytes, more than one 32 MiB shard")
+        if handle is None or written + len(raw) > MAX_SHARD_BYTES:
+            if handle:
+                handle.close()
+            shards.append(folder / f"{stem}.data-{len(shards)}")
+            handle = shards[-1].open("wb")
+            written = 0
+        pad = (-written) % 64
+        handle.write(b"\0" * pad)
+        written += pad
+        offset = written
+        handle.write(raw)
+        written += len(raw)
+        dims = list(init.dims)
+        data_type = init.data_type
+        name = init.name
+        init.Clear()
+        init.name, init.data_type = name, data_type
+        init.dims.extend(dims)
+        init.data_location = TensorProto.EXTERNAL
+        for k, v in (("location", shards[-1].name), ("offset", str(offset)), ("length", str(len(raw)))):
+            entry = init.external_data.add()
+            entry.key, entry.value = k, v
+    if handle:
+        handle.close()
+    return shards
+
+
+def export_graph(module: nn.Module, example: tuple, names_in: list[str], names_out: list[str], dynamic: dict, folder: Path, stem: str, fp16: bool) -> tuple[Path, list[Path]]:
+    path = folder / f"{stem}.onnx"
+    tmp = folder / f"{stem}.tmp.onnx"
+    module.eval()
+    with torch.no_grad():
+        torch.onnx.export(module, example, str(tmp), input_names=names_in, output_names=names_out, dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
+    model = onnx.load(str(tmp))
+    tmp.unlink()
+    if fp16:
+        to_float16_with_casts(model)
+    shards = externalise(model, folder, stem)
+    onnx.save_model(model, str(path))
+    onnx.checker.check_model(str(path))
+    return path, shards
+
+
+def round_weights_to_float16(module: nn.Module) -> None:
+    """What the exported graph computes with: every weight the export stores as float16, rounded so."""
+    with torch.no_grad():
+        for p in list(module.parameters()) + list(module.buffers()):
+            if p.dtype == torch.float32 and p.numel() * 4 >= EXTERNAL_MIN_BYTES:
+                p.copy_(p.half().float())
+
+
+def parity_cases(model: Model, cfg: Config) -> dict:
+    """Small inputs and the PyTorch outputs for each graph, for onnxruntime to reproduce."""
+    g = cfg.generator
+    gen = torch.Generator().manual_seed(2024)
+    ids = torch.zeros(2, g.max_tokens, dtype=torch.long)
+    mask = torch.zeros(2, g.max_tokens)
+    for b, prompt in enumerate(["a red ball bounces on the floor in a gym", ""]):
+        tokens, _ = model.tokenizer.encode(prompt)
+        ids[b, : len(tokens)] = torch.tensor(tokens)
+        mask[b, : len(tokens)] = 1
+    cases: dict = {}
+    with torch.no_grad():
+        text, pooled = TextEncoderGraph(model)(ids, mask)
+        cases["textEncoder"] = {"inputs": {"ids": ids, "mask": mask}, "outputs": {"text": text, "pooled": pooled}}
+        x = torch.randn(2, cfg.frames, cfg.token_dim, generator=gen)
+        t = torch.tensor([0.9, 0.3])
+        v = DenoiserGraph(model)(x, t, text, pooled, mask)
+        cases["denoiser"] = {"inputs": {"x": x, "t": t, "text": text, "pooled": pooled, "mask": mask}, "outputs": {"velocity": v}}
+        tokens = torch.randn(cfg.frames, cfg.token_dim, generator=gen)
+        cases["videoDecoder"] = {"inputs": {"tokens": tokens[:2]}, "outputs": {"rgb": VideoDecoderGraph(model)(tokens[:2])}}
+        cases["audioDecoder"] = {"inputs": {"tokens": tokens}, "outputs": {"wave": AudioDecoderGraph(model)(tokens)}}
+    as_json = lambda tensor: {"dtype": "int64" if tensor.dtype == torch.long else "float32", "shape": list(tensor.shape), "data": tensor.flatten().tolist()}  # noqa: E731
+    return {role: {kind: {name: as_json(value) for name, value in tensors.items()} for kind, tensors in case.items()} for role, case in cases.items()}
+
+
+def spec(name: str, dtype: str, shape: list) -> dict:
+    return {"name": name, "dtype": dtype, "shape": shape}
+
+
+def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str, steps: int, guidance: float, timesteps: list[float] | None, fp16: bool, parity: Path | None = None) -> dict:
+    model = Model(cfg, run)
+    if model.generator is None:
+        raise ValueError(f"{run} has no generator checkpoint: train --stage generator first")
+    if fp16:
+        for module in (model.generator, model.video, model.audio):
+            round_weights_to_float16(module)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.onnx"):
+        old.unlink()
+    for old in out.glob("*.data-*"):
+        old.unlink()
+    g = cfg.generator
+    L, W, T, D = g.max_tokens, g.text_width, cfg.frames, cfg.token_dim
+    ids = torch.zeros(1, L, dtype=torch.long)
+    ids[0, :5] = torch.tensor([2, 10, 11, 12, 13]).clamp(max=len(model.tokenizer.vocab) - 1)
+    mask = torch.zeros(1, L)
+    mask[0, :5] = 1
+    text, pooled = TextEncoderGraph(model)(ids, mask)
+    graphs = {}
+    path, shards = export_graph(TextEncoderGraph(model), (ids, mask), ["ids", "mask"], ["text", "pooled"], {"ids": {0: "batch"}, "mask": {0: "batch"}, "text": {0: "batch"}, "pooled": {0: "batch"}}, out, "text-encoder", fp16)
+    graphs["textEncoder"] = (path, shards, [spec("ids", "int64", ["batch", L]), spec("mask", "float32", ["batch", L])], [spec("text", "float32", ["batch", L, W]), spec("pooled", "float32", ["batch", W])])
+    x = torch.randn(2, T, D)
+    t = torch.tensor([1.0, 0.5])
+    path, shards = export_graph(
+        DenoiserGraph(model), (x, t, text.repeat(2, 1, 1), pooled.repeat(2, 1), mask.repeat(2, 1)), ["x", "t", "text", "pooled", "mask"], ["velocity"],
+        {k: {0: "batch"} for k in ("x", "t", "text", "pooled", "mask", "velocity")}, out, "denoiser", fp16,
+    )
+    graphs["denoiser"] = (path, shards, [spec("x", "float32", ["batch", T, D]), spec("t", "float32", ["batch"]), spec("text", "float32", ["batch", L, W]), spec("pooled", "float32", ["batch", W]), spec("mask", "float32", ["batch", L])], [spec("velocity", "float32", ["batch", T, D])])
+    tokens = torch.randn(T, D)
+    path, shards = export_graph(VideoDecoderGraph(model), (tokens,), ["tokens"], ["rgb"], {"tokens": {0: "frames"}, "rgb": {0: "frames"}}, out, "video-decoder", fp16)
+    graphs["videoDecoder"] = (path, shards, [spec("tokens", "float32", ["frames", D])], [spec("rgb", "float32", ["frames", cfg.size, cfg.size, 3])])
+    path, shards = export_graph(AudioDecoderGraph(model), (tokens,), ["tokens"], ["wave"], {"tokens": {0: "frames"}, "wave": {0: "samples"}}, out, "audio-decoder", fp16)
+    graphs["audioDecoder"] = (path, shards, [spec("tokens", "float32", ["frames", D])], [spec("wave", "float32", ["samples"])])
+    tokenizer_path = out / "tokenizer.json"
+    model.tokenizer.save(tokenizer_path)
+    ref = lambda p: {"file": p.name, "bytes": p.stat().st_size, "sha256": sha256(p)}  # noqa: E731
+    times = timesteps if timesteps is not None else [round(1.0 - i / steps, 6) for i in range(steps + 1)]
+    manifest = {
+        "manifestVersion": 1,
+        "id": model_id,
+        "version": version,
+        "license": "Apache-2.0",
+        "tier": "pro" if cfg.name == "pro" else "draft",
+        "graphs": {role: {**ref(p), "externalData": [ref(s) for s in shards], "inputs": ins, "outputs": outs} for role, (p, shards, ins, outs) in graphs.items()},
+        "tokenizer": {**ref(tokenizer_path), "kind": "word"},
+        "sampler": {"method": "flow-euler", "steps": steps, "guidance": guidance, "timesteps": times},
+        "tokens": {"frames": cfg.frames, "videoNumbers": cfg.video_ae.latent_numbers, "audioNumbers": cfg.audio_ae.latent_channels},
+        "output": {"fps": cfg.fps, "width": cfg.size, "height": cfg.size, "sampleRate": cfg.sample_rate, "audioChannels": 1, "maxDurationS": cfg.duration_s},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    if parity is not None:
+        parity.write_text(json.dumps(parity_cases(model, cfg)) + "\n")
+    total = sum(f["bytes"] for g in manifest["graphs"].values() for f in [g, *g["externalData"]]) + manifest["tokenizer"]["bytes"]
+    return {"out": str(out), "bytes": total, "graphs": {k: len(v[1]) for k, v in graphs.items()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="npm run export --", description="Export a trained run as a verified model folder (ONNX + shards + manifest).")
+    p.add_argument("--config", required=True)
+    p.add_argument("--run", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--id", default=None, help="model id (default zoetrope-<config>)")
+    p.add_argument("--version", required=True, help="semver, e.g. 0.1.0")
+    p.add_argument("--steps", type=int, default=4)
+    p.add_argument("--guidance", type=float, default=2.0)
+    p.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    p.add_argument("--parity", default=None, help="also write PyTorch reference inputs/outputs (JSON) for `npm run parity`")
+    args = p.parse_args(argv)
+    torch.set_num_threads(2)
+    try:
+        cfg = get_config(args.config)
+        result = export_model(cfg, Path(args.run), Path(args.out), args.id or f"zoetrope-{cfg.name}", args.version, args.steps, args.guidance, None, not args.fp32, Path(args.parity) if args.parity else None)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

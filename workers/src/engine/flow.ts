@@ -1,0 +1,80 @@
+import { CanceledError, gaussianNoise, NOISE_STREAM } from '../../../contracts/index.ts';
+
+/**
+ * The sampler every runtime shares (tab, Node reference generator, Pro render node): Euler steps of
+ * a rectified flow from noise (t = 1) to frame tokens (t = 0) over the model's distilled schedule,
+ * with classifier-free guidance. Environment-neutral: the caller supplies the denoiser.
+ */
+
+/** Shape of a clip's frame tokens: per frame, the video latent then the audio latent. */
+export interface TokenLayout {
+  readonly frames: number;
+  readonly videoNumbers: number;
+  readonly audioNumbers: number;
+}
+
+export const tokenDim = (l: TokenLayout) => l.videoNumbers + l.audioNumbers;
+
+/**
+ * A clip's starting noise [frames × (video + audio)], row-major: the video part is noise stream
+ * `videoLatent` (element frame × videoNumbers + channel), the audio part stream `audioLatent` — the
+ * same numbers as `initial_noise` in training, bit for bit.
+ */
+export function initialNoise(seed: number, layout: TokenLayout): Float32Array {
+  const { frames, videoNumbers: nv, audioNumbers: na } = layout;
+  const video = gaussianNoise(seed, NOISE_STREAM.videoLatent, frames * nv);
+  const audio = gaussianNoise(seed, NOISE_STREAM.audioLatent, frames * na);
+  const out = new Float32Array(frames * (nv + na));
+  for (let f = 0; f < frames; f++) {
+    out.set(video.subarray(f * nv, (f + 1) * nv), f * (nv + na));
+    out.set(audio.subarray(f * na, (f + 1) * na), f * (nv + na) + nv);
+  }
+  return out;
+}
+
+/** Velocity of the conditioned and the unconditioned prompt at (x, t), both [frames × dim]. */
+export type Denoise = (x: Float32Array, t: number) => Promise<{ conditioned: Float32Array; unconditioned: Float32Array | null }>;
+
+export interface FlowOptions {
+  readonly noise: Float32Array;
+  /** From 1 (noise) down to 0 (data), strictly decreasing: the manifest's `sampler.timesteps`. */
+  readonly timesteps: readonly number[];
+  readonly guidance: number;
+  readonly denoise: Denoise;
+  readonly signal?: AbortSignal;
+  /** After each step: its index (1-based), the step count and the current tokens. */
+  readonly onStep?: (step: number, steps: number, x: Float32Array) => void | Promise<void>;
+}
+
+function checkSchedule(timesteps: readonly number[]): void {
+  if (timesteps.length < 2) throw new RangeError('timesteps must hold at least 2 values (one step)');
+  timesteps.forEach((t, i) => {
+    if (!(t >= 0 && t <= 1)) throw new RangeError(`timesteps[${i}] must be within 0–1 (got ${t})`);
+    if (i > 0 && t >= (timesteps[i - 1] ?? Infinity)) throw new RangeError(`timesteps must decrease strictly (timesteps[${i}] = ${t})`);
+  });
+}
+
+export async function sampleFlow(options: FlowOptions): Promise<Float32Array> {
+  const { timesteps, guidance, denoise, signal } = options;
+  checkSchedule(timesteps);
+  const x = Float32Array.from(options.noise);
+  const steps = timesteps.length - 1;
+  for (let i = 0; i < steps; i++) {
+    if (signal?.aborted) throw new CanceledError('generation was canceled');
+    const t0 = timesteps[i] as number;
+    const t1 = timesteps[i + 1] as number;
+    const { conditioned, unconditioned } = await denoise(x, t0);
+    if (conditioned.length !== x.length || (unconditioned && unconditioned.length !== x.length)) {
+      throw new RangeError(`the denoiser returned ${conditioned.length} values for ${x.length} tokens`);
+    }
+    const dt = t1 - t0;
+    for (let k = 0; k < x.length; k++) {
+      const c = conditioned[k] as number;
+      const v = unconditioned && guidance !== 1 ? (unconditioned[k] as number) + guidance * (c - (unconditioned[k] as number)) : c;
+      x[k] = (x[k] as number) + dt * v;
+    }
+    await options.onStep?.(i + 1, steps, x);
+  }
+  if (signal?.aborted) throw new CanceledError('generation was canceled');
+  return x;
+}
