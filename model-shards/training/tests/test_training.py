@@ -13,6 +13,7 @@ import torch
 
 from zoetrope.data import DatasetError, WorldDataset
 from zoetrope.evaluate import initial_noise, main as evaluate_main
+from zoetrope.export import main as export_main
 from zoetrope.configs import get_config
 from zoetrope.noise import gaussian_noise
 from zoetrope.train import main as train_main
@@ -40,6 +41,18 @@ class WithDataset(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
+class TokenizerWords(unittest.TestCase):
+    def test_words_unknowns_and_truncation(self):
+        from zoetrope.text import Tokenizer
+
+        t = Tokenizer.build(["A red ball bounces.", "a red ball bounces"], max_tokens=6)
+        self.assertEqual(t.vocab[:3], ["[PAD]", "[UNK]", "[BOS]"])
+        ids, unknown = t.encode("A purple ball doesn't bounce")
+        self.assertEqual(unknown, ["purple", "doesn't", "bounce"])
+        self.assertEqual(ids[0], 2)
+        self.assertEqual(len(t.encode("a red ball bounces a red ball bounces")[0]), 6)
 
 
 class DatasetReader(WithDataset):
@@ -121,6 +134,15 @@ class TinyTraining(WithDataset):
         verdict = json.loads((out / "judgement.json").read_text())
         self.assertEqual(verdict["clips"], 1)
         self.assertEqual(set(verdict["passRate"]), {"adherence", "physics", "sync"})
+        # Export, then onnxruntime-node must reproduce PyTorch on every graph.
+        model_dir, parity = self.tmp / "model", self.tmp / "parity.json"
+        self.assertEqual(export_main(["--config", "tiny", "--run", str(run), "--out", str(model_dir), "--version", "0.0.1", "--parity", str(parity)]), 0)
+        manifest = json.loads((model_dir / "manifest.json").read_text())
+        self.assertEqual(set(manifest["graphs"]), {"textEncoder", "denoiser", "videoDecoder", "audioDecoder"})
+        self.assertEqual(manifest["tokens"], {"frames": 12, "videoNumbers": 256, "audioNumbers": 4})
+        checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        self.assertIn("parity: every output within", checked.stdout)
 
     def test_generator_needs_the_encode_stage(self):
         run = self.tmp / "run-no-encode"

@@ -1,0 +1,150 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CanceledError, gaussianNoise, IntegrityError, NOISE_STREAM, ValidationError, WordTokenizer } from '../../contracts/index.ts';
+import { OnnxModel } from '../../render/onnx-model.ts';
+import { checkParity } from '../../scripts/onnx-parity.ts';
+import { wavBytes } from '../../scripts/generate.ts';
+import { initialNoise, sampleFlow } from '../../workers/src/engine/flow.ts';
+
+const FIXTURE = 'test/fixtures/tiny-model';
+const tokenizerJson = {
+  version: 1,
+  kind: 'word',
+  pattern: "[a-z]+(?:'[a-z]+)?|[0-9]+|[^\\sa-z0-9]",
+  lowercase: true,
+  maxTokens: 6,
+  specials: ['[PAD]', '[UNK]', '[BOS]'],
+  vocab: ['[PAD]', '[UNK]', '[BOS]', '.', 'a', 'ball', 'bounces', 'red'],
+};
+
+describe('word tokenizer (the twin of training/zoetrope/text.py)', () => {
+  it('lower-cases, splits words and punctuation, and starts with [BOS]', () => {
+    const t = WordTokenizer.parse(tokenizerJson);
+    expect(t.encode('A RED ball bounces.')).toEqual({ ids: [2, 4, 7, 5, 6, 3], unknownWords: [], truncated: false });
+  });
+
+  it('reports the words it does not know instead of guessing', () => {
+    const t = WordTokenizer.parse(tokenizerJson);
+    expect(t.encode("a purple ball doesn't")).toEqual({ ids: [2, 4, 1, 5, 1], unknownWords: ['purple', "doesn't"], truncated: false });
+  });
+
+  it('cuts at maxTokens and says so; pads tensors with a zero mask', () => {
+    const t = WordTokenizer.parse(tokenizerJson);
+    const long = t.encode('a red ball bounces a red ball');
+    expect(long.ids).toHaveLength(6);
+    expect(long.truncated).toBe(true);
+    const { ids, mask } = t.tensors('red ball');
+    expect([...ids]).toEqual([2n, 7n, 5n, 0n, 0n, 0n]);
+    expect([...mask]).toEqual([1, 1, 1, 0, 0, 0]);
+  });
+
+  it('names what is wrong with a bad tokenizer file', () => {
+    expect(() => WordTokenizer.parse({ ...tokenizerJson, vocab: ['a', 'b', 'c'] })).toThrow(/tokenizer\.vocab must start with \[PAD\]/);
+    expect(() => WordTokenizer.parse({ ...tokenizerJson, pattern: '(' })).toThrow(ValidationError);
+  });
+});
+
+describe('flow sampler', () => {
+  const layout = { frames: 3, videoNumbers: 4, audioNumbers: 2 };
+
+  it('draws the video and audio parts of the starting noise from their own streams', () => {
+    const noise = initialNoise(11, layout);
+    const video = gaussianNoise(11, NOISE_STREAM.videoLatent, 12);
+    const audio = gaussianNoise(11, NOISE_STREAM.audioLatent, 6);
+    expect([...noise.subarray(6, 10)]).toEqual([...video.subarray(4, 8)]);
+    expect([...noise.subarray(16, 18)]).toEqual([...audio.subarray(4, 6)]);
+  });
+
+  it('lands exactly on the data when the denoiser knows the true velocity, on any schedule', async () => {
+    const target = Float32Array.from({ length: 18 }, (_, i) => Math.sin(i));
+    for (const timesteps of [[1, 0], [1, 0.5, 0], [1, 0.9, 0.4, 0.1, 0]]) {
+      const steps: number[] = [];
+      const x = await sampleFlow({
+        noise: initialNoise(5, layout),
+        timesteps,
+        guidance: 1,
+        denoise: async (xt, t) => ({ conditioned: Float32Array.from(xt, (v, i) => (v - (target[i] as number)) / t), unconditioned: null }),
+        onStep: (step) => void steps.push(step),
+      });
+      x.forEach((v, i) => expect(v).toBeCloseTo(target[i] as number, 5));
+      expect(steps).toEqual(Array.from({ length: timesteps.length - 1 }, (_, i) => i + 1));
+    }
+  });
+
+  it('applies guidance as unconditioned + g × (conditioned − unconditioned)', async () => {
+    const x = await sampleFlow({ noise: new Float32Array(2), timesteps: [1, 0], guidance: 3, denoise: async () => ({ conditioned: Float32Array.of(2, 2), unconditioned: Float32Array.of(1, 1) }) });
+    expect([...x]).toEqual([-4, -4]);
+  });
+
+  it('stops at the next step when canceled, and refuses a bad schedule', async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const run = sampleFlow({
+      noise: new Float32Array(2),
+      timesteps: [1, 0.75, 0.5, 0.25, 0],
+      guidance: 1,
+      signal: controller.signal,
+      denoise: async () => {
+        calls++;
+        if (calls === 2) controller.abort();
+        return { conditioned: new Float32Array(2), unconditioned: null };
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(CanceledError);
+    expect(calls).toBe(2);
+    await expect(sampleFlow({ noise: new Float32Array(1), timesteps: [1, 1, 0], guidance: 1, denoise: async () => ({ conditioned: new Float32Array(1), unconditioned: null }) })).rejects.toThrow(/decrease strictly/);
+  });
+});
+
+describe('the tiny exported model in onnxruntime-node', () => {
+  let model: OnnxModel;
+  let tmp: string;
+  beforeAll(async () => {
+    model = await OnnxModel.load(FIXTURE);
+    tmp = await mkdtemp(join(tmpdir(), 'zoetrope-model-'));
+  });
+  afterAll(async () => {
+    await model.release();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('matches PyTorch on every graph (float16 weights, float32 math)', async () => {
+    const report = await checkParity(FIXTURE, 'test/fixtures/tiny-model-parity.json', 1e-4);
+    expect(report.pass).toBe(true);
+    expect(Object.keys(report.graphs).sort()).toEqual(['audioDecoder', 'denoiser', 'textEncoder', 'videoDecoder']);
+  });
+
+  it('generates the same clip from the same prompt and seed, another from another seed', async () => {
+    const a = await model.generate({ prompt: 'a ball bounces', seed: 7 });
+    const b = await model.generate({ prompt: 'a ball bounces', seed: 7 });
+    const c = await model.generate({ prompt: 'a ball bounces', seed: 8 });
+    expect(a.frames).toHaveLength(12 * 32 * 32 * 3);
+    expect(a.audio).toHaveLength(24_000);
+    expect(Buffer.from(a.frames).equals(Buffer.from(b.frames))).toBe(true);
+    expect([...a.audio]).toEqual([...b.audio]);
+    expect(Buffer.from(a.frames).equals(Buffer.from(c.frames))).toBe(false);
+  });
+
+  it('refuses a model folder whose shard does not match its manifest, naming the file', async () => {
+    const copy = join(tmp, 'corrupt');
+    await cp(FIXTURE, copy, { recursive: true });
+    const shard = join(copy, 'denoiser.data-0');
+    const bytes = await readFile(shard);
+    bytes[100] = (bytes[100] ?? 0) ^ 0xff;
+    await writeFile(shard, bytes);
+    const error = await OnnxModel.load(copy).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IntegrityError);
+    expect((error as IntegrityError).message).toContain('denoiser.data-0');
+    await expect(OnnxModel.load(join(tmp, 'missing'))).rejects.toThrow(/no readable manifest\.json/);
+  });
+
+  it('writes a 16-bit mono WAV for the MP4 muxer', () => {
+    const wav = wavBytes(Float32Array.of(0, 1, -1), 24_000);
+    const view = new DataView(wav.buffer);
+    expect(new TextDecoder().decode(wav.subarray(0, 4))).toBe('RIFF');
+    expect(view.getUint32(24, true)).toBe(24_000);
+    expect([view.getInt16(44, true), view.getInt16(46, true), view.getInt16(48, true)]).toEqual([0, 32767, -32767]);
+  });
+});
