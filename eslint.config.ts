@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
 const litRules = (lit.configs?.['flat/recommended'] as { rules?: Linter.RulesRecord } | undefined)?.rules ?? {};
 
 export default defineConfig(
-  globalIgnores(['node_modules/', 'dist/', '.wrangler/', 'edge/worker-configuration.d.ts', 'model-shards/training/', 'coverage/']),
+  globalIgnores(['node_modules/', 'dist/', '.wrangler/', 'edge/worker-configuration.d.ts', 'model-shards/training/', 'coverage/', '.scratch/']),
   js.configs.recommended,
   tseslint.configs.recommended,
   {
