@@ -17,7 +17,7 @@ const run = (cmd: string, args: string[]) => {
 };
 try {
   run('node_modules/.bin/tsx', ['model-shards/world/cli.ts', 'export', '--clips', '6', '--seed', '4242', '--size', '32', '--duration', '1', '--sample-rate', '24000', '--workers', '0', '--out', join(tmp, 'data')]);
-  for (const stage of ['video-ae', 'audio-ae', 'encode', 'generator']) {
+  for (const stage of ['video-ae', 'audio-ae', 'encode', 'generator', 'pairs', 'student']) {
     run('/usr/bin/python3', ['-m', 'zoetrope.train', '--config', 'tiny', '--stage', stage, '--data', join(tmp, 'data'), '--run', join(tmp, 'run'), '--steps', '3', '--threads', '1', '--quiet']);
   }
   rmSync(OUT, { recursive: true, force: true });

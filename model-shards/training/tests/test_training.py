@@ -109,7 +109,7 @@ class TinyTraining(WithDataset):
 
     def test_every_stage_runs_in_order(self):
         run = self.tmp / "run-all"
-        for stage, steps in (("video-ae", 3), ("audio-ae", 2), ("encode", 0), ("generator", 3)):
+        for stage, steps in (("video-ae", 3), ("audio-ae", 2), ("encode", 0), ("generator", 3), ("pairs", 0), ("student", 2)):
             args = ["--config", "tiny", "--stage", stage, "--data", str(self.data), "--run", str(run), "--threads", "1", "--quiet"]
             if steps:
                 args += ["--steps", str(steps)]
@@ -122,6 +122,9 @@ class TinyTraining(WithDataset):
         ckpt = torch.load(run / "generator.pt")
         self.assertEqual(ckpt["step"], 3)
         self.assertIn("ema", ckpt["extra"])
+        pairs = np.load(run / "pairs.npz")
+        self.assertEqual(int(pairs["done"]), 4)
+        self.assertEqual(torch.load(run / "student.pt")["step"], 2)
         # Generate the held-out clip and have the physics bench (TypeScript) judge the folder.
         out = self.tmp / "generated"
         self.assertEqual(evaluate_main(["--config", "tiny", "--run", str(run), "--data", str(self.data), "--out", str(out), "--clips", "1", "--steps", "2", "--threads", "1"]), 0)

@@ -47,6 +47,21 @@ class GeneratorTrain:
 
 
 @dataclass(frozen=True)
+class DistillTrain:
+    pairs: int = 3_000
+    pair_batch: int = 32
+    teacher_steps: int = 24
+    teacher_guidance: float = 2.0
+    batch: int = 32
+    lr: float = 2e-4
+    warmup_steps: int = 50
+    steps: int = 2_000
+    ema: float = 0.995
+    eval_every: int = 100
+    checkpoint_minutes: float = 5.0
+
+
+@dataclass(frozen=True)
 class Config:
     name: str
     size: int
@@ -59,6 +74,7 @@ class Config:
     video_ae_train: VideoAETrain = field(default_factory=VideoAETrain)
     audio_ae_train: AudioAETrain = field(default_factory=AudioAETrain)
     generator_train: GeneratorTrain = field(default_factory=GeneratorTrain)
+    distill: DistillTrain = field(default_factory=DistillTrain)
 
     @property
     def frames(self) -> int:
@@ -82,6 +98,7 @@ CONFIGS: dict[str, Config] = {
         video_ae_train=VideoAETrain(batch=8, lr=2e-3, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0),
         audio_ae_train=AudioAETrain(batch=2, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
         generator_train=GeneratorTrain(batch=4, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0),
+        distill=DistillTrain(pairs=4, pair_batch=2, teacher_steps=3, batch=4, warmup_steps=1, steps=3, eval_every=2, checkpoint_minutes=0.0),
     ),
     "draft": Config(
         name="draft",

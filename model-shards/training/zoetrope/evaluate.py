@@ -43,7 +43,7 @@ def initial_noise(cfg: Config, seed: int) -> torch.Tensor:
 class Model:
     """A trained run, ready to sample: autoencoders, EMA generator, tokenizer and token statistics."""
 
-    def __init__(self, cfg: Config, run: Path):
+    def __init__(self, cfg: Config, run: Path, denoiser: str = "generator"):
         self.cfg = cfg
         self.video = FrameAutoencoder(cfg.video_ae)
         self.video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
@@ -55,9 +55,11 @@ class Model:
         stats = np.load(run / "token-stats.npz")
         self.mean = torch.from_numpy(stats["mean"])
         self.std = torch.from_numpy(stats["std"])
+        if denoiser not in ("generator", "student"):
+            raise ValueError(f"denoiser must be generator (the teacher) or student (distilled), not {denoiser!r}")
         self.generator: FlowGenerator | None = None
-        if (run / "generator.pt").exists():
-            ckpt = load_stage(run, "generator", cfg)
+        if (run / f"{denoiser}.pt").exists():
+            ckpt = load_stage(run, denoiser, cfg)
             self.generator = FlowGenerator(cfg.generator, len(self.tokenizer.vocab))
             self.generator.load_state_dict(ckpt["extra"]["ema"])
             self.generator.eval()
@@ -118,13 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--guidance", type=float, default=2.0)
     p.add_argument("--batch", type=int, default=10)
     p.add_argument("--reconstruct", action="store_true", help="autoencode the held-out clips instead of generating")
+    p.add_argument("--denoiser", default="generator", choices=("generator", "student"), help="the teacher or the distilled student")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
         cfg = get_config(args.config)
         data = WorldDataset(args.data)
-        model = Model(cfg, Path(args.run))
+        model = Model(cfg, Path(args.run), args.denoiser)
         _, held_out = data.split()
         picks = held_out[: args.clips]
         started = time.time()
@@ -139,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             clips.extend((f, a, {"index": m["index"], "seed": m["seed"], "prompt": m["prompt"]}) for (f, a), m in zip(outs, metas))
             print(f"evaluate: {len(clips)}/{len(picks)} clips ({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
         write_dataset(Path(args.out), cfg, clips, "zoetrope-model" if not args.reconstruct else "zoetrope-reconstruction")
-        print(json.dumps({"clips": len(clips), "steps": args.steps, "guidance": args.guidance, "reconstruct": args.reconstruct, "seconds": round(time.time() - started, 1), "out": args.out}))
+        print(json.dumps({"clips": len(clips), "denoiser": args.denoiser, "steps": args.steps, "guidance": args.guidance, "reconstruct": args.reconstruct, "seconds": round(time.time() - started, 1), "out": args.out}))
     except (ValueError, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -197,10 +197,10 @@ def spec(name: str, dtype: str, shape: list) -> dict:
     return {"name": name, "dtype": dtype, "shape": shape}
 
 
-def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str, steps: int, guidance: float, timesteps: list[float] | None, fp16: bool, parity: Path | None = None) -> dict:
-    model = Model(cfg, run)
+def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str, steps: int, guidance: float, timesteps: list[float] | None, fp16: bool, parity: Path | None = None, denoiser: str = "generator") -> dict:
+    model = Model(cfg, run, denoiser)
     if model.generator is None:
-        raise ValueError(f"{run} has no generator checkpoint: train --stage generator first")
+        raise ValueError(f"{run} has no {denoiser} checkpoint: train --stage {denoiser} first")
     if fp16:
         for module in (model.generator, model.video, model.audio):
             round_weights_to_float16(module)
@@ -264,12 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=4)
     p.add_argument("--guidance", type=float, default=2.0)
     p.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    p.add_argument("--denoiser", default="student", choices=("generator", "student"), help="ship the distilled student (default) or the teacher")
     p.add_argument("--parity", default=None, help="also write PyTorch reference inputs/outputs (JSON) for `npm run parity`")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     try:
         cfg = get_config(args.config)
-        result = export_model(cfg, Path(args.run), Path(args.out), args.id or f"zoetrope-{cfg.name}", args.version, args.steps, args.guidance, None, not args.fp32, Path(args.parity) if args.parity else None)
+        result = export_model(cfg, Path(args.run), Path(args.out), args.id or f"zoetrope-{cfg.name}", args.version, args.steps, args.guidance, None, not args.fp32, Path(args.parity) if args.parity else None, args.denoiser)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,7 +1,8 @@
 """`npm run train -- --config draft --stage <stage> --data DIR --run DIR [--minutes M] [--steps N]`
 
 Stages, in order: video-ae and audio-ae (the autoencoders), encode (every clip's frame tokens and the
-prompt tokenizer, from the trained encoders), generator (rectified flow over the frame tokens). Each
+prompt tokenizer, from the trained encoders), generator (rectified flow over the frame tokens: the
+teacher), pairs and student (guided reflow to few steps, see distill.py). Each
 resumes from its checkpoint in the run folder, logs one JSON line per event to
 <run>/<stage>.log.jsonl, and is deterministic from --seed given the same thread count.
 """
@@ -24,11 +25,12 @@ import torch.nn.functional as F
 from .audio_ae import AudioAutoencoder, pcm_to_unit, stft_loss
 from .configs import Config, get_config
 from .data import DatasetError, WorldDataset
+from .distill import distill_student, make_pairs
 from .generator import FlowGenerator, drop_prompt
 from .text import Tokenizer
 from .video_ae import FrameAutoencoder, psnr, to_unit, vivid_weight
 
-STAGES = ("video-ae", "audio-ae", "encode", "generator")
+STAGES = ("video-ae", "audio-ae", "encode", "generator", "pairs", "student")
 
 
 class Logger:
@@ -311,8 +313,12 @@ def main(argv: list[str] | None = None) -> int:
             train_audio_ae(cfg, data, run, args.seed, args.minutes, args.steps, log)
         elif args.stage == "encode":
             encode_dataset(cfg, data, run, log)
-        else:
+        elif args.stage == "generator":
             train_generator(cfg, data, run, args.seed, args.minutes, args.steps, log)
+        elif args.stage == "pairs":
+            make_pairs(cfg, data, run, args.seed, log, args.minutes)
+        else:
+            distill_student(cfg, data, run, args.seed, args.minutes, args.steps, log)
     except (ValueError, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
