@@ -26,6 +26,7 @@ class GeneratorConfig:
     heads: int = 4
     text_width: int = 256
     text_layers: int = 2
+    text_heads: int = 4
     max_tokens: int = 128
 
 
@@ -46,13 +47,14 @@ class Block(nn.Module):
         self.cross = Attention(width, heads, kv_width=text_width)
         self.n3 = nn.LayerNorm(width)
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
-        # adaLN-Zero: shift, scale, gate for self-attention, cross-attention and MLP; starts as identity.
-        self.mod = nn.Linear(width, 9 * width)
-        nn.init.zeros_(self.mod.weight)
-        nn.init.zeros_(self.mod.bias)
+        # adaLN-single (PixArt-α): the modulation is computed once for all blocks; each block adds its
+        # own learned table. Shift, scale and gate for self-attention, cross-attention and MLP; zero at
+        # the start, so every block starts as the identity (adaLN-Zero).
+        self.table = nn.Parameter(torch.zeros(9, width))
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
-        s1, k1, g1, s2, k2, g2, s3, k3, g3 = self.mod(torch.nn.functional.silu(c))[:, None].chunk(9, dim=-1)
+    def forward(self, x: torch.Tensor, mod: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        """mod: the shared modulation [B, 9, W]."""
+        s1, k1, g1, s2, k2, g2, s3, k3, g3 = (mod + self.table)[:, :, None].unbind(dim=1)
         x = x + g1 * self.att(self.n1(x) * (1 + k1) + s1)
         x = x + g2 * self.cross(self.n2(x) * (1 + k2) + s2, ctx=text, mask=text_mask)
         x = x + g3 * self.mlp(self.n3(x) * (1 + k3) + s3)
@@ -64,13 +66,16 @@ class FlowGenerator(nn.Module):
         super().__init__()
         self.cfg = cfg
         w = cfg.width
-        self.text = TextEncoder(vocab_size, cfg.max_tokens, cfg.text_width, cfg.text_layers, cfg.heads)
+        self.text = TextEncoder(vocab_size, cfg.max_tokens, cfg.text_width, cfg.text_layers, cfg.text_heads)
         self.inp = nn.Linear(cfg.token_dim, w)
         self.pos = nn.Parameter(torch.zeros(1, cfg.frames, w))
         nn.init.normal_(self.pos, std=0.02)
         self.time = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
         self.pooled = nn.Linear(cfg.text_width, w)
         self.blocks = nn.ModuleList(Block(w, cfg.heads, cfg.text_width) for _ in range(cfg.depth))
+        self.mod = nn.Linear(w, 9 * w)
+        nn.init.zeros_(self.mod.weight)
+        nn.init.zeros_(self.mod.bias)
         self.norm = nn.LayerNorm(w)
         self.final_mod = nn.Linear(w, 2 * w)
         nn.init.zeros_(self.final_mod.weight)
@@ -78,6 +83,11 @@ class FlowGenerator(nn.Module):
         self.out = nn.Linear(w, cfg.token_dim)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
+        # A per-channel scale of x_t, set by (time, prompt): the head above can only reach a width-sized
+        # subspace of the token, while the velocity's noise part lives in all of it (v ≈ (x_t − x̂₀) / t).
+        self.skip = nn.Linear(w, cfg.token_dim)
+        nn.init.zeros_(self.skip.weight)
+        nn.init.zeros_(self.skip.bias)
 
     def encode_text(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.text(ids, mask)
@@ -85,11 +95,13 @@ class FlowGenerator(nn.Module):
     def velocity(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor, pooled: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         """x_t [B, T, D], t [B], encoded prompt → velocity [B, T, D]."""
         c = self.time(timestep_embedding(t, self.cfg.width)) + self.pooled(pooled)
+        act = torch.nn.functional.silu(c)
+        mod = self.mod(act).reshape(-1, 9, self.cfg.width)
         h = self.inp(x) + self.pos[:, : x.shape[1]]
         for block in self.blocks:
-            h = block(h, c, text, text_mask)
-        shift, scale = self.final_mod(torch.nn.functional.silu(c))[:, None].chunk(2, dim=-1)
-        return self.out(self.norm(h) * (1 + scale) + shift)
+            h = block(h, mod, text, text_mask)
+        shift, scale = self.final_mod(act)[:, None].chunk(2, dim=-1)
+        return self.out(self.norm(h) * (1 + scale) + shift) + self.skip(act)[:, None] * x
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         text, pooled = self.encode_text(ids, mask)
