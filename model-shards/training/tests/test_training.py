@@ -122,6 +122,11 @@ class TinyTraining(WithDataset):
         ckpt = torch.load(run / "generator.pt")
         self.assertEqual(ckpt["step"], 3)
         self.assertIn("ema", ckpt["extra"])
+        # The generator logs the physics bench on held-out prompts as it trains.
+        logged = [json.loads(line) for line in (run / "generator.log.jsonl").read_text().splitlines()]
+        benched = [e for e in logged if "bench_physics" in e]
+        self.assertTrue(benched, "no bench scores in the generator log")
+        self.assertTrue(all(0 <= e[f"bench_{a}"] <= 1 for e in benched for a in ("adherence", "physics", "sync")))
         pairs = np.load(run / "pairs.npz")
         self.assertEqual(int(pairs["done"]), 4)
         self.assertEqual(torch.load(run / "student.pt")["step"], 2)

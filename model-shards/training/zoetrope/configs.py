@@ -44,6 +44,9 @@ class GeneratorTrain:
     ema: float = 0.999
     eval_every: int = 250
     checkpoint_minutes: float = 5.0
+    # Every this many steps, the physics bench on `bench_clips` held-out prompts (0: never).
+    bench_every: int = 1000
+    bench_clips: int = 20
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ CONFIGS: dict[str, Config] = {
         generator=GeneratorConfig(frames=12, token_dim=4 * 8 * 8 + 4, width=32, depth=2, heads=2, text_width=32, text_layers=1, text_heads=2, max_tokens=96),
         video_ae_train=VideoAETrain(batch=8, lr=2e-3, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0),
         audio_ae_train=AudioAETrain(batch=2, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
-        generator_train=GeneratorTrain(batch=4, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0),
+        generator_train=GeneratorTrain(batch=4, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0, bench_every=3, bench_clips=1),
         distill=DistillTrain(pairs=4, pair_batch=2, teacher_steps=3, batch=4, warmup_steps=1, steps=3, eval_every=2, checkpoint_minutes=0.0),
     ),
     "draft": Config(

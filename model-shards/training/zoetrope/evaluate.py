@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,15 @@ def initial_noise(cfg: Config, seed: int) -> torch.Tensor:
     return torch.from_numpy(np.concatenate([video, audio], axis=1))
 
 
+def judge_folder(folder: Path) -> dict:
+    """Runs the physics bench (TypeScript) on a folder in the dataset format; returns judgement.json."""
+    repo = Path(__file__).resolve().parents[3]
+    result = subprocess.run([str(repo / "node_modules" / ".bin" / "tsx"), "model-shards/world/cli.ts", "judge", "--dataset", str(folder)], cwd=repo, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"the physics bench failed on {folder}: {result.stderr.strip()[-500:]}")
+    return json.loads((folder / "judgement.json").read_text())
+
+
 class Model:
     """A trained run, ready to sample: autoencoders, EMA generator, tokenizer and token statistics."""
 
@@ -55,10 +65,10 @@ class Model:
         stats = np.load(run / "token-stats.npz")
         self.mean = torch.from_numpy(stats["mean"])
         self.std = torch.from_numpy(stats["std"])
-        if denoiser not in ("generator", "student"):
+        if denoiser not in ("generator", "student", ""):
             raise ValueError(f"denoiser must be generator (the teacher) or student (distilled), not {denoiser!r}")
         self.generator: FlowGenerator | None = None
-        if (run / f"{denoiser}.pt").exists():
+        if denoiser and (run / f"{denoiser}.pt").exists():
             ckpt = load_stage(run, denoiser, cfg)
             self.generator = FlowGenerator(cfg.generator, len(self.tokenizer.vocab))
             self.generator.load_state_dict(ckpt["extra"]["ema"])

@@ -281,9 +281,34 @@ def train_generator(cfg: Config, data: WorldDataset, run: Path, seed: int, minut
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
 
+    bench_model = None
+
+    def bench() -> dict:
+        """The physics bench on a few held-out prompts, sampled from the EMA weights."""
+        nonlocal bench_model
+        from .evaluate import Model, initial_noise, judge_folder, write_dataset
+        from .generator import sample
+
+        if bench_model is None:
+            bench_model = Model(cfg, run, denoiser="")
+        picks = val_clips[: t.bench_clips]
+        metas = [data.meta(i) for i in picks]
+        ids, mask = tokenizer.batch([m["prompt"] for m in metas])
+        noise = torch.stack([initial_noise(cfg, int(m["seed"])) for m in metas])
+        ema.eval()
+        out = sample(ema, ids, mask, noise, 8, 2.0)
+        clips = [(*bench_model.decode(tok), {"index": m["index"], "seed": m["seed"], "prompt": m["prompt"]}) for tok, m in zip(out, metas)]
+        folder = run / "bench" / f"generator-{loop.step}"
+        write_dataset(folder, cfg, clips, "zoetrope-model")
+        rates = judge_folder(folder)["passRate"]
+        return {f"bench_{k}": round(v, 3) for k, v in rates.items()}
+
     def evaluate() -> dict:
         with torch.no_grad():
-            return {"val_flow_loss": flow_loss(ema, val, val_noise, val_t, None).item()}
+            result = {"val_flow_loss": flow_loss(ema, val, val_noise, val_t, None).item()}
+        if t.bench_every and loop.step > 0 and loop.step % t.bench_every == 0:
+            result.update(bench())
+        return result
 
     return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes, after_step)
 
