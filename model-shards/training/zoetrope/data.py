@@ -83,6 +83,11 @@ class WorldDataset:
         k, j = self._where[i]
         return Clip(frames=np.array(self._frames[k][j]), audio=np.array(self._audio[k][j]), meta=self._meta[i])
 
+    def audio(self, i: int) -> np.ndarray:
+        """Clip i's PCM (int16 [samples]) without touching its frames."""
+        k, j = self._where[i]
+        return np.array(self._audio[k][j])
+
     def meta(self, i: int) -> dict:
         return self._meta[i]
 

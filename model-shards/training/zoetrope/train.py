@@ -171,7 +171,7 @@ def train_video_ae(cfg: Config, data: WorldDataset, run: Path, seed: int, minute
 
 def audio_batch(data: WorldDataset, rng: np.random.Generator, clips: list[int], n: int) -> torch.Tensor:
     picks = rng.choice(clips, size=n)
-    return pcm_to_unit(torch.from_numpy(np.stack([data.clip(int(c)).audio for c in picks]).astype(np.int16)))
+    return pcm_to_unit(torch.from_numpy(np.stack([data.audio(int(c)) for c in picks]).astype(np.int16)))
 
 
 def train_audio_ae(cfg: Config, data: WorldDataset, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger) -> dict:

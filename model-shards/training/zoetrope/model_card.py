@@ -1,0 +1,187 @@
+"""`npm run model-card -- --config draft --run DIR --model model-shards/zoetrope-draft --evals DIR`
+
+Writes <model>/MODEL_CARD.md from what was measured: parameters and FLOPs per clip of each graph,
+the data, the training compute (from the stage logs), the physics bench table of every evaluation
+folder under --evals (teacher and student at each step count), and a contact sheet of sample frames.
+Nothing in it is typed by hand except the notes passed with --notes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .configs import Config, get_config
+from .evaluate import Model
+from .video_ae import flops_per_frame
+
+
+def count_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
+    """2 × multiply-adds of the linears, convolutions and attention matmuls for one call."""
+    total = 0
+
+    def hook(m: nn.Module, inp, out):
+        nonlocal total
+        if isinstance(m, nn.Linear):
+            total += 2 * out.numel() * m.in_features
+        elif isinstance(m, nn.Conv2d):
+            total += 2 * out.numel() * m.kernel_size[0] * m.kernel_size[1] * m.in_channels // m.groups
+        elif isinstance(m, nn.Conv1d):
+            total += 2 * out.numel() * m.kernel_size[0] * m.in_channels // m.groups
+        elif isinstance(m, nn.ConvTranspose1d):
+            # Each input value is spread over kernel × out_channels outputs.
+            total += 2 * inp[0].numel() * m.kernel_size[0] * m.out_channels // m.groups
+
+    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.Conv1d, nn.ConvTranspose1d))]
+    with torch.no_grad():
+        module(*inputs)
+    for h in handles:
+        h.remove()
+    return total
+
+
+def png(arr: np.ndarray, path: Path) -> None:
+    h, w, _ = arr.shape
+    raw = b"".join(b"\x00" + arr[y].tobytes() for y in range(h))
+
+    def chunk(t: bytes, d: bytes) -> bytes:
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def stage_minutes(run: Path) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for log in sorted(run.glob("*.log.jsonl")):
+        events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        # Sum the wall time of each session (start → last event before the next start).
+        total, start, last = 0.0, None, None
+        for e in events:
+            if e.get("event") in ("start", "resume") and start is not None and last is not None:
+                total += last - start
+                start = None
+            if start is None:
+                start = e["time"]
+            last = e["time"]
+        if start is not None and last is not None:
+            total += last - start
+        out[log.name.replace(".log.jsonl", "")] = round(total / 60, 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="npm run model-card --")
+    p.add_argument("--config", required=True)
+    p.add_argument("--run", required=True)
+    p.add_argument("--model", required=True, help="the exported model folder (manifest.json)")
+    p.add_argument("--evals", required=True, help="folder of evaluation folders, each judged (judgement.json) and described by its name")
+    p.add_argument("--notes", default=None, help="a Markdown file with known failure modes and remarks, appended as is")
+    args = p.parse_args(argv)
+    cfg: Config = get_config(args.config)
+    run, model_dir, evals = Path(args.run), Path(args.model), Path(args.evals)
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    model = Model(cfg, run, denoiser="student" if (run / "student.pt").exists() else "generator")
+    g = model.generator
+    assert g is not None
+    T, D, L = cfg.frames, cfg.token_dim, cfg.generator.max_tokens
+    ids = torch.zeros(1, L, dtype=torch.long)
+    mask = torch.ones(1, L)
+    text, pooled = g.encode_text(ids, mask)
+    params = {
+        "text encoder": sum(p.numel() for p in g.text.parameters()),
+        "denoiser": sum(p.numel() for p in g.parameters()) - sum(p.numel() for p in g.text.parameters()),
+        "video decoder": sum(p.numel() for p in model.video.decoder.parameters()),
+        "audio decoder": sum(p.numel() for p in model.audio.decoder.parameters()),
+    }
+    flops = {
+        "text encoder": count_flops(g.text, ids, mask),
+        "denoiser (one pass)": count_flops(_Velocity(g), torch.zeros(1, T, D), torch.ones(1), text, pooled, mask),
+        "video decoder (whole clip)": flops_per_frame(model.video.decoder, torch.zeros(1, cfg.video_ae.latent_channels, cfg.video_ae.latent_side, cfg.video_ae.latent_side)) * T,
+        "audio decoder (whole clip)": count_flops(model.audio.decoder, torch.zeros(1, cfg.audio_ae.latent_channels, T)),
+    }
+    steps = manifest["sampler"]["steps"]
+    passes = 2 if manifest["sampler"]["guidance"] != 1 else 1
+    per_clip = flops["text encoder"] * 2 + flops["denoiser (one pass)"] * steps * passes + flops["video decoder (whole clip)"] + flops["audio decoder (whole clip)"]
+    shard_bytes = sum(f["bytes"] for gr in manifest["graphs"].values() for f in [gr, *gr["externalData"]]) + manifest["tokenizer"]["bytes"]
+    rows = []
+    sheet = None
+    for folder in sorted(evals.iterdir()):
+        j = folder / "judgement.json"
+        if not j.exists():
+            continue
+        v = json.loads(j.read_text())
+        rows.append((folder.name, v["clips"], v["passRate"]["adherence"], v["passRate"]["physics"], v["passRate"]["sync"], v["allAxesPassRate"]))
+        if sheet is None and folder.name.startswith("student"):
+            frames = np.load(folder / "shard-00000.frames.npy")
+            sheet = np.concatenate([np.concatenate(list(frames[k, ::4]), axis=1) for k in range(min(4, len(frames)))], axis=0)
+    if sheet is not None:
+        png(sheet, model_dir / "samples.png")
+    minutes = stage_minutes(run)
+    pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
+    lines = [
+        f"# {manifest['id']} {manifest['version']} — model card",
+        "",
+        f"A {manifest['tier']} text-to-video-with-sound model trained only on Zoetrope's simulated world (balls, boxes, hoops, ramps, pendulums, a figure). "
+        f"It makes {T} frames of {cfg.size}×{cfg.size} at {cfg.fps} fps ({cfg.duration_s:g} s) with {cfg.sample_rate} Hz mono sound.",
+        "",
+        "## Architecture",
+        "",
+        f"- **Video latent**: a per-frame conv autoencoder, {cfg.size}×{cfg.size}×3 ↔ {cfg.video_ae.latent_side}×{cfg.video_ae.latent_side}×{cfg.video_ae.latent_channels}.",
+        f"- **Audio latent**: a 1-D conv autoencoder, {cfg.audio_ae.latent_channels} numbers per video frame ({cfg.audio_ae.hop} samples), multi-resolution spectral loss.",
+        f"- **Text**: word tokenizer ({len(model.tokenizer.vocab)} words, built from the training prompts, unknown words reported), a {cfg.generator.text_layers}-layer transformer (width {cfg.generator.text_width}).",
+        f"- **Denoiser**: rectified flow over {T} frame tokens of {D} numbers (video ‖ audio latent: sound rides in the frame's token, so it stays in sync), "
+        f"a {cfg.generator.depth}-block transformer (width {cfg.generator.width}), cross-attention to the prompt, adaLN-single on flow time + pooled prompt.",
+        f"- **Sampler shipped**: {manifest['sampler']['method']}, {steps} steps, guidance {manifest['sampler']['guidance']}, timesteps {manifest['sampler']['timesteps']}.",
+        "",
+        "| graph | parameters | GFLOP |",
+        "|---|---|---|",
+        *[f"| {k} | {params[k] / 1e6:.2f} M | {flops[f] / 1e9:.2f} |" for k, f in (("text encoder", "text encoder"), ("denoiser", "denoiser (one pass)"), ("video decoder", "video decoder (whole clip)"), ("audio decoder", "audio decoder (whole clip)"))],
+        "",
+        f"Per clip with the shipped sampler: **{per_clip / 1e9:.1f} GFLOP** (text ×2, denoiser ×{steps * passes}, decoders once). Download: **{shard_bytes / 1e6:.1f} MB** (float16 weights).",
+        "",
+        "## Data and training compute",
+        "",
+        "Clips of the simulated world (`npm run world -- export`), seeds 100000–105999; the last 5% (300 clips) are held out and never trained on. "
+        "Training ran on 2 CPU cores (bf16 autocast); minutes per stage, from the stage logs:",
+        "",
+        "| stage | minutes |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in minutes.items()],
+        "",
+        "## Physics bench on held-out prompts",
+        "",
+        "Each row generates the held-out prompts with the same seeds and scores them with the physics bench (`model-shards/world/BENCH.md`): "
+        "prompt adherence, physics plausibility, audio–visual sync, and all three at once. `reconstruction` is the held-out clips passed through the autoencoders: the ceiling the decoders allow.",
+        "",
+        "| run | clips | adherence | physics | A/V sync | all three |",
+        "|---|---|---|---|---|---|",
+        *[f"| {name} | {n} | {pct(a)} | {pct(ph)} | {pct(s)} | {pct(al)} |" for name, n, a, ph, s, al in rows],
+        "",
+        "![samples](samples.png)" if sheet is not None else "",
+        "",
+    ]
+    if args.notes:
+        lines += [Path(args.notes).read_text().strip(), ""]
+    (model_dir / "MODEL_CARD.md").write_text("\n".join(lines))
+    print(f"wrote {model_dir / 'MODEL_CARD.md'}")
+    return 0
+
+
+class _Velocity(nn.Module):
+    def __init__(self, g):
+        super().__init__()
+        self.g = g
+
+    def forward(self, x, t, text, pooled, mask):
+        return self.g.velocity(x, t, text, pooled, mask)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
