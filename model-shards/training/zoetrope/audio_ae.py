@@ -23,6 +23,8 @@ class AudioAEConfig:
     latent_channels: int = 8
     strides: tuple[int, ...] = (5, 5, 5, 4, 4)
     channels: tuple[int, ...] = (16, 32, 64, 96, 128)
+    # The world's mixes sit around 0.03 RMS: the networks see them ×gain, near unit scale.
+    gain: float = 10.0
 
     @property
     def hop(self) -> int:
@@ -60,11 +62,12 @@ class AudioEncoder(nn.Module):
             self.layers.append(nn.Sequential(Res1d(ch[i], 1) if i > 0 else nn.Identity(), nn.Conv1d(ch[i], ch[i + 1], 2 * s, stride=s, padding=s // 2)))
         self.out = nn.Conv1d(ch[-1], cfg.latent_channels, 3, padding=1)
         self.hop = cfg.hop
+        self.gain = cfg.gain
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         """wave [B, samples] (samples a multiple of the hop) → latent [B, C, samples / hop]."""
         steps = wave.shape[-1] // self.hop
-        x = wave.unsqueeze(1)
+        x = wave.unsqueeze(1) * self.gain
         for layer in self.layers:
             x = layer(x)
         x = F.interpolate(x, size=steps, mode="linear", align_corners=False) if x.shape[-1] != steps else x
@@ -84,16 +87,17 @@ class AudioDecoder(nn.Module):
             self.ups.append(nn.ModuleDict({"res": Res1d(ch[i], 1 + 2 * (i % 2)), "up": nn.ConvTranspose1d(ch[i], out, 2 * s, stride=s, padding=s // 2)}))
         self.out = nn.Conv1d(16, 1, 7, padding=3)
         self.hop = cfg.hop
+        self.gain = cfg.gain
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """latent [B, C, steps] → wave [B, steps × hop], in [-1, 1] (tanh)."""
+        """latent [B, C, steps] → wave [B, steps × hop], in [-1, 1]."""
         samples = z.shape[-1] * self.hop
         x = self.inp(z)
         for layer in self.ups:
             x = layer["up"](F.silu(layer["res"](x)))
         # Each transposed conv makes L·s + s − 2⌊s/2⌋ ≥ L·s samples: never short, so only a crop.
         x = self.out(F.silu(x))[:, 0]
-        return torch.tanh(x[:, :samples])
+        return (x[:, :samples] / self.gain).clamp(-1.0, 1.0)
 
 
 class AudioAutoencoder(nn.Module):
@@ -108,15 +112,24 @@ class AudioAutoencoder(nn.Module):
         return self.decoder(z), z
 
 
-def stft_loss(pred: torch.Tensor, target: torch.Tensor, ffts: tuple[int, ...] = (128, 512, 2048)) -> torch.Tensor:
-    """Multi-resolution spectral loss: L1 of log magnitudes plus spectral convergence, per resolution."""
+def stft_loss(pred: torch.Tensor, target: torch.Tensor, ffts: tuple[int, ...] = (128, 512, 2048), gain: float = 10.0) -> torch.Tensor:
+    """Multi-resolution spectral loss on the ×gain signals: L1 of log magnitudes plus spectral convergence, per resolution."""
     total = pred.new_zeros(())
     for n in ffts:
         window = torch.hann_window(n, device=pred.device)
-        p = torch.stft(pred.float(), n, hop_length=n // 4, window=window, return_complex=True).abs()
-        t = torch.stft(target.float(), n, hop_length=n // 4, window=window, return_complex=True).abs()
-        total = total + (torch.log(p + 1e-5) - torch.log(t + 1e-5)).abs().mean() + torch.linalg.norm(p - t) / torch.linalg.norm(t).clamp_min(1e-5)
+        p = torch.stft(pred.float() * gain, n, hop_length=n // 4, window=window, return_complex=True).abs()
+        t = torch.stft(target.float() * gain, n, hop_length=n // 4, window=window, return_complex=True).abs()
+        total = total + (torch.log(p + 1e-3) - torch.log(t + 1e-3)).abs().mean() + torch.linalg.norm(p - t) / torch.linalg.norm(t).clamp_min(1e-5)
     return total / len(ffts)
+
+
+def envelope_loss(pred: torch.Tensor, target: torch.Tensor, hop: int = 48, gain: float = 10.0) -> torch.Tensor:
+    """L1 of log RMS envelopes in 2 ms hops: where the sound starts and how loud it is, to the hop."""
+    def env(x: torch.Tensor) -> torch.Tensor:
+        e = F.avg_pool1d((x.float() * gain).pow(2).unsqueeze(1), hop, hop)[:, 0]
+        return torch.log(e + 1e-4)
+
+    return (env(pred) - env(target)).abs().mean()
 
 
 def pcm_to_unit(pcm_int16: torch.Tensor) -> torch.Tensor:

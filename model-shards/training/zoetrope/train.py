@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .audio_ae import AudioAutoencoder, pcm_to_unit, stft_loss
+from .audio_ae import AudioAutoencoder, envelope_loss, pcm_to_unit, stft_loss
 from .configs import Config, get_config
 from .data import DatasetError, WorldDataset
 from .distill import distill_student, make_pairs
@@ -186,16 +186,17 @@ def train_audio_ae(cfg: Config, data: WorldDataset, run: Path, seed: int, minute
     def train_step() -> torch.Tensor:
         x = audio_batch(data, loop.rng, train_clips, t.batch)
         y, z = model(x)
-        return stft_loss(y, x) + t.waveform_l1 * (y - x).abs().mean() * 10 + t.latent_l2 * z.pow(2).mean()
+        return stft_loss(y, x) + envelope_loss(y, x) + t.waveform_l1 * (y - x).abs().mean() * cfg.audio_ae.gain + t.latent_l2 * z.pow(2).mean()
 
     def evaluate() -> dict:
         model.eval()
         with torch.no_grad():
             y, _ = model(val)
             spectral = stft_loss(y, val).item()
+            envelope = envelope_loss(y, val).item()
             snr = 10 * math.log10(val.pow(2).mean().item() / max((y - val).pow(2).mean().item(), 1e-12))
         model.train()
-        return {"val_stft": spectral, "val_snr_db": snr}
+        return {"val_stft": spectral, "val_envelope": envelope, "val_snr_db": snr}
 
     return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes)
 
