@@ -152,6 +152,29 @@ class TinyTraining(WithDataset):
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
         self.assertIn("parity: every output within", checked.stdout)
 
+    def test_ctrl_c_stops_after_the_step_with_a_checkpoint(self):
+        import os
+        import signal
+        import sys
+        import time
+
+        run = self.tmp / "run-interrupted"
+        run.mkdir()
+        env = {**os.environ, "PYTHONPATH": str(REPO / "model-shards" / "training")}
+        proc = subprocess.Popen([sys.executable, "-m", "zoetrope.train", "--config", "tiny", "--stage", "video-ae", "--data", str(self.data), "--run", str(run), "--steps", "1000000", "--threads", "1", "--quiet"], env=env)
+        log = run / "video-ae.log.jsonl"
+        deadline = time.time() + 120
+        while not (log.exists() and '"start"' in log.read_text()):
+            self.assertLess(time.time(), deadline, "training never started")
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        self.assertEqual(proc.wait(timeout=120), 0)
+        events = [json.loads(line) for line in log.read_text().splitlines()]
+        stopped = [e for e in events if e["event"] == "stopped"]
+        self.assertEqual(len(stopped), 1)
+        self.assertEqual(stopped[0]["signal"], "SIGINT")
+        self.assertEqual(torch.load(run / "video-ae.pt")["step"], stopped[0]["step"])
+
     def test_generator_needs_the_encode_stage(self):
         run = self.tmp / "run-no-encode"
         code = train_main(["--config", "tiny", "--stage", "generator", "--data", str(self.data), "--run", str(run), "--steps", "1", "--quiet"])

@@ -13,6 +13,7 @@ import copy
 import json
 import math
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -100,7 +101,20 @@ class Loop:
         self.log(event="start", stage=self.stage, config=self.cfg.name, params=params, total_steps=self.total, step=self.step)
         started = last_ckpt = time.time()
         losses: list[float] = []
+        # Ctrl-C or a kill: finish the step, write the checkpoint, stop (the same command resumes).
+        stop_requested: list[str] = []
+        previous = {sig: signal.signal(sig, lambda signum, _frame: stop_requested.append(signal.Signals(signum).name)) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            return self._loop(train_step, evaluate, eval_every, checkpoint_minutes, minutes, after_step, started, last_ckpt, losses, stop_requested)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _loop(self, train_step, evaluate, eval_every, checkpoint_minutes, minutes, after_step, started, last_ckpt, losses, stop_requested) -> dict:
         while self.step < self.total:
+            if stop_requested:
+                self.log(event="stopped", stage=self.stage, step=self.step, signal=stop_requested[0])
+                break
             if minutes is not None and time.time() - started > minutes * 60:
                 break
             for g in self.opt.param_groups:
