@@ -2,6 +2,7 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import type { TestRunnerConfig } from '@web/test-runner';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, ISOLATION_HEADERS } from './chromium.ts';
+import { modelServer } from './model-server.ts';
 
 const rootDir = new URL('../..', import.meta.url).pathname;
 
@@ -19,6 +20,7 @@ export const browserTestConfig: TestRunnerConfig = {
   testFramework: { config: { timeout: 300_000 } },
   plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: `${rootDir}test/browser/tsconfig.json` })],
   middleware: [
+    modelServer,
     async (ctx, next) => {
       for (const [name, value] of Object.entries(ISOLATION_HEADERS)) ctx.set(name, value);
       await next();
