@@ -82,7 +82,7 @@ async function main(): Promise<number> {
   const modelDir = resolve(values.model ?? DEFAULT_MODEL);
   const model = await OnnxModel.load(modelDir);
   const started = performance.now();
-  const clip = await model.generate({ prompt: values.prompt as string, seed, steps, guidance, onStep: (s, n) => process.stderr.write(`\rgenerate: step ${s}/${n}`) });
+  const clip = await model.generate({ prompt: values.prompt as string, seed, steps, guidance, onStep: (s, n) => void process.stderr.write(`\rgenerate: step ${s}/${n}`) });
   process.stderr.write('\n');
   if (clip.unknownWords.length > 0) console.warn(`generate: the model does not know ${clip.unknownWords.map((w) => `"${w}"`).join(', ')} (read as unknown)`);
   const recipe = { prompt: values.prompt, seed, model: { id: model.manifest.id, version: model.manifest.version }, steps: steps ?? model.manifest.sampler.steps, guidance: guidance ?? model.manifest.sampler.guidance };

@@ -5,9 +5,9 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import * as ort from 'onnxruntime-node';
 import { GRAPH_ROLES } from '../contracts/index.ts';
 import { OnnxModel } from '../render/onnx-model.ts';
+import type { PlainTensor } from '../workers/src/engine/generate.ts';
 
 interface JsonTensor {
   dtype: 'float32' | 'int64';
@@ -31,9 +31,9 @@ export async function checkParity(modelDir: string, parityPath: string, toleranc
   for (const role of GRAPH_ROLES) {
     const c = cases[role];
     if (!c) throw new RangeError(`${parityPath} has no case for the ${role} graph`);
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, PlainTensor> = {};
     for (const [name, t] of Object.entries(c.inputs)) {
-      feeds[name] = t.dtype === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(t.data, (v) => BigInt(v)), t.shape) : new ort.Tensor('float32', Float32Array.from(t.data), t.shape);
+      feeds[name] = t.dtype === 'int64' ? { type: 'int64', data: BigInt64Array.from(t.data, (v) => BigInt(v)), dims: t.shape } : { type: 'float32', data: Float32Array.from(t.data), dims: t.shape };
     }
     const out = await model.run(role, feeds);
     graphs[role] = Object.entries(c.outputs).map(([name, expected]) => {

@@ -1,0 +1,146 @@
+import { UnsupportedError, type GraphRole, type Manifest, type WordTokenizer } from '../../../contracts/index.ts';
+import { initialNoise, sampleFlow } from './flow.ts';
+
+/**
+ * One clip from a prompt and a seed, the same in every runtime: the tab (onnxruntime-web), the Node
+ * reference generator and the Pro render node (onnxruntime-node) each supply a GraphRunner; the
+ * tokenizing, the noise, the sampler, the guidance and the output checks live here once.
+ */
+
+export type TensorType = 'float32' | 'int64';
+export interface PlainTensor {
+  readonly type: TensorType;
+  readonly data: Float32Array | BigInt64Array;
+  readonly dims: readonly number[];
+}
+
+export interface GraphRunner {
+  run(role: GraphRole, feeds: Record<string, PlainTensor>): Promise<Record<string, PlainTensor>>;
+}
+
+export interface GenerateRequest {
+  readonly prompt: string;
+  readonly seed: number;
+  readonly steps?: number;
+  readonly guidance?: number;
+  readonly signal?: AbortSignal;
+  /** After each sampler step; `preview` decodes that step's middle frame when asked for. */
+  readonly onStep?: (step: number, steps: number) => void | Promise<void>;
+}
+
+export interface GeneratedClip {
+  /** RGB bytes, frames × height × width × 3. */
+  readonly frames: Uint8Array;
+  readonly frameCount: number;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  /** Mono PCM in [-1, 1]. */
+  readonly audio: Float32Array;
+  readonly sampleRate: number;
+  readonly unknownWords: readonly string[];
+  readonly timings: { readonly textMs: number; readonly stepsMs: number; readonly videoMs: number; readonly audioMs: number };
+}
+
+/** Thrown when a graph returns numbers that cannot be right (NaN, ∞, or all zeros from a failed GPU pass). */
+export class BadOutputError extends Error {
+  override readonly name = 'BadOutputError';
+  constructor(
+    readonly role: GraphRole,
+    readonly output: string,
+    readonly why: string,
+  ) {
+    super(`${role} output ${output} ${why}`);
+  }
+}
+
+export function checkOutput(role: GraphRole, name: string, t: PlainTensor): void {
+  if (t.type !== 'float32') return;
+  const data = t.data as Float32Array;
+  let allZero = data.length > 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    if (!Number.isFinite(v)) throw new BadOutputError(role, name, 'holds NaN or infinite values');
+    if (v !== 0) allZero = false;
+  }
+  // onnxruntime-web's WebGPU backend can fail a validation silently and hand back zeros (DESIGN.md).
+  if (allZero && data.length >= 16) throw new BadOutputError(role, name, 'is all zeros (a silent GPU failure)');
+}
+
+export function scheduleFor(manifest: Manifest, steps: number | undefined): number[] {
+  const n = steps ?? manifest.sampler.steps;
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new RangeError(`steps must be an integer 1–100 (got ${n})`);
+  return n === manifest.sampler.steps ? [...manifest.sampler.timesteps] : Array.from({ length: n + 1 }, (_, i) => 1 - i / n);
+}
+
+export async function generateClip(runner: GraphRunner, manifest: Manifest, tokenizer: WordTokenizer, request: GenerateRequest): Promise<GeneratedClip> {
+  if (!Number.isInteger(request.seed) || request.seed < 0 || request.seed > 0xffffffff) throw new RangeError(`seed must be an integer 0–4294967295 (got ${request.seed})`);
+  const guidance = request.guidance ?? manifest.sampler.guidance;
+  if (!(guidance >= 0 && guidance <= 20)) throw new RangeError(`guidance must be 0–20 (got ${guidance})`);
+  const timesteps = scheduleFor(manifest, request.steps);
+  const { frames, videoNumbers, audioNumbers } = manifest.tokens;
+  const dim = videoNumbers + audioNumbers;
+  const L = tokenizer.maxTokens;
+  const run = async (role: GraphRole, feeds: Record<string, PlainTensor>) => {
+    const out = await runner.run(role, feeds);
+    for (const [name, t] of Object.entries(out)) checkOutput(role, name, t);
+    return out;
+  };
+  const now = () => globalThis.performance.now();
+
+  let t0 = now();
+  const prompts = guidance === 1 ? [request.prompt] : [request.prompt, ''];
+  const encoded = prompts.map((p) => tokenizer.tensors(p));
+  const batch = encoded.length;
+  const ids = new BigInt64Array(batch * L);
+  const mask = new Float32Array(batch * L);
+  encoded.forEach((e, b) => {
+    ids.set(e.ids, b * L);
+    mask.set(e.mask, b * L);
+  });
+  const maskTensor: PlainTensor = { type: 'float32', data: mask, dims: [batch, L] };
+  const text = await run('textEncoder', { ids: { type: 'int64', data: ids, dims: [batch, L] }, mask: maskTensor });
+  const textMs = now() - t0;
+  const textFeeds = { text: text.text as PlainTensor, pooled: text.pooled as PlainTensor, mask: maskTensor };
+
+  t0 = now();
+  const tokens = await sampleFlow({
+    noise: initialNoise(request.seed, manifest.tokens),
+    timesteps,
+    guidance,
+    signal: request.signal,
+    onStep: request.onStep,
+    denoise: async (x, t) => {
+      const xx = new Float32Array(x.length * batch);
+      for (let b = 0; b < batch; b++) xx.set(x, b * x.length);
+      const out = await run('denoiser', { x: { type: 'float32', data: xx, dims: [batch, frames, dim] }, t: { type: 'float32', data: new Float32Array(batch).fill(t), dims: [batch] }, ...textFeeds });
+      const v = (out.velocity as PlainTensor).data as Float32Array;
+      return { conditioned: v.subarray(0, x.length), unconditioned: batch === 2 ? v.subarray(x.length) : null };
+    },
+  });
+  const stepsMs = now() - t0;
+
+  const tokenFeed: PlainTensor = { type: 'float32', data: tokens, dims: [frames, dim] };
+  t0 = now();
+  const rgb = (await run('videoDecoder', { tokens: tokenFeed })).rgb as PlainTensor;
+  const videoMs = now() - t0;
+  t0 = now();
+  const wave = (await run('audioDecoder', { tokens: tokenFeed })).wave as PlainTensor;
+  const audioMs = now() - t0;
+  const { width, height } = manifest.output;
+  const pixels = rgb.data as Float32Array;
+  if (pixels.length !== frames * width * height * 3) throw new UnsupportedError({ feature: `a video decoder making ${pixels.length} values for ${frames} frames of ${width}×${height}` });
+  const bytes = new Uint8Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, pixels[i] as number)) * 255);
+  return {
+    frames: bytes,
+    frameCount: frames,
+    width,
+    height,
+    fps: manifest.output.fps,
+    audio: Float32Array.from(wave.data as Float32Array),
+    sampleRate: manifest.output.sampleRate,
+    unknownWords: encoded[0]?.encoded.unknownWords ?? [],
+    timings: { textMs, stepsMs, videoMs, audioMs },
+  };
+}
