@@ -18,7 +18,15 @@ export const browserTestConfig: TestRunnerConfig = {
   testsFinishTimeout: 600_000,
   browserStartTimeout: 120_000,
   testFramework: { config: { timeout: 300_000 } },
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: `${rootDir}test/browser/tsconfig.json` })],
+  plugins: [
+    // mediabunny and its AAC encoder import Node built-ins on Node-only paths (their package.json
+    // "browser" maps send them to nothing, which Vite honours); here they resolve to an empty module.
+    {
+      name: 'empty-node-builtins',
+      resolveImport: ({ source }) => (source === 'worker_threads' || source.startsWith('node:') ? '/__empty-module.js' : undefined),
+      serve: (context) => (context.path === '/__empty-module.js' ? { body: 'export default {};\nexport const Worker = undefined;\n', type: 'js' } : undefined),
+    },
+    esbuildPlugin({ ts: true, target: 'es2022', tsconfig: `${rootDir}test/browser/tsconfig.json` })],
   middleware: [
     modelServer,
     async (ctx, next) => {
