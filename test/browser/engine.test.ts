@@ -57,6 +57,15 @@ describe('generation engine in a worker (tiny model)', () => {
     expect(psnr(clips.wasm!, clip.frames)).to.be.at.least(35);
   });
 
+  it('sends a preview frame with each step when asked', async () => {
+    const { worker, engine } = startEngine();
+    workers.push(worker);
+    await engine.load({ baseUrl: BASE, backend: 'wasm', dbName: db });
+    const sizes: number[] = [];
+    await engine.generate({ prompt: 'a ball bounces', seed: 5, preview: true }, proxy((_step: number, _steps: number, preview?: { rgb: Uint8Array }) => void sizes.push(preview?.rgb.length ?? 0)));
+    expect(sizes).to.deep.equal([3072, 3072, 3072, 3072]);
+  });
+
   it('stops within one step when canceled', async () => {
     const { worker, engine } = startEngine();
     workers.push(worker);

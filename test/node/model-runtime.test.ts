@@ -127,6 +127,15 @@ describe('the tiny exported model in onnxruntime-node', () => {
     expect(Buffer.from(a.frames).equals(Buffer.from(c.frames))).toBe(false);
   });
 
+  it('previews each step with the middle frame of the current guess; the last preview is the final frame', async () => {
+    const previews: Uint8Array[] = [];
+    const clip = await model.generate({ prompt: 'a ball bounces', seed: 9, preview: true, onStep: (_s, _n, preview) => void previews.push(preview!.rgb) });
+    expect(previews).toHaveLength(4);
+    const frameBytes = 32 * 32 * 3;
+    const middle = clip.frames.subarray(6 * frameBytes, 7 * frameBytes);
+    expect(Buffer.from(previews[3]!).equals(Buffer.from(middle))).toBe(true);
+  });
+
   it('refuses a model folder whose shard does not match its manifest, naming the file', async () => {
     const copy = join(tmp, 'corrupt');
     await cp(FIXTURE, copy, { recursive: true });

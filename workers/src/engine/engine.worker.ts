@@ -7,7 +7,7 @@ import { expose, transfer } from 'comlink';
 import { CanceledError, UnsupportedError } from '../../../contracts/index.ts';
 import { probeCapabilities, type Capabilities } from '../capabilities.ts';
 import { registerErrorTransfer } from '../error-transfer.ts';
-import type { GeneratedClip } from './generate.ts';
+import type { GeneratedClip, PreviewFrame } from './generate.ts';
 import { ShardLoader, type FileProgress } from './shard-loader.ts';
 import { chooseBackend, WebModel, type Backend } from './web-model.ts';
 
@@ -68,12 +68,12 @@ const api = {
     };
   },
 
-  async generate(request: EngineRequest, onStep?: (step: number, steps: number) => void): Promise<GeneratedClip & { backend: Backend; fallbacks: string[] }> {
+  async generate(request: EngineRequest & { preview?: boolean }, onStep?: (step: number, steps: number, preview?: PreviewFrame) => void): Promise<GeneratedClip & { backend: Backend; fallbacks: string[] }> {
     if (!model) throw new UnsupportedError({ feature: 'generating before a model is loaded (call load first)' });
     if (running) throw new UnsupportedError({ feature: 'two generations at once (wait for the first, or cancel it)' });
     running = new AbortController();
     try {
-      const clip = await model.generate({ ...request, signal: running.signal, onStep: async (s, n) => void (await onStep?.(s, n)) });
+      const clip = await model.generate({ ...request, signal: running.signal, onStep: async (s, n, preview) => void (await onStep?.(s, n, preview)) });
       const out = { ...clip, backend: model.backend, fallbacks: [...fallbacks] };
       return transfer(out, [clip.frames.buffer, clip.audio.buffer]);
     } finally {

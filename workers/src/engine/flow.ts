@@ -42,8 +42,8 @@ export interface FlowOptions {
   readonly guidance: number;
   readonly denoise: Denoise;
   readonly signal?: AbortSignal;
-  /** After each step: its index (1-based), the step count and the current tokens. */
-  readonly onStep?: (step: number, steps: number, x: Float32Array) => void | Promise<void>;
+  /** After each step: its index (1-based), the step count, the current tokens and the model's guess of the clean tokens at this step (x − t·v). */
+  readonly onStep?: (step: number, steps: number, x: Float32Array, predicted: Float32Array) => void | Promise<void>;
 }
 
 function checkSchedule(timesteps: readonly number[]): void {
@@ -68,12 +68,14 @@ export async function sampleFlow(options: FlowOptions): Promise<Float32Array> {
       throw new RangeError(`the denoiser returned ${conditioned.length} values for ${x.length} tokens`);
     }
     const dt = t1 - t0;
+    const predicted = options.onStep ? new Float32Array(x.length) : null;
     for (let k = 0; k < x.length; k++) {
       const c = conditioned[k] as number;
       const v = unconditioned && guidance !== 1 ? (unconditioned[k] as number) + guidance * (c - (unconditioned[k] as number)) : c;
+      if (predicted) predicted[k] = (x[k] as number) - t0 * v;
       x[k] = (x[k] as number) + dt * v;
     }
-    await options.onStep?.(i + 1, steps, x);
+    if (predicted) await options.onStep?.(i + 1, steps, x, predicted);
   }
   if (signal?.aborted) throw new CanceledError('generation was canceled');
   return x;

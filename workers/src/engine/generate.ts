@@ -24,9 +24,23 @@ export interface GenerateRequest {
   readonly steps?: number;
   readonly guidance?: number;
   readonly signal?: AbortSignal;
-  /** After each sampler step; `preview` decodes that step's middle frame when asked for. */
-  readonly onStep?: (step: number, steps: number) => void | Promise<void>;
+  /** After each sampler step, with (when `preview` is set) the middle frame of the model's current guess. */
+  readonly onStep?: (step: number, steps: number, preview?: PreviewFrame) => void | Promise<void>;
+  readonly preview?: boolean;
 }
+
+/** One RGB frame (height × width × 3 bytes). */
+export interface PreviewFrame {
+  readonly rgb: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+const toBytes = (pixels: Float32Array) => {
+  const bytes = new Uint8Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, pixels[i] as number)) * 255);
+  return bytes;
+};
 
 export interface GeneratedClip {
   /** RGB bytes, frames × height × width × 3. */
@@ -109,7 +123,13 @@ export async function generateClip(runner: GraphRunner, manifest: Manifest, toke
     timesteps,
     guidance,
     signal: request.signal,
-    onStep: request.onStep,
+    onStep: async (step, steps, _x, predicted) => {
+      if (!request.onStep) return;
+      if (!request.preview) return request.onStep(step, steps);
+      const middle = Math.floor(frames / 2);
+      const rgb = (await run('videoDecoder', { tokens: { type: 'float32', data: predicted.slice(middle * dim, (middle + 1) * dim), dims: [1, dim] } })).rgb as PlainTensor;
+      return request.onStep(step, steps, { rgb: toBytes(rgb.data as Float32Array), width: manifest.output.width, height: manifest.output.height });
+    },
     denoise: async (x, t) => {
       const xx = new Float32Array(x.length * batch);
       for (let b = 0; b < batch; b++) xx.set(x, b * x.length);
@@ -130,10 +150,8 @@ export async function generateClip(runner: GraphRunner, manifest: Manifest, toke
   const { width, height } = manifest.output;
   const pixels = rgb.data as Float32Array;
   if (pixels.length !== frames * width * height * 3) throw new UnsupportedError({ feature: `a video decoder making ${pixels.length} values for ${frames} frames of ${width}×${height}` });
-  const bytes = new Uint8Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, pixels[i] as number)) * 255);
   return {
-    frames: bytes,
+    frames: toBytes(pixels),
     frameCount: frames,
     width,
     height,
