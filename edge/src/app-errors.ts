@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ForbiddenError, InternalError, NotFoundError, UnauthorizedError, ValidationError, ZoetropeError } from '../../contracts/index.ts';
+import { ForbiddenError, InternalError, NotFoundError, RateLimitedError, UnauthorizedError, ValidationError, ZoetropeError } from '../../contracts/index.ts';
 
 /** HTTPExceptions thrown by Hono middleware, as Zoetrope errors with stable codes. */
 function fromHttpException(error: HTTPException): ZoetropeError {
@@ -22,6 +22,7 @@ export function answerError(error: Error, c: Context): Response {
   const known = error instanceof ZoetropeError ? error : error instanceof HTTPException ? fromHttpException(error) : undefined;
   if (!known) console.error('unhandled error', error);
   const answer = known ?? new InternalError();
+  if (answer instanceof RateLimitedError) c.header('Retry-After', String(Math.max(1, Math.ceil(answer.retryAfterS))));
   return c.json(answer.toJSON(), answer.httpStatus as ContentfulStatusCode);
 }
 

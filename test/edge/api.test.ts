@@ -24,7 +24,7 @@ describe('GET /api/health', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const body = await res.json<Health>();
-    expect(body).toMatchObject({ status: 'ok', service: 'zoetrope-edge', instance: 'Zoetrope (local)', checks: { d1: { ok: true, migrationsApplied: 1 } } });
+    expect(body).toMatchObject({ status: 'ok', service: 'zoetrope-edge', instance: 'Zoetrope (local)', checks: { d1: { ok: true, migrationsApplied: env.TEST_MIGRATIONS.length } } });
     expect(Date.parse(body.time)).not.toBeNaN();
   });
 
