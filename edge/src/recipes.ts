@@ -1,0 +1,75 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { canonicalRecipeJson, NotFoundError, parseRemixLink, RecipeIdSchema, RecipeSchema, recipeIdOf, ValidationError, type Recipe } from '../../contracts/index.ts';
+import { requireUser, type AuthEnv } from './auth.ts';
+import { parseJsonBody } from './request-body.ts';
+
+/**
+ * Recipes and remix links. A recipe is stored once under its content id (`recipeId`); publishing
+ * records who published it. Anyone can fetch a recipe with its lineage (its parent, and the
+ * remixes made from it); a remix link's fragment recipe is validated before it is accepted.
+ */
+export interface RecipeView {
+  readonly id: string;
+  readonly recipe: Recipe;
+  readonly parent: string | null;
+  /** Remixes of this recipe known here, newest first. */
+  readonly children: readonly string[];
+  readonly publishedAt: number;
+}
+
+const PublishSchema = z.strictObject({ recipe: RecipeSchema });
+const ImportSchema = z.strictObject({ link: z.string().min(1).max(16_384) });
+
+async function store(db: D1Database, recipe: Recipe, userId: string, source: 'made' | 'link'): Promise<string> {
+  const id = await recipeIdOf(recipe);
+  const now = Math.floor(Date.now() / 1000);
+  // One batch: the recipe and its publication land together or not at all.
+  await db.batch([
+    db.prepare('INSERT INTO recipes (id, canonical_json, parent_id, model_id, model_version, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING').bind(id, canonicalRecipeJson(recipe), recipe.parent, recipe.model.id, recipe.model.version, now),
+    db.prepare('INSERT INTO recipe_publications (recipe_id, user_id, source, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (recipe_id, user_id) DO NOTHING').bind(id, userId, source, now),
+  ]);
+  return id;
+}
+
+export async function readRecipe(db: D1Database, id: string): Promise<RecipeView> {
+  const row = await db.prepare('SELECT canonical_json, parent_id, created_at FROM recipes WHERE id = ?').bind(id).first<{ canonical_json: string; parent_id: string | null; created_at: number }>();
+  if (!row) throw new NotFoundError({ resource: 'recipe', id });
+  const children = await db.prepare('SELECT id FROM recipes WHERE parent_id = ? ORDER BY created_at DESC, id LIMIT 100').bind(id).all<{ id: string }>();
+  return { id, recipe: RecipeSchema.parse(JSON.parse(row.canonical_json)), parent: row.parent_id, children: children.results.map((r) => r.id), publishedAt: row.created_at };
+}
+
+export const recipes = new Hono<AuthEnv>()
+  .post('/', async (c) => {
+    const user = requireUser(c);
+    const { recipe } = await parseJsonBody(c, PublishSchema, 'publish');
+    const id = await store(c.env.DB, recipe, user.id, 'made');
+    return c.json(await readRecipe(c.env.DB, id), 201);
+  })
+  .post('/from-link', async (c) => {
+    const user = requireUser(c);
+    const { link } = await parseJsonBody(c, ImportSchema, 'import');
+    let parsed;
+    try {
+      parsed = parseRemixLink(link);
+    } catch (error) {
+      if (error instanceof ValidationError) throw error;
+      throw new ValidationError([{ field: 'import.link', message: `is not a remix link (${(error as Error).message})` }]);
+    }
+    if (parsed.kind === 'id') return c.json(await readRecipe(c.env.DB, parsed.recipeId));
+    const id = await store(c.env.DB, parsed.recipe, user.id, 'link');
+    return c.json(await readRecipe(c.env.DB, id), 201);
+  })
+  .get('/:id', async (c) => {
+    const id = c.req.param('id');
+    const check = RecipeIdSchema.safeParse(id);
+    if (!check.success) throw new ValidationError([{ field: 'recipe.id', message: 'must be a recipe id (52 base32 characters)' }]);
+    c.header('Cache-Control', 'public, max-age=60');
+    return c.json(await readRecipe(c.env.DB, id));
+  })
+  .delete('/:id/publication', async (c) => {
+    const user = requireUser(c);
+    const result = await c.env.DB.prepare('DELETE FROM recipe_publications WHERE recipe_id = ? AND user_id = ?').bind(c.req.param('id'), user.id).run();
+    if (result.meta.changes === 0) throw new NotFoundError({ resource: 'your publication of recipe', id: c.req.param('id') });
+    return c.body(null, 204);
+  });
