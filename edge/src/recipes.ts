@@ -18,8 +18,8 @@ export interface RecipeView {
   readonly publishedAt: number;
 }
 
-const PublishSchema = z.strictObject({ recipe: RecipeSchema });
-const ImportSchema = z.strictObject({ link: z.string().min(1).max(16_384) });
+export const PublishSchema = z.strictObject({ recipe: RecipeSchema });
+export const ImportSchema = z.strictObject({ link: z.string().min(1).max(16_384) });
 
 async function store(db: D1Database, recipe: Recipe, userId: string, source: 'made' | 'link'): Promise<string> {
   const id = await recipeIdOf(recipe);

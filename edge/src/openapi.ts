@@ -1,0 +1,47 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { RecipeSchema } from '../../contracts/index.ts';
+import { SignInSchema, SignUpSchema } from './accounts.ts';
+import type { AuthEnv } from './auth.ts';
+import { ImportSchema, PublishSchema } from './recipes.ts';
+
+/**
+ * The API described as OpenAPI 3.1, generated from the zod schemas the routes validate with, so the
+ * document cannot drift from what the server accepts.
+ */
+const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
+const ErrorBody = z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() });
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [String(code), { description: 'an error: {code, message, details}', content: json(ErrorBody) }]));
+const csrf = [{ name: 'x-csrf-token', in: 'header', required: true, description: "the session's CSRF token (from sign-up, sign-in or /me)", schema: { type: 'string' } }];
+const session = [{ session: [] }];
+const recipeView = z.object({ id: z.string(), recipe: RecipeSchema, parent: z.string().nullable(), children: z.array(z.string()), publishedAt: z.number() });
+const me = z.object({ id: z.string(), handle: z.string(), isTeen: z.boolean(), settings: z.record(z.string(), z.unknown()), csrfToken: z.string() });
+
+/** An OpenAPI 3.1 document (typed loosely on purpose: its literal type is too large to name). */
+export type OpenApiDocument = { readonly openapi: '3.1.0'; readonly paths: Record<string, unknown> } & Record<string, unknown>;
+
+export function openApiDocument(serverUrl: string): OpenApiDocument {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Zoetrope edge API', version: '0.1.0', description: 'Accounts, recipes and remix links of a Zoetrope instance. Every error is {code, message, details}.' },
+    servers: [{ url: serverUrl }],
+    components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'zt_session' } } },
+    paths: {
+      '/api/health': { get: { summary: 'Is the instance up, and are its migrations applied?', responses: { '200': { description: 'ok' }, '503': { description: 'degraded' } } } },
+      '/api/accounts': { post: { summary: 'Sign up (starts a session)', requestBody: { required: true, content: json(SignUpSchema) }, responses: { '201': { description: 'the new account', content: json(me) }, ...errors(400, 409, 413) } } },
+      '/api/sessions': { post: { summary: 'Sign in', requestBody: { required: true, content: json(SignInSchema) }, responses: { '200': { description: 'signed in', content: json(me) }, ...errors(400, 401, 429) } } },
+      '/api/sessions/current': { delete: { summary: 'Sign out', security: session, parameters: csrf, responses: { '204': { description: 'signed out' }, ...errors(401, 403) } } },
+      '/api/me': { get: { summary: 'The signed-in account', security: session, responses: { '200': { description: 'you', content: json(me) }, ...errors(401) } } },
+      '/api/recipes': { post: { summary: 'Publish a recipe', security: session, parameters: csrf, requestBody: { required: true, content: json(PublishSchema) }, responses: { '201': { description: 'the recipe with its lineage', content: json(recipeView) }, ...errors(400, 401, 403, 413) } } },
+      '/api/recipes/from-link': { post: { summary: 'Accept a remix link (a /r/<id> link or a #recipe= fragment)', security: session, parameters: csrf, requestBody: { required: true, content: json(ImportSchema) }, responses: { '200': { description: 'a recipe already here', content: json(recipeView) }, '201': { description: 'an imported recipe', content: json(recipeView) }, ...errors(400, 401, 403, 404) } } },
+      '/api/recipes/{id}': { get: { summary: 'A recipe with its parent and remixes', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z2-7]{52}$' } }], responses: { '200': { description: 'the recipe', content: json(recipeView) }, ...errors(400, 404) } } },
+      '/api/recipes/{id}/publication': { delete: { summary: 'Withdraw your publication of a recipe', security: session, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, ...csrf], responses: { '204': { description: 'withdrawn' }, ...errors(401, 403, 404) } } },
+      '/api/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    },
+  };
+}
+
+export const openapi = new Hono<AuthEnv>().get('/', (c) => {
+  c.header('Cache-Control', 'public, max-age=300');
+  return c.json(openApiDocument(new URL(c.req.url).origin));
+});
