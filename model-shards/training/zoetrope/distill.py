@@ -53,10 +53,16 @@ def make_pairs(cfg: Config, data: WorldDataset, run: Path, seed: int, log, minut
         done = int(saved["done"])
         noise_all[:done], result_all[:done] = saved["noise"][:done], saved["result"][:done]
         log(event="resume", stage="pairs", done=done)
-    started = time.time()
+    started = last_save = time.time()
     gen = torch.Generator().manual_seed(seed)
     for _ in range(done):
         torch.randn(cfg.frames, cfg.token_dim, generator=gen)  # keep the noise stream where it was
+
+    def save() -> None:
+        tmp = path.with_name("pairs.tmp.npz")
+        np.savez(tmp, noise=noise_all, result=result_all, clips=order, done=done)
+        tmp.replace(path)
+
     while done < len(order):
         if minutes is not None and time.time() - started > minutes * 60:
             break
@@ -67,8 +73,13 @@ def make_pairs(cfg: Config, data: WorldDataset, run: Path, seed: int, log, minut
         noise_all[done : done + len(chunk)] = noise.numpy()
         result_all[done : done + len(chunk)] = result.numpy()
         done += len(chunk)
-        np.savez(path, noise=noise_all, result=result_all, clips=order, done=done)
-        log(event="progress", stage="pairs", done=done, of=len(order), elapsed_s=round(time.time() - started, 1))
+        # The pairs file is large: written every two minutes and at the end, not after every batch.
+        if time.time() - last_save > 120:
+            save()
+            last_save = time.time()
+            log(event="progress", stage="pairs", done=done, of=len(order), elapsed_s=round(time.time() - started, 1))
+    save()
+    log(event="end", stage="pairs", done=done, of=len(order), elapsed_s=round(time.time() - started, 1))
     return {"stage": "pairs", "done": done, "of": len(order)}
 
 

@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--guidance", type=float, default=2.0)
     p.add_argument("--batch", type=int, default=10)
     p.add_argument("--reconstruct", action="store_true", help="autoencode the held-out clips instead of generating")
+    p.add_argument("--ground-truth", action="store_true", help="write the held-out clips themselves (the bench's score for real world footage)")
     p.add_argument("--denoiser", default="generator", choices=("generator", "student"), help="the teacher or the distilled student")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
@@ -145,13 +146,15 @@ def main(argv: list[str] | None = None) -> int:
         for start in range(0, len(picks), args.batch):
             chunk = picks[start : start + args.batch]
             metas = [data.meta(i) for i in chunk]
-            if args.reconstruct:
+            if args.ground_truth:
+                outs = [(data.clip(i).frames, data.clip(i).audio) for i in chunk]
+            elif args.reconstruct:
                 outs = [model.decode(model.encode(data.clip(i).frames, data.clip(i).audio)) for i in chunk]
             else:
                 outs = model.generate([m["prompt"] for m in metas], [int(m["seed"]) for m in metas], args.steps, args.guidance)
             clips.extend((f, a, {"index": m["index"], "seed": m["seed"], "prompt": m["prompt"]}) for (f, a), m in zip(outs, metas))
             print(f"evaluate: {len(clips)}/{len(picks)} clips ({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
-        write_dataset(Path(args.out), cfg, clips, "zoetrope-model" if not args.reconstruct else "zoetrope-reconstruction")
+        write_dataset(Path(args.out), cfg, clips, "zoetrope-world" if args.ground_truth else "zoetrope-reconstruction" if args.reconstruct else "zoetrope-model")
         print(json.dumps({"clips": len(clips), "denoiser": args.denoiser, "steps": args.steps, "guidance": args.guidance, "reconstruct": args.reconstruct, "seconds": round(time.time() - started, 1), "out": args.out}))
     except (ValueError, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
