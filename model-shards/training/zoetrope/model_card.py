@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run", required=True)
     p.add_argument("--model", required=True, help="the exported model folder (manifest.json)")
     p.add_argument("--evals", required=True, help="folder of evaluation folders, each judged (judgement.json) and described by its name")
+    p.add_argument("--data", required=True, help="the dataset the run trained on (its index.json describes the data)")
     p.add_argument("--notes", default=None, help="a Markdown file with known failure modes and remarks, appended as is")
     args = p.parse_args(argv)
     cfg: Config = get_config(args.config)
@@ -124,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     if sheet is not None:
         png(sheet, model_dir / "samples.png")
     minutes = stage_minutes(run)
+    index = json.loads((Path(args.data) / "index.json").read_text())
+    held_out = max(1, round(index["clips"] * 0.05))
     pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
     lines = [
         f"# {manifest['id']} {manifest['version']} — model card",
@@ -148,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Data and training compute",
         "",
-        "Clips of the simulated world (`npm run world -- export`), seeds 100000–105999; the last 5% (300 clips) are held out and never trained on. "
+        f"{index['clips']} clips of the simulated world (`npm run world -- export --clips {index['clips']} --seed {index['seed']} --size {index['size']} --fps {index['fps']} --sample-rate {index['sampleRate']}`), "
+        f"seeds {index['seed']}–{index['seed'] + index['clips'] - 1}; the last {held_out} are held out and never trained on. "
         "Training ran on 2 CPU cores (bf16 autocast); minutes per stage, from the stage logs:",
         "",
         "| stage | minutes |",
