@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { RecipeSchema } from '../../contracts/index.ts';
 import { SignInSchema, SignUpSchema } from './accounts.ts';
+import { CameoCreateSchema, CameoUpdateSchema, ConsentRequestSchema, GrantSchema } from './cameos.ts';
 import type { AuthEnv } from './auth.ts';
 import { ImportSchema, PublishSchema } from './recipes.ts';
 
@@ -14,6 +15,7 @@ const ErrorBody = z.object({ code: z.string(), message: z.string(), details: z.r
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [String(code), { description: 'an error: {code, message, details}', content: json(ErrorBody) }]));
 const csrf = [{ name: 'x-csrf-token', in: 'header', required: true, description: "the session's CSRF token (from sign-up, sign-in or /me)", schema: { type: 'string' } }];
 const session = [{ session: [] }];
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const recipeView = z.object({ id: z.string(), recipe: RecipeSchema, parent: z.string().nullable(), children: z.array(z.string()), publishedAt: z.number() });
 const me = z.object({ id: z.string(), handle: z.string(), isTeen: z.boolean(), settings: z.record(z.string(), z.unknown()), csrfToken: z.string() });
 
@@ -36,6 +38,18 @@ export function openApiDocument(serverUrl: string): OpenApiDocument {
       '/api/recipes/from-link': { post: { summary: 'Accept a remix link (a /r/<id> link or a #recipe= fragment)', security: session, parameters: csrf, requestBody: { required: true, content: json(ImportSchema) }, responses: { '200': { description: 'a recipe already here', content: json(recipeView) }, '201': { description: 'an imported recipe', content: json(recipeView) }, ...errors(400, 401, 403, 404) } } },
       '/api/recipes/{id}': { get: { summary: 'A recipe with its parent and remixes', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z2-7]{52}$' } }], responses: { '200': { description: 'the recipe', content: json(recipeView) }, ...errors(400, 404) } } },
       '/api/recipes/{id}/publication': { delete: { summary: 'Withdraw your publication of a recipe', security: session, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, ...csrf], responses: { '204': { description: 'withdrawn' }, ...errors(401, 403, 404) } } },
+      '/api/cameos': {
+        get: { summary: 'Your cameos, with their grants', security: session, responses: { '200': { description: '{cameos}' }, ...errors(401) } },
+        post: { summary: 'Make a cameo', security: session, parameters: csrf, requestBody: { required: true, content: json(CameoCreateSchema) }, responses: { '201': { description: 'the cameo' }, ...errors(400, 401, 403) } },
+      },
+      '/api/cameos/{id}': {
+        get: { summary: 'A cameo (its grants only for the owner; hidden from people outside its audience)', security: session, parameters: [idParam], responses: { '200': { description: 'the cameo' }, ...errors(401, 404) } },
+        patch: { summary: 'Change the audience or restrictions (owner)', security: session, parameters: [idParam, ...csrf], requestBody: { required: true, content: json(CameoUpdateSchema) }, responses: { '200': { description: 'the cameo' }, ...errors(400, 401, 403, 404) } },
+        delete: { summary: 'Delete a cameo and revoke every live token (owner)', security: session, parameters: [idParam, ...csrf], responses: { '204': { description: 'deleted' }, ...errors(401, 403, 404) } },
+      },
+      '/api/cameos/{id}/grants': { post: { summary: 'Grant the cameo to a person (owner)', security: session, parameters: [idParam, ...csrf], requestBody: { required: true, content: json(GrantSchema) }, responses: { '201': { description: 'the cameo with its grants' }, ...errors(400, 401, 403, 404) } } },
+      '/api/cameos/{id}/grants/{handle}': { delete: { summary: "Revoke a person's grant and its live tokens (owner)", security: session, parameters: [idParam, { name: 'handle', in: 'path', required: true, schema: { type: 'string' } }, ...csrf], responses: { '200': { description: '{revokedTokens}' }, ...errors(401, 403, 404) } } },
+      '/api/cameos/{id}/consent': { post: { summary: 'A consent token for a cameo you may use (EdDSA JWS, ≤ 1 h)', security: session, parameters: [idParam, ...csrf], requestBody: { required: true, content: json(ConsentRequestSchema) }, responses: { '201': { description: '{token, expiresAt, audience}' }, ...errors(400, 401, 403, 404) } } },
       '/api/consent/status/{jti}': { get: { summary: 'Is this consent token revoked? (other instances ask before honouring it)', parameters: [{ name: 'jti', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{16,64}$' } }], responses: { '200': { description: '{jti, revoked}' }, ...errors(400) } } },
       '/.well-known/jwks.json': { get: { summary: "The instance's consent-token public keys (the active one and those retired within 12 h)", responses: { '200': { description: 'a JWK set' } } } },
       '/api/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },

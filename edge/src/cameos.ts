@@ -1,0 +1,152 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { CONSENT_SCOPES, ForbiddenError, NotFoundError, ValidationError } from '../../contracts/index.ts';
+import { requireUser, type AuthEnv } from './auth.ts';
+import { parseJsonBody } from './request-body.ts';
+import { issueConsentToken, revokeConsent } from './signing-keys.ts';
+
+/**
+ * Cameos and consent. The owner makes a cameo, chooses who may ask for it (the audience) and grants
+ * it person by person; a grantee asks for a consent token, short-lived and signed by this instance,
+ * naming the cameo, the grantee, the scope and the owner's restrictions. Revoking a grant revokes
+ * every live token issued under it, at once here and within the token's lifetime elsewhere.
+ * Nobody but the owner can see a cameo's grants, change it or delete it.
+ */
+export const CONSENT_TOKEN_TTL_S = 3600;
+
+const AUDIENCE = z.enum(['only_me', 'approved', 'mutuals', 'everyone']);
+export const CameoCreateSchema = z.strictObject({ name: z.string().trim().min(1).max(60), audience: AUDIENCE, restrictions: z.string().max(500).default('') });
+export const CameoUpdateSchema = z.strictObject({ audience: AUDIENCE.optional(), restrictions: z.string().max(500).optional() });
+export const GrantSchema = z.strictObject({ handle: z.string().regex(/^[a-zA-Z0-9_]{3,30}$/, 'must be a handle') });
+export const ConsentRequestSchema = z.strictObject({ scope: z.enum(CONSENT_SCOPES) });
+
+interface CameoRow {
+  id: string;
+  owner_id: string;
+  name: string;
+  audience: z.infer<typeof AUDIENCE>;
+  restrictions: string;
+  created_at: number;
+}
+
+export interface CameoView {
+  readonly id: string;
+  readonly name: string;
+  readonly audience: string;
+  readonly restrictions: string;
+  readonly createdAt: number;
+  /** Only for the owner. */
+  readonly grants?: readonly { handle: string; since: number }[];
+}
+
+const nowS = () => Math.floor(Date.now() / 1000);
+
+async function cameoOf(db: D1Database, id: string): Promise<CameoRow> {
+  const row = await db.prepare('SELECT * FROM cameos WHERE id = ?').bind(id).first<CameoRow>();
+  if (!row) throw new NotFoundError({ resource: 'cameo', id });
+  return row;
+}
+
+/** The owner's own cameo; anyone else gets "not found" (a cameo's existence is the owner's business). */
+async function ownCameo(db: D1Database, id: string, userId: string): Promise<CameoRow> {
+  const row = await cameoOf(db, id);
+  if (row.owner_id !== userId) throw new NotFoundError({ resource: 'cameo', id });
+  return row;
+}
+
+async function view(db: D1Database, row: CameoRow, forOwner: boolean): Promise<CameoView> {
+  const base = { id: row.id, name: row.name, audience: row.audience, restrictions: row.restrictions, createdAt: row.created_at };
+  if (!forOwner) return base;
+  const grants = await db.prepare('SELECT u.handle, g.created_at FROM cameo_grants g JOIN users u ON u.id = g.grantee_id WHERE g.cameo_id = ? ORDER BY g.created_at').bind(row.id).all<{ handle: string; created_at: number }>();
+  return { ...base, grants: grants.results.map((g) => ({ handle: g.handle, since: g.created_at })) };
+}
+
+async function mayAsk(db: D1Database, cameo: CameoRow, userId: string): Promise<boolean> {
+  if (cameo.owner_id === userId) return true;
+  if (cameo.audience === 'only_me') return false;
+  if (cameo.audience === 'everyone') return true;
+  // 'approved' and (until follows exist) 'mutuals': only people the owner granted.
+  return (await db.prepare('SELECT 1 AS g FROM cameo_grants WHERE cameo_id = ? AND grantee_id = ?').bind(cameo.id, userId).first()) !== null;
+}
+
+export const cameos = new Hono<AuthEnv>()
+  .post('/', async (c) => {
+    const user = requireUser(c);
+    const body = await parseJsonBody(c, CameoCreateSchema, 'cameo');
+    const id = `cameo_${crypto.randomUUID().replaceAll('-', '').slice(0, 20)}`;
+    await c.env.DB.prepare('INSERT INTO cameos (id, owner_id, name, audience, restrictions, created_at) VALUES (?, ?, ?, ?, ?, ?)').bind(id, user.id, body.name, body.audience, body.restrictions, nowS()).run();
+    return c.json(await view(c.env.DB, await cameoOf(c.env.DB, id), true), 201);
+  })
+  .get('/', async (c) => {
+    const user = requireUser(c);
+    const rows = await c.env.DB.prepare('SELECT * FROM cameos WHERE owner_id = ? ORDER BY created_at DESC').bind(user.id).all<CameoRow>();
+    return c.json({ cameos: await Promise.all(rows.results.map((r) => view(c.env.DB, r, true))) });
+  })
+  .get('/:id', async (c) => {
+    const user = requireUser(c);
+    const row = await cameoOf(c.env.DB, c.req.param('id'));
+    if (!(await mayAsk(c.env.DB, row, user.id))) throw new NotFoundError({ resource: 'cameo', id: row.id });
+    return c.json(await view(c.env.DB, row, row.owner_id === user.id));
+  })
+  .patch('/:id', async (c) => {
+    const user = requireUser(c);
+    const row = await ownCameo(c.env.DB, c.req.param('id'), user.id);
+    const body = await parseJsonBody(c, CameoUpdateSchema, 'cameo');
+    await c.env.DB.prepare('UPDATE cameos SET audience = ?, restrictions = ? WHERE id = ?').bind(body.audience ?? row.audience, body.restrictions ?? row.restrictions, row.id).run();
+    return c.json(await view(c.env.DB, await cameoOf(c.env.DB, row.id), true));
+  })
+  .delete('/:id', async (c) => {
+    const user = requireUser(c);
+    const row = await ownCameo(c.env.DB, c.req.param('id'), user.id);
+    const live = await c.env.DB.prepare('SELECT jti FROM consent_tokens WHERE cameo_id = ? AND expires_at > ?').bind(row.id, nowS()).all<{ jti: string }>();
+    for (const t of live.results) await revokeConsent(c.env.DB, t.jti);
+    await c.env.DB.prepare('DELETE FROM cameos WHERE id = ?').bind(row.id).run();
+    return c.body(null, 204);
+  })
+  .post('/:id/grants', async (c) => {
+    const user = requireUser(c);
+    const row = await ownCameo(c.env.DB, c.req.param('id'), user.id);
+    const { handle } = await parseJsonBody(c, GrantSchema, 'grant');
+    const grantee = await c.env.DB.prepare('SELECT id FROM users WHERE handle = ?').bind(handle).first<{ id: string }>();
+    if (!grantee) throw new NotFoundError({ resource: 'user', id: handle });
+    if (grantee.id === user.id) throw new ValidationError([{ field: 'grant.handle', message: 'names you: your own cameo needs no grant' }]);
+    await c.env.DB.prepare('INSERT INTO cameo_grants (cameo_id, grantee_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').bind(row.id, grantee.id, nowS()).run();
+    return c.json(await view(c.env.DB, row, true), 201);
+  })
+  .delete('/:id/grants/:handle', async (c) => {
+    const user = requireUser(c);
+    const row = await ownCameo(c.env.DB, c.req.param('id'), user.id);
+    const grantee = await c.env.DB.prepare('SELECT id FROM users WHERE handle = ?').bind(c.req.param('handle')).first<{ id: string }>();
+    const removed = grantee ? await c.env.DB.prepare('DELETE FROM cameo_grants WHERE cameo_id = ? AND grantee_id = ?').bind(row.id, grantee.id).run() : null;
+    if (!grantee || removed?.meta.changes === 0) throw new NotFoundError({ resource: 'grant', id: `${row.id}/${c.req.param('handle')}` });
+    // Revoking a grant revokes the live tokens issued under it.
+    const live = await c.env.DB.prepare('SELECT jti FROM consent_tokens WHERE cameo_id = ? AND grantee_id = ? AND expires_at > ?').bind(row.id, grantee.id, nowS()).all<{ jti: string }>();
+    for (const t of live.results) await revokeConsent(c.env.DB, t.jti);
+    return c.json({ revokedTokens: live.results.length });
+  })
+  .post('/:id/consent', async (c) => {
+    const user = requireUser(c);
+    const row = await cameoOf(c.env.DB, c.req.param('id'));
+    const { scope } = await parseJsonBody(c, ConsentRequestSchema, 'consent');
+    if (!(await mayAsk(c.env.DB, row, user.id))) {
+      // Whether the cameo exists is not revealed to people outside its audience.
+      if (row.audience === 'only_me') throw new NotFoundError({ resource: 'cameo', id: row.id });
+      throw new ForbiddenError(`the owner of ${row.name} has not granted you this cameo`);
+    }
+    const iat = nowS();
+    const jti = `jti_${crypto.randomUUID().replaceAll('-', '')}`;
+    const origin = new URL(c.req.url).origin;
+    const token = await issueConsentToken(c.env.DB, {
+      iss: origin,
+      sub: row.id,
+      aud: `${origin}/u/${user.handle}`,
+      scope: [scope],
+      iat,
+      exp: iat + CONSENT_TOKEN_TTL_S,
+      jti,
+      ...(row.restrictions ? { restrictions: row.restrictions } : {}),
+    });
+    await c.env.DB.prepare('INSERT INTO consent_tokens (jti, cameo_id, grantee_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)').bind(jti, row.id, user.id, iat, iat + CONSENT_TOKEN_TTL_S).run();
+    c.header('Cache-Control', 'no-store');
+    return c.json({ token, expiresAt: iat + CONSENT_TOKEN_TTL_S, audience: `${origin}/u/${user.handle}` }, 201);
+  });

@@ -1,0 +1,136 @@
+import { env, SELF } from 'cloudflare:test';
+import type { JSONWebKeySet } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { type ConsentError, deserializeError, verifyConsentToken } from '../../contracts/index.ts';
+import type { Me } from '../../edge/src/accounts.ts';
+import type { CameoView } from '../../edge/src/cameos.ts';
+
+const BASE = 'http://edge.test/api';
+let n = 0;
+interface Who {
+  cookie: string;
+  csrf: string;
+  me: Me;
+}
+
+async function person(): Promise<Who> {
+  const res = await SELF.fetch(`${BASE}/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle: `cam_${Date.now() % 100000}_${n++}`, password: 'correct horse battery', birthDate: '1990-01-01' }) });
+  const me = await res.json<Me>();
+  return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf: me.csrfToken, me };
+}
+const call = (who: Who | null, method: string, path: string, body?: unknown) =>
+  SELF.fetch(`${BASE}${path}`, { method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(who ? { cookie: who.cookie, 'x-csrf-token': who.csrf } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
+const jwks = async () => (await SELF.fetch('http://edge.test/.well-known/jwks.json')).json<JSONWebKeySet>();
+const revoked = async (jti: string) => (await (await SELF.fetch(`${BASE}/consent/status/${jti}`)).json<{ revoked: boolean }>()).revoked;
+
+async function cameoOf(owner: Who, audience = 'approved', restrictions = 'no sports, nothing scary'): Promise<CameoView> {
+  const res = await call(owner, 'POST', '/cameos', { name: 'Me, waving', audience, restrictions });
+  expect(res.status).toBe(201);
+  return res.json<CameoView>();
+}
+
+describe('cameos, grants and consent tokens', () => {
+  it('lets the owner make, list, change and delete a cameo', async () => {
+    const owner = await person();
+    const cameo = await cameoOf(owner);
+    expect(cameo).toMatchObject({ name: 'Me, waving', audience: 'approved', restrictions: 'no sports, nothing scary', grants: [] });
+    const list = await (await call(owner, 'GET', '/cameos')).json<{ cameos: CameoView[] }>();
+    expect(list.cameos.map((x) => x.id)).toContain(cameo.id);
+    const changed = await (await call(owner, 'PATCH', `/cameos/${cameo.id}`, { audience: 'everyone' })).json<CameoView>();
+    expect(changed.audience).toBe('everyone');
+    expect((await call(owner, 'DELETE', `/cameos/${cameo.id}`)).status).toBe(204);
+    expect((await call(owner, 'GET', `/cameos/${cameo.id}`)).status).toBe(404);
+  });
+
+  it('issues a grantee a short-lived token, signed by the instance, carrying the restrictions', async () => {
+    const [owner, friend] = [await person(), await person()];
+    const cameo = await cameoOf(owner);
+    expect((await call(owner, 'POST', `/cameos/${cameo.id}/grants`, { handle: friend.me.handle })).status).toBe(201);
+    const res = await call(friend, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'generate' });
+    expect(res.status).toBe(201);
+    const { token, audience } = await res.json<{ token: string; audience: string }>();
+    const claims = await verifyConsentToken(token, await jwks(), { audience, scope: 'generate', issuer: 'http://edge.test' });
+    expect(claims).toMatchObject({ sub: cameo.id, restrictions: 'no sports, nothing scary', scope: ['generate'] });
+    expect(claims.exp - claims.iat).toBeLessThanOrEqual(3600);
+  });
+
+  it('refuses a token to people outside the audience: not granted → 403, only-me → 404', async () => {
+    const [owner, stranger] = [await person(), await person()];
+    const approved = await cameoOf(owner, 'approved');
+    const res = await call(stranger, 'POST', `/cameos/${approved.id}/consent`, { scope: 'generate' });
+    expect(res.status).toBe(403);
+    expect(deserializeError(await res.json()).message).toMatch(/has not granted you this cameo/);
+    const privateCameo = await cameoOf(owner, 'only_me');
+    expect((await call(stranger, 'POST', `/cameos/${privateCameo.id}/consent`, { scope: 'generate' })).status).toBe(404);
+    const open = await cameoOf(owner, 'everyone');
+    expect((await call(stranger, 'POST', `/cameos/${open.id}/consent`, { scope: 'remix' })).status).toBe(201);
+  });
+
+  it('revoking a grant revokes its live tokens at once; deleting the cameo revokes all of them', async () => {
+    const [owner, a, b] = [await person(), await person(), await person()];
+    const cameo = await cameoOf(owner);
+    for (const who of [a, b]) await call(owner, 'POST', `/cameos/${cameo.id}/grants`, { handle: who.me.handle });
+    const jtiOf = async (who: Who) => {
+      const { token } = await (await call(who, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'generate' })).json<{ token: string }>();
+      return JSON.parse(atob(token.split('.')[1]!.replaceAll('-', '+').replaceAll('_', '/'))).jti as string;
+    };
+    const [ja, jb] = [await jtiOf(a), await jtiOf(b)];
+    const revoke = await call(owner, 'DELETE', `/cameos/${cameo.id}/grants/${a.me.handle}`);
+    expect(await revoke.json()).toEqual({ revokedTokens: 1 });
+    expect(await revoked(ja)).toBe(true);
+    expect(await revoked(jb)).toBe(false);
+    expect((await call(a, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'generate' })).status).toBe(403);
+    await call(owner, 'DELETE', `/cameos/${cameo.id}`);
+    expect(await revoked(jb)).toBe(true);
+  });
+
+  it('refuses forged, expired and wrong-audience tokens', async () => {
+    const [owner, friend] = [await person(), await person()];
+    const cameo = await cameoOf(owner);
+    await call(owner, 'POST', `/cameos/${cameo.id}/grants`, { handle: friend.me.handle });
+    const { token, audience } = await (await call(friend, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'generate' })).json<{ token: string; audience: string }>();
+    const keys = await jwks();
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const forged = `${h}.${btoa(atob(p.replaceAll('-', '+').replaceAll('_', '/')).replace(cameo.id, 'cameo_someoneelse00000000')).replaceAll('=', '').replaceAll('+', '-').replaceAll('/', '_')}.${s}`;
+    const reason = async (t: string, expect: Parameters<typeof verifyConsentToken>[2]) => ((await verifyConsentToken(t, keys, expect).catch((e: unknown) => e)) as ConsentError).reason;
+    expect(await reason(forged, { audience, scope: 'generate' })).toBe('bad_signature');
+    expect(await reason(token, { audience, scope: 'generate', now: new Date(Date.now() + 2 * 3600 * 1000) })).toBe('expired');
+    expect(await reason(token, { audience: 'http://edge.test/u/someone_else', scope: 'generate' })).toBe('wrong_audience');
+    expect(await reason(token, { audience, scope: 'remix' })).toBe('wrong_scope');
+  });
+
+  it('never lets one person read, change or delete another person\'s cameo or grants', async () => {
+    const [owner, other] = [await person(), await person()];
+    const cameo = await cameoOf(owner, 'everyone');
+    await call(owner, 'POST', `/cameos/${cameo.id}/grants`, { handle: other.me.handle });
+    const seen = await (await call(other, 'GET', `/cameos/${cameo.id}`)).json<CameoView>();
+    expect(seen.grants).toBeUndefined();
+    const attempts: [string, string, unknown?][] = [
+      ['PATCH', `/cameos/${cameo.id}`, { audience: 'only_me' }],
+      ['DELETE', `/cameos/${cameo.id}`],
+      ['POST', `/cameos/${cameo.id}/grants`, { handle: other.me.handle }],
+      ['DELETE', `/cameos/${cameo.id}/grants/${other.me.handle}`],
+    ];
+    for (const [method, path, body] of attempts) {
+      const res = await call(other, method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(404);
+    }
+    const after = await (await call(owner, 'GET', `/cameos/${cameo.id}`)).json<CameoView>();
+    expect(after.audience).toBe('everyone');
+    expect(after.grants?.map((g) => g.handle)).toEqual([other.me.handle]);
+    expect((await call(other, 'GET', '/cameos')).status).toBe(200);
+    expect((await (await call(other, 'GET', '/cameos')).json<{ cameos: CameoView[] }>()).cameos).toEqual([]);
+    for (const [method, path, body] of [...attempts, ['GET', '/cameos'] as [string, string]]) expect((await call(null, method, path, body)).status, `signed out ${method} ${path}`).toBe(401);
+  });
+
+  it('refuses bad bodies with 400 naming the field and writes nothing', async () => {
+    const owner = await person();
+    const before = (await env.DB.prepare('SELECT COUNT(*) AS n FROM cameos').first<{ n: number }>())?.n;
+    const res = await call(owner, 'POST', '/cameos', { name: '', audience: 'the whole world' });
+    expect(res.status).toBe(400);
+    const message = deserializeError(await res.json()).message;
+    expect(message).toMatch(/cameo\.name/);
+    expect(message).toMatch(/cameo\.audience/);
+    expect((await env.DB.prepare('SELECT COUNT(*) AS n FROM cameos').first<{ n: number }>())?.n).toBe(before);
+  });
+});
