@@ -124,6 +124,25 @@ export const cameos = new Hono<AuthEnv>()
     for (const t of live.results) await revokeConsent(c.env.DB, t.jti);
     return c.json({ revokedTokens: live.results.length });
   })
+  .get('/:id/uses', async (c) => {
+    const user = requireUser(c);
+    const row = await ownCameo(c.env.DB, c.req.param('id'), user.id);
+    const uses = await c.env.DB.prepare('SELECT rc.recipe_id, u.handle, rc.created_at FROM recipe_cameos rc JOIN users u ON u.id = rc.publisher_id WHERE rc.cameo_id = ? ORDER BY rc.created_at DESC').bind(row.id).all<{ recipe_id: string; handle: string; created_at: number }>();
+    return c.json({ uses: uses.results.map((u) => ({ recipeId: u.recipe_id, publishedBy: u.handle, at: u.created_at })) });
+  })
+  .delete('/:id/uses/:recipeId', async (c) => {
+    // The owner's say over their likeness: any publication of a recipe that uses the cameo comes down.
+    const user = requireUser(c);
+    const row = await ownCameo(c.env.DB, c.req.param('id'), user.id);
+    const recipeId = c.req.param('recipeId');
+    const publishers = await c.env.DB.prepare('SELECT publisher_id FROM recipe_cameos WHERE cameo_id = ? AND recipe_id = ?').bind(row.id, recipeId).all<{ publisher_id: string }>();
+    if (publishers.results.length === 0) throw new NotFoundError({ resource: 'use of cameo', id: `${row.id} in ${recipeId}` });
+    await c.env.DB.batch([
+      ...publishers.results.map((p) => c.env.DB.prepare('DELETE FROM recipe_publications WHERE recipe_id = ? AND user_id = ?').bind(recipeId, p.publisher_id)),
+      c.env.DB.prepare('DELETE FROM recipe_cameos WHERE cameo_id = ? AND recipe_id = ?').bind(row.id, recipeId),
+    ]);
+    return c.json({ removedPublications: publishers.results.length });
+  })
   .post('/:id/consent', async (c) => {
     const user = requireUser(c);
     const row = await cameoOf(c.env.DB, c.req.param('id'));

@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { canonicalRecipeJson, NotFoundError, parseRemixLink, RecipeIdSchema, RecipeSchema, recipeIdOf, ValidationError, type Recipe } from '../../contracts/index.ts';
-import { requireUser, type AuthEnv } from './auth.ts';
+import { requireUser, type AuthEnv, type SessionUser } from './auth.ts';
+import { checkConsent } from './signing-keys.ts';
 import { parseJsonBody } from './request-body.ts';
 
 /**
@@ -21,21 +22,35 @@ export interface RecipeView {
 export const PublishSchema = z.strictObject({ recipe: RecipeSchema });
 export const ImportSchema = z.strictObject({ link: z.string().min(1).max(16_384) });
 
-async function store(db: D1Database, recipe: Recipe, userId: string, source: 'made' | 'link'): Promise<string> {
+async function store(db: D1Database, recipe: Recipe, user: SessionUser, source: 'made' | 'link', origin: string): Promise<string> {
   const id = await recipeIdOf(recipe);
   const now = Math.floor(Date.now() / 1000);
-  // One batch: the recipe and its publication land together or not at all.
+  // Every cameo needs a valid consent token for this publisher, checked before anything is written.
+  const uses = [];
+  for (const cameo of recipe.cameos) {
+    const claims = await checkConsent(db, cameo.consentToken, { origin, audience: `${origin}/u/${user.handle}`, cameoId: cameo.cameoId, scope: recipe.parent ? 'remix' : 'generate' });
+    uses.push({ cameoId: cameo.cameoId, jti: claims.jti });
+  }
+  // One batch: the recipe, its publication and its cameo uses land together or not at all.
   await db.batch([
     db.prepare('INSERT INTO recipes (id, canonical_json, parent_id, model_id, model_version, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING').bind(id, canonicalRecipeJson(recipe), recipe.parent, recipe.model.id, recipe.model.version, now),
-    db.prepare('INSERT INTO recipe_publications (recipe_id, user_id, source, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (recipe_id, user_id) DO NOTHING').bind(id, userId, source, now),
+    db.prepare('INSERT INTO recipe_publications (recipe_id, user_id, source, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (recipe_id, user_id) DO NOTHING').bind(id, user.id, source, now),
+    ...uses.map((u) => db.prepare('INSERT INTO recipe_cameos (recipe_id, cameo_id, publisher_id, jti, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').bind(id, u.cameoId, user.id, u.jti, now)),
   ]);
   return id;
 }
 
 export async function readRecipe(db: D1Database, id: string): Promise<RecipeView> {
-  const row = await db.prepare('SELECT canonical_json, parent_id, created_at FROM recipes WHERE id = ?').bind(id).first<{ canonical_json: string; parent_id: string | null; created_at: number }>();
+  // A recipe nobody publishes any more (withdrawn, or taken down by a cameo's owner) is gone.
+  const row = await db
+    .prepare('SELECT canonical_json, parent_id, created_at FROM recipes r WHERE id = ? AND EXISTS (SELECT 1 FROM recipe_publications p WHERE p.recipe_id = r.id)')
+    .bind(id)
+    .first<{ canonical_json: string; parent_id: string | null; created_at: number }>();
   if (!row) throw new NotFoundError({ resource: 'recipe', id });
-  const children = await db.prepare('SELECT id FROM recipes WHERE parent_id = ? ORDER BY created_at DESC, id LIMIT 100').bind(id).all<{ id: string }>();
+  const children = await db
+    .prepare('SELECT id FROM recipes r WHERE parent_id = ? AND EXISTS (SELECT 1 FROM recipe_publications p WHERE p.recipe_id = r.id) ORDER BY created_at DESC, id LIMIT 100')
+    .bind(id)
+    .all<{ id: string }>();
   return { id, recipe: RecipeSchema.parse(JSON.parse(row.canonical_json)), parent: row.parent_id, children: children.results.map((r) => r.id), publishedAt: row.created_at };
 }
 
@@ -43,7 +58,7 @@ export const recipes = new Hono<AuthEnv>()
   .post('/', async (c) => {
     const user = requireUser(c);
     const { recipe } = await parseJsonBody(c, PublishSchema, 'publish');
-    const id = await store(c.env.DB, recipe, user.id, 'made');
+    const id = await store(c.env.DB, recipe, user, 'made', new URL(c.req.url).origin);
     return c.json(await readRecipe(c.env.DB, id), 201);
   })
   .post('/from-link', async (c) => {
@@ -57,7 +72,7 @@ export const recipes = new Hono<AuthEnv>()
       throw new ValidationError([{ field: 'import.link', message: `is not a remix link (${(error as Error).message})` }]);
     }
     if (parsed.kind === 'id') return c.json(await readRecipe(c.env.DB, parsed.recipeId));
-    const id = await store(c.env.DB, parsed.recipe, user.id, 'link');
+    const id = await store(c.env.DB, parsed.recipe, user, 'link', new URL(c.req.url).origin);
     return c.json(await readRecipe(c.env.DB, id), 201);
   })
   .get('/:id', async (c) => {

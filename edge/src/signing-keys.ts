@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { exportJWK, generateKeyPair, importJWK, type JSONWebKeySet, type JWK } from 'jose';
-import { CONSENT_TOKEN_MAX_LIFETIME_S, signConsentToken, ValidationError, type ConsentClaims } from '../../contracts/index.ts';
+import { CONSENT_TOKEN_MAX_LIFETIME_S, ConsentError, signConsentToken, UnsupportedError, ValidationError, verifyConsentToken, type ConsentClaims, type ConsentScope } from '../../contracts/index.ts';
 import type { AuthEnv } from './auth.ts';
 
 /**
@@ -71,3 +71,28 @@ export const consentStatus = new Hono<AuthEnv>().get('/status/:jti', async (c) =
   c.header('Cache-Control', 'no-store');
   return c.json({ jti, revoked: await isRevoked(c.env.DB, jti) });
 });
+
+/**
+ * A consent token presented with a recipe: signed by this instance (its JWKS), meant for `audience`,
+ * for `cameoId`, with `scope`, unexpired and not revoked. Tokens from other instances are refused
+ * until federation verifies them against their issuer.
+ */
+export async function checkConsent(db: D1Database, token: string, expect: { origin: string; audience: string; cameoId: string; scope: ConsentScope }): Promise<ConsentClaims> {
+  const claims = await verifyConsentToken(token, await jwks(db), { audience: expect.audience, scope: expect.scope, issuer: expect.origin }).catch(async (error: unknown) => {
+    // A token another instance issued: say so plainly rather than "bad signature".
+    if (error instanceof ConsentError && (error.reason === 'unknown_key' || error.reason === 'malformed')) {
+      const iss = (() => {
+        try {
+          return (JSON.parse(atob(token.split('.')[1]!.replaceAll('-', '+').replaceAll('_', '/'))) as { iss?: unknown }).iss;
+        } catch {
+          return undefined;
+        }
+      })();
+      if (typeof iss === 'string' && iss !== expect.origin) throw new UnsupportedError({ feature: `cameo consent issued by another instance (${iss}) before federation` });
+    }
+    throw error;
+  });
+  if (claims.sub !== expect.cameoId) throw new ConsentError({ reason: 'wrong_scope' }, `consent token refused: it is for cameo ${claims.sub}, not ${expect.cameoId}`);
+  if (await isRevoked(db, claims.jti)) throw new ConsentError({ reason: 'revoked' });
+  return claims;
+}

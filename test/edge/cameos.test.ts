@@ -4,6 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { type ConsentError, deserializeError, verifyConsentToken } from '../../contracts/index.ts';
 import type { Me } from '../../edge/src/accounts.ts';
 import type { CameoView } from '../../edge/src/cameos.ts';
+import type { RecipeView } from '../../edge/src/recipes.ts';
+import { issueConsentToken } from '../../edge/src/signing-keys.ts';
+import type { Recipe } from '../../contracts/index.ts';
+import { DRAFT_RECIPE } from '../fixtures/recipes.ts';
 
 const BASE = 'http://edge.test/api';
 let n = 0;
@@ -132,5 +136,47 @@ describe('cameos, grants and consent tokens', () => {
     expect(message).toMatch(/cameo\.name/);
     expect(message).toMatch(/cameo\.audience/);
     expect((await env.DB.prepare('SELECT COUNT(*) AS n FROM cameos').first<{ n: number }>())?.n).toBe(before);
+  });
+});
+
+describe('recipes that use a cameo', () => {
+  const recipeWith = (cameoId: string, consentToken: string, seed: number): Recipe => ({ ...DRAFT_RECIPE, seed, cameos: [{ cameoId, consentToken }] });
+  const publish = (who: Who, recipe: Recipe) => call(who, 'POST', '/recipes', { recipe });
+
+  async function granted() {
+    const [owner, friend, stranger] = [await person(), await person(), await person()];
+    const cameo = await cameoOf(owner);
+    await call(owner, 'POST', `/cameos/${cameo.id}/grants`, { handle: friend.me.handle });
+    const { token } = await (await call(friend, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'generate' })).json<{ token: string }>();
+    return { owner, friend, stranger, cameo, token };
+  }
+  const reasonOf = async (res: Response) => ({ status: res.status, ...(deserializeError(await res.json()) as ConsentError) });
+
+  it('publishes with a valid token, and the owner sees the use and can take it down', async () => {
+    const { owner, friend, cameo, token } = await granted();
+    const res = await publish(friend, recipeWith(cameo.id, token, 501));
+    expect(res.status).toBe(201);
+    const { id } = await res.json<RecipeView>();
+    const uses = await (await call(owner, 'GET', `/cameos/${cameo.id}/uses`)).json<{ uses: { recipeId: string; publishedBy: string }[] }>();
+    expect(uses.uses).toEqual([expect.objectContaining({ recipeId: id, publishedBy: friend.me.handle })]);
+    expect((await call(friend, 'GET', `/cameos/${cameo.id}/uses`)).status).toBe(404);
+    expect(await (await call(owner, 'DELETE', `/cameos/${cameo.id}/uses/${id}`)).json()).toEqual({ removedPublications: 1 });
+    expect((await SELF.fetch(`${BASE}/recipes/${id}`)).status).toBe(404);
+  });
+
+  it('refuses forged, expired, wrong-audience and revoked tokens, writing nothing', async () => {
+    const { owner, friend, stranger, cameo, token } = await granted();
+    const count = async () => (await env.DB.prepare('SELECT COUNT(*) AS n FROM recipe_publications').first<{ n: number }>())?.n;
+    const before = await count();
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const forged = `${h}.${p}.${s.slice(0, -4)}${s.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+    expect(await reasonOf(await publish(friend, recipeWith(cameo.id, forged, 502)))).toMatchObject({ status: 403, reason: 'bad_signature' });
+    expect(await reasonOf(await publish(stranger, recipeWith(cameo.id, token, 503)))).toMatchObject({ status: 403, reason: 'wrong_audience' });
+    const t = Math.floor(Date.now() / 1000);
+    const expired = await issueConsentToken(env.DB, { iss: 'http://edge.test', sub: cameo.id, aud: `http://edge.test/u/${friend.me.handle}`, scope: ['generate'], iat: t - 7200, exp: t - 3600, jti: 'jti_expired_0000000001' });
+    expect(await reasonOf(await publish(friend, recipeWith(cameo.id, expired, 504)))).toMatchObject({ status: 403, reason: 'expired' });
+    await call(owner, 'DELETE', `/cameos/${cameo.id}/grants/${friend.me.handle}`);
+    expect(await reasonOf(await publish(friend, recipeWith(cameo.id, token, 505)))).toMatchObject({ status: 403, reason: 'revoked' });
+    expect(await count()).toBe(before);
   });
 });
