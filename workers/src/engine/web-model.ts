@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-web/webgpu';
 import { GRAPH_ROLES, UnsupportedError, WordTokenizer, type GraphRole, type Manifest } from '../../../contracts/index.ts';
 import type { Capabilities } from '../capabilities.ts';
-import { BadOutputError, generateClip, type GeneratedClip, type GenerateRequest, type GraphRunner, type PlainTensor } from './generate.ts';
+import { BadOutputError, checkOutput, generateClip, type GeneratedClip, type GenerateRequest, type GraphRunner, type PlainTensor } from './generate.ts';
 import type { LoadedModel } from './shard-loader.ts';
 
 /**
@@ -109,13 +109,8 @@ export class WebModel implements GraphRunner {
       result[name] = { type: t.type === 'int64' ? 'int64' : 'float32', data: data instanceof BigInt64Array ? data : Float32Array.from(data), dims: t.dims };
       t.dispose();
     }
-    // The shared generateClip checks outputs too; here a bad WebGPU output also triggers the fallback.
-    for (const [name, t] of Object.entries(result)) {
-      if (t.type !== 'float32') continue;
-      const data = t.data as Float32Array;
-      if (data.some((v) => !Number.isFinite(v))) throw new BadOutputError(role, name, 'holds NaN or infinite values');
-      if (data.length >= 16 && data.every((v) => v === 0)) throw new BadOutputError(role, name, 'is all zeros (a silent GPU failure)');
-    }
+    // Checked here, inside the fallback's reach: a bad WebGPU output sends the step to WASM.
+    for (const [name, t] of Object.entries(result)) checkOutput(role, name, t);
     return result;
   }
 
