@@ -112,16 +112,24 @@ def main(argv: list[str] | None = None) -> int:
     per_clip = flops["text encoder"] * 2 + flops["denoiser (one pass)"] * steps * passes + flops["video decoder (whole clip)"] + flops["audio decoder (whole clip)"]
     shard_bytes = sum(f["bytes"] for gr in manifest["graphs"].values() for f in [gr, *gr["externalData"]]) + manifest["tokenizer"]["bytes"]
     rows = []
-    sheet = None
-    for folder in sorted(evals.iterdir()):
-        j = folder / "judgement.json"
-        if not j.exists():
-            continue
-        v = json.loads(j.read_text())
+
+    def order(folder: Path) -> tuple:
+        # Real clips first, then the autoencoders' ceiling, then teacher and student by step count.
+        name = folder.name
+        kind = {"ground-truth": 0, "reconstruction": 1}.get(name, 2 if name.startswith("teacher") else 3)
+        steps = int(name.rsplit("-", 1)[-1]) if name.rsplit("-", 1)[-1].isdigit() else 0
+        return (kind, steps, name)
+
+    folders = sorted((f for f in evals.iterdir() if (f / "judgement.json").exists()), key=order)
+    for folder in folders:
+        v = json.loads((folder / "judgement.json").read_text())
         rows.append((folder.name, v["clips"], v["passRate"]["adherence"], v["passRate"]["physics"], v["passRate"]["sync"], v["allAxesPassRate"]))
-        if sheet is None and folder.name.startswith("student"):
-            frames = np.load(folder / "shard-00000.frames.npy")
-            sheet = np.concatenate([np.concatenate(list(frames[k, ::4]), axis=1) for k in range(min(4, len(frames)))], axis=0)
+    # Sample frames: the shipped denoiser's clips (student if distilled, else the teacher at the shipped steps).
+    shipped = f"{'student' if (run / 'student.pt').exists() else 'teacher'}-{manifest['sampler']['steps']}"
+    sheet = None
+    if (evals / shipped / "shard-00000.frames.npy").exists():
+        frames = np.load(evals / shipped / "shard-00000.frames.npy")
+        sheet = np.concatenate([np.concatenate(list(frames[k, ::4]), axis=1) for k in range(min(4, len(frames)))], axis=0)
     if sheet is not None:
         png(sheet, model_dir / "samples.png")
     minutes = stage_minutes(run)
@@ -168,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|---|---|",
         *[f"| {name} | {n} | {pct(a)} | {pct(ph)} | {pct(s)} | {pct(al)} |" for name, n, a, ph, s, al in rows],
         "",
-        "![samples](samples.png)" if sheet is not None else "",
+        f"![samples](samples.png) — `{shipped}` on the first four held-out prompts, every fourth frame." if sheet is not None else "",
         "",
     ]
     if args.notes:
