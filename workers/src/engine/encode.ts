@@ -1,6 +1,7 @@
 import { registerAacEncoder } from '@mediabunny/aac-encoder';
 import { AudioSample, AudioSampleSource, BufferTarget, canEncodeAudio, canEncodeVideo, CanvasSource, Mp4OutputFormat, Output, QUALITY_HIGH, WebMOutputFormat } from 'mediabunny';
 import { UnsupportedError } from '../../../contracts/index.ts';
+import type { GeneratedClip } from './generate.ts';
 
 /**
  * A generated clip → a video file, in the browser: MP4 with H.264 + AAC (Chromium's WebCodecs has no
@@ -9,17 +10,8 @@ import { UnsupportedError } from '../../../contracts/index.ts';
  * and the file's metadata holds the recipe and says the clip is AI-generated.
  */
 
-export interface RawClip {
-  /** RGB bytes, frames × height × width × 3. */
-  readonly frames: Uint8Array;
-  readonly frameCount: number;
-  readonly width: number;
-  readonly height: number;
-  readonly fps: number;
-  /** Mono PCM in [-1, 1]. */
-  readonly audio: Float32Array;
-  readonly sampleRate: number;
-}
+/** What the encoder needs of a generated clip (frames RGB, frames × height × width × 3; audio mono in [-1, 1]). */
+export type RawClip = Pick<GeneratedClip, 'frames' | 'frameCount' | 'width' | 'height' | 'fps' | 'audio' | 'sampleRate'>;
 
 export interface EncodeOptions {
   /** The recipe (any JSON value), embedded in the file's metadata. */
