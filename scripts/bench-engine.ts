@@ -24,7 +24,10 @@ const stats = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { model: { type: 'string' }, clips: { type: 'string' }, steps: { type: 'string' }, backends: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { model: { type: 'string' }, clips: { type: 'string' }, steps: { type: 'string' }, backends: { type: 'string' }, out: { type: 'string' }, 'download-mbps': { type: 'string' } } });
+  // The page's network, emulated: a cold load from 127.0.0.1 costs no download time at all.
+  const downloadMbps = Number(values['download-mbps'] ?? 50);
+  if (!(downloadMbps > 0)) throw new RangeError(`--download-mbps must be a positive number (got ${values['download-mbps']})`);
   const modelDir = resolve(values.model ?? ((await stat('model-shards/zoetrope-draft/manifest.json').catch(() => null)) ? 'model-shards/zoetrope-draft' : 'test/fixtures/tiny-model'));
   const clips = Number(values.clips ?? 2);
   const steps = values.steps ? Number(values.steps) : undefined;
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
   let browserResult: unknown;
   try {
     const page = await browser.newPage();
+    await page.emulateNetworkConditions({ download: (downloadMbps * 1e6) / 8, upload: (downloadMbps * 1e6) / 8 / 4, latency: 30 });
     page.on('console', (m) => m.type() === 'error' && console.error(`chromium: ${m.text()}`));
     await page.goto(`http://127.0.0.1:8765/bench-engine.html?clips=${clips}&backends=${backends}${steps ? `&steps=${steps}` : ''}`);
     await page.waitForFunction('window.__benchResult || window.__benchError', { timeout: 1_800_000, polling: 500 });
@@ -127,6 +131,7 @@ async function main(): Promise<void> {
     model: { dir: modelDir, id: manifest.id, version: manifest.version },
     clips,
     steps: steps ?? 'manifest default',
+    network: { downloadMbps, latencyMs: 30 },
     chromium: { crossOriginIsolated: br.crossOriginIsolated, hardwareConcurrency: br.hardwareConcurrency },
     onnxruntimeNode: { loadMs: Math.round(nodeLoadMs), stepMs: nodeStep, clipMs: stats(nodeClips) },
     browser: byBackend,
