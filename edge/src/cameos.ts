@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { CONSENT_SCOPES, ForbiddenError, NotFoundError, ValidationError } from '../../contracts/index.ts';
+import { CONSENT_SCOPES, ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../contracts/index.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
 import { parseJsonBody } from './request-body.ts';
 import { issueConsentToken, revokeConsent } from './signing-keys.ts';
@@ -40,6 +40,22 @@ export interface CameoView {
 }
 
 const nowS = () => Math.floor(Date.now() / 1000);
+
+/**
+ * A cameo's reference media, kept in R2 for its owner only: an appearance image and a voice sample.
+ * The declared type must be one of these, and the bytes must start the way that type does.
+ */
+export const REFERENCE_KINDS = {
+  appearance: { limitBytes: 5 * 1024 * 1024, types: { 'image/png': [[0x89, 0x50, 0x4e, 0x47]], 'image/jpeg': [[0xff, 0xd8, 0xff]], 'image/webp': [[0x52, 0x49, 0x46, 0x46]] } },
+  voice: { limitBytes: 10 * 1024 * 1024, types: { 'audio/wav': [[0x52, 0x49, 0x46, 0x46]], 'audio/webm': [[0x1a, 0x45, 0xdf, 0xa3]], 'audio/ogg': [[0x4f, 0x67, 0x67, 0x53]], 'audio/mpeg': [[0x49, 0x44, 0x33], [0xff, 0xfb]] } },
+} as const satisfies Record<string, { limitBytes: number; types: Record<string, readonly (readonly number[])[]> }>;
+type ReferenceKind = keyof typeof REFERENCE_KINDS;
+const referenceKey = (cameoId: string, kind: ReferenceKind) => `cameos/${cameoId}/${kind}`;
+
+function referenceKind(kind: string): ReferenceKind {
+  if (kind !== 'appearance' && kind !== 'voice') throw new ValidationError([{ field: 'reference.kind', message: `must be appearance or voice (got ${kind})` }]);
+  return kind;
+}
 
 async function cameoOf(db: D1Database, id: string): Promise<CameoRow> {
   const row = await db.prepare('SELECT * FROM cameos WHERE id = ?').bind(id).first<CameoRow>();
@@ -100,8 +116,32 @@ export const cameos = new Hono<AuthEnv>()
     const row = await ownCameo(c.env.DB, c.req.param('id'), user.id);
     const live = await c.env.DB.prepare('SELECT jti FROM consent_tokens WHERE cameo_id = ? AND expires_at > ?').bind(row.id, nowS()).all<{ jti: string }>();
     for (const t of live.results) await revokeConsent(c.env.DB, t.jti);
+    await c.env.MEDIA.delete((Object.keys(REFERENCE_KINDS) as ReferenceKind[]).map((k) => referenceKey(row.id, k)));
     await c.env.DB.prepare('DELETE FROM cameos WHERE id = ?').bind(row.id).run();
     return c.body(null, 204);
+  })
+  .put('/:id/reference/:kind', async (c) => {
+    const user = requireUser(c);
+    const row = await ownCameo(c.env.DB, c.req.param('id'), user.id);
+    const kind = referenceKind(c.req.param('kind'));
+    const rules = REFERENCE_KINDS[kind];
+    const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    const magic = (rules.types as Record<string, readonly (readonly number[])[]>)[type];
+    if (!magic) throw new ValidationError([{ field: `reference.${kind}`, message: `must be sent as ${Object.keys(rules.types).join(', ')} (got ${type || 'no content type'})` }]);
+    if (Number(c.req.header('content-length') ?? '0') > rules.limitBytes) throw new PayloadTooLargeError({ limitBytes: rules.limitBytes });
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    if (bytes.byteLength > rules.limitBytes) throw new PayloadTooLargeError({ limitBytes: rules.limitBytes });
+    if (bytes.byteLength === 0 || !magic.some((m) => m.every((b, i) => bytes[i] === b))) throw new ValidationError([{ field: `reference.${kind}`, message: `is not a ${type} file (its first bytes say otherwise)` }]);
+    await c.env.MEDIA.put(referenceKey(row.id, kind), bytes, { httpMetadata: { contentType: type }, customMetadata: { owner: user.id } });
+    return c.json({ kind, contentType: type, bytes: bytes.byteLength }, 201);
+  })
+  .get('/:id/reference/:kind', async (c) => {
+    const user = requireUser(c);
+    const row = await ownCameo(c.env.DB, c.req.param('id'), user.id);
+    const kind = referenceKind(c.req.param('kind'));
+    const object = await c.env.MEDIA.get(referenceKey(row.id, kind));
+    if (!object) throw new NotFoundError({ resource: `${kind} reference of cameo`, id: row.id });
+    return c.body(object.body, 200, { 'content-type': object.httpMetadata?.contentType ?? 'application/octet-stream', 'cache-control': 'private, no-store' });
   })
   .post('/:id/grants', async (c) => {
     const user = requireUser(c);

@@ -130,7 +130,7 @@ describe('GET /api/openapi.json', () => {
     const doc = await res.json<{ openapi: string; paths: Record<string, Record<string, { requestBody?: { content: { 'application/json': { schema: { properties?: Record<string, unknown>; required?: string[] } } } } }>> }>();
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/.well-known/jwks.json', '/api/accounts', '/api/cameos', '/api/cameos/{id}', '/api/cameos/{id}/consent', '/api/cameos/{id}/grants', '/api/cameos/{id}/grants/{handle}', '/api/cameos/{id}/uses', '/api/cameos/{id}/uses/{recipeId}', '/api/consent/status/{jti}', '/api/health', '/api/me', '/api/openapi.json', '/api/recipes', '/api/recipes/from-link', '/api/recipes/{id}', '/api/recipes/{id}/publication', '/api/sessions', '/api/sessions/current'].sort(),
+      ['/.well-known/jwks.json', '/api/accounts', '/api/cameos', '/api/cameos/{id}', '/api/cameos/{id}/consent', '/api/cameos/{id}/grants', '/api/cameos/{id}/grants/{handle}', '/api/cameos/{id}/reference/{kind}', '/api/cameos/{id}/uses', '/api/cameos/{id}/uses/{recipeId}', '/api/consent/status/{jti}', '/api/health', '/api/me', '/api/openapi.json', '/api/recipes', '/api/recipes/from-link', '/api/recipes/{id}', '/api/recipes/{id}/publication', '/api/sessions', '/api/sessions/current'].sort(),
     );
     const signUp = doc.paths['/api/accounts']!.post!.requestBody!.content['application/json'].schema;
     expect(signUp.required?.sort()).toEqual(['birthDate', 'handle', 'password']);
@@ -139,7 +139,7 @@ describe('GET /api/openapi.json', () => {
     // Every route the app answers is in the document (probing each documented path's method).
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const method of Object.keys(methods)) {
-        const url = `http://edge.test${path.replace('{id}', 'a'.repeat(52)).replace('{jti}', 'j'.repeat(20)).replace('{handle}', 'someone').replace('{recipeId}', 'b'.repeat(52))}`;
+        const url = `http://edge.test${path.replace('{id}', 'a'.repeat(52)).replace('{jti}', 'j'.repeat(20)).replace('{handle}', 'someone').replace('{recipeId}', 'b'.repeat(52)).replace('{kind}', 'appearance')}`;
         const probe = await SELF.fetch(url, { method: method.toUpperCase() });
         const body = probe.status === 204 || probe.status === 200 ? null : await probe.json<{ code: string; details?: { resource?: string } }>();
         expect(body?.details?.resource, `${method} ${path} is answered by a route`).not.toBe('route');

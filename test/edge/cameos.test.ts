@@ -180,3 +180,44 @@ describe('recipes that use a cameo', () => {
     expect(await count()).toBe(before);
   });
 });
+
+describe('cameo reference media (R2, owner-only)', () => {
+  const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...Array.from({ length: 64 }, (_, i) => i)]);
+  const put = (who: Who | null, id: string, kind: string, body: Uint8Array, type: string) =>
+    SELF.fetch(`${BASE}/cameos/${id}/reference/${kind}`, { method: 'PUT', headers: { 'content-type': type, ...(who ? { cookie: who.cookie, 'x-csrf-token': who.csrf } : {}) }, body });
+
+  it('stores the appearance image for the owner only, and deletes it with the cameo', async () => {
+    const [owner, other] = [await person(), await person()];
+    const cameo = await cameoOf(owner, 'everyone');
+    const res = await put(owner, cameo.id, 'appearance', png, 'image/png');
+    expect(res.status).toBe(201);
+    expect(await res.json()).toEqual({ kind: 'appearance', contentType: 'image/png', bytes: png.length });
+    const back = await SELF.fetch(`${BASE}/cameos/${cameo.id}/reference/appearance`, { headers: { cookie: owner.cookie } });
+    expect(back.status).toBe(200);
+    expect(back.headers.get('content-type')).toBe('image/png');
+    expect(new Uint8Array(await back.arrayBuffer())).toEqual(png);
+    // Even with the cameo open to everyone, its references are the owner's alone.
+    expect((await SELF.fetch(`${BASE}/cameos/${cameo.id}/reference/appearance`, { headers: { cookie: other.cookie } })).status).toBe(404);
+    expect((await put(other, cameo.id, 'appearance', png, 'image/png')).status).toBe(404);
+    expect(await env.MEDIA.head(`cameos/${cameo.id}/appearance`)).not.toBeNull();
+    await call(owner, 'DELETE', `/cameos/${cameo.id}`);
+    expect(await env.MEDIA.head(`cameos/${cameo.id}/appearance`)).toBeNull();
+  });
+
+  it('refuses the wrong type, bytes that are not what they claim, and oversized files, storing nothing', async () => {
+    const owner = await person();
+    const cameo = await cameoOf(owner);
+    const wrongType = await put(owner, cameo.id, 'appearance', png, 'image/gif');
+    expect(wrongType.status).toBe(400);
+    expect(deserializeError(await wrongType.json()).message).toMatch(/reference\.appearance must be sent as image\/png, image\/jpeg, image\/webp/);
+    const lying = await put(owner, cameo.id, 'voice', png, 'audio/ogg');
+    expect(lying.status).toBe(400);
+    expect(deserializeError(await lying.json()).message).toMatch(/is not a audio\/ogg file/);
+    const huge = new Uint8Array(5 * 1024 * 1024 + 1);
+    huge.set(png);
+    expect((await put(owner, cameo.id, 'appearance', huge, 'image/png')).status).toBe(413);
+    expect((await put(owner, cameo.id, 'face', png, 'image/png')).status).toBe(400);
+    expect(await env.MEDIA.head(`cameos/${cameo.id}/appearance`)).toBeNull();
+    expect(await env.MEDIA.head(`cameos/${cameo.id}/voice`)).toBeNull();
+  });
+});
