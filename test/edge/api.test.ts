@@ -130,7 +130,7 @@ describe('GET /api/openapi.json', () => {
     const doc = await res.json<{ openapi: string; paths: Record<string, Record<string, { requestBody?: { content: { 'application/json': { schema: { properties?: Record<string, unknown>; required?: string[] } } } } }>> }>();
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/.well-known/jwks.json', '/api/accounts', '/api/cameos', '/api/cameos/{id}', '/api/cameos/{id}/consent', '/api/cameos/{id}/grants', '/api/cameos/{id}/grants/{handle}', '/api/cameos/{id}/reference/{kind}', '/api/cameos/{id}/uses', '/api/cameos/{id}/uses/{recipeId}', '/api/consent/status/{jti}', '/api/health', '/api/me', '/api/openapi.json', '/api/recipes', '/api/recipes/from-link', '/api/recipes/{id}', '/api/recipes/{id}/publication', '/api/sessions', '/api/sessions/current'].sort(),
+      ['/.well-known/jwks.json', '/api/accounts', '/api/cameos', '/api/cameos/{id}', '/api/cameos/{id}/consent', '/api/cameos/{id}/grants', '/api/cameos/{id}/grants/{handle}', '/api/cameos/{id}/reference/{kind}', '/api/cameos/{id}/uses', '/api/cameos/{id}/uses/{recipeId}', '/api/consent/status/{jti}', '/api/health', '/api/me', '/api/openapi.json', '/api/pro-jobs', '/api/pro-jobs/{id}', '/api/render/lease', '/api/render/jobs/{id}/heartbeat', '/api/render/jobs/{id}/complete', '/api/render/jobs/{id}/fail', '/api/recipes', '/api/recipes/from-link', '/api/recipes/{id}', '/api/recipes/{id}/publication', '/api/sessions', '/api/sessions/current'].sort(),
     );
     const signUp = doc.paths['/api/accounts']!.post!.requestBody!.content['application/json'].schema;
     expect(signUp.required?.sort()).toEqual(['birthDate', 'handle', 'password']);

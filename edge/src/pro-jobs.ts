@@ -1,0 +1,80 @@
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { ConflictError, NotFoundError, RateLimitedError, RecipeIdSchema, UnauthorizedError } from '../../contracts/index.ts';
+import { requireUser, sha256Hex, type AuthEnv } from './auth.ts';
+import type { JobView } from './pro-queue.ts';
+import { readRecipe } from './recipes.ts';
+import { parseJsonBody } from './request-body.ts';
+
+/**
+ * Pro renders: a signed-in person submits a published recipe (a daily quota applies) and watches its
+ * status; render nodes, with their bearer tokens, lease jobs, keep leases alive, and report results.
+ */
+export const PRO_DAILY_QUOTA = 5;
+const SubmitSchema = z.strictObject({ recipeId: RecipeIdSchema });
+const CompleteSchema = z.strictObject({ resultKey: z.string().regex(/^renders\/[\w./-]{1,200}$/, 'must be an R2 key under renders/') });
+const FailSchema = z.strictObject({ reason: z.string().min(1).max(500) });
+
+const nowS = () => Math.floor(Date.now() / 1000);
+const queue = (env: Env) => env.PRO_QUEUE.get(env.PRO_QUEUE.idFromName('pro-queue'));
+
+/** What the job's owner sees (not which node holds it). */
+const forOwner = (j: JobView) => ({ id: j.id, recipeId: j.recipeId, status: j.status, attempts: j.attempts, resultKey: j.resultKey, error: j.error, createdAt: j.createdAt, updatedAt: j.updatedAt });
+
+async function requireNode(c: Context<AuthEnv>): Promise<string> {
+  const token = /^Bearer ([0-9a-f]{64})$/.exec(c.req.header('authorization') ?? '')?.[1];
+  const node = token ? await c.env.DB.prepare('SELECT id FROM render_nodes WHERE token_hash = ?').bind(await sha256Hex(token)).first<{ id: string }>() : null;
+  if (!node) throw new UnauthorizedError('a render node must send its token as Authorization: Bearer <token>');
+  return node.id;
+}
+
+/** A lease the node no longer holds (it ran out, or was never this node's) is a conflict. */
+async function leaseCall<T>(id: string, call: () => Promise<T | null>): Promise<T> {
+  const result = await call();
+  if (result === null) throw new ConflictError(`job ${id} is not leased to this node (the lease ran out or belongs to another node)`);
+  return result;
+}
+
+export const proJobs = new Hono<AuthEnv>()
+  .post('/', async (c) => {
+    const user = requireUser(c);
+    const { recipeId } = await parseJsonBody(c, SubmitSchema, 'job');
+    await readRecipe(c.env.DB, recipeId);
+    const q = queue(c.env);
+    const since = nowS() - 24 * 3600;
+    const used = await q.submittedSince(user.id, since);
+    if (used >= PRO_DAILY_QUOTA) throw new RateLimitedError({ retryAfterS: 3600 }, `you have used your ${PRO_DAILY_QUOTA} Pro renders for the last 24 h`);
+    const job = await q.submit(`job_${crypto.randomUUID().replaceAll('-', '')}`, user.id, recipeId, nowS());
+    return c.json(forOwner(job), 201);
+  })
+  .get('/:id', async (c) => {
+    const user = requireUser(c);
+    const job = await queue(c.env).status(c.req.param('id'));
+    if (!job || job.userId !== user.id) throw new NotFoundError({ resource: 'Pro job', id: c.req.param('id') });
+    c.header('Cache-Control', 'no-store');
+    return c.json(forOwner(job));
+  });
+
+export const renderNodes = new Hono<AuthEnv>()
+  .post('/lease', async (c) => {
+    const node = await requireNode(c);
+    const job = await queue(c.env).lease(node, nowS());
+    return job ? c.json({ id: job.id, recipe: (await readRecipe(c.env.DB, job.recipeId)).recipe, leaseExpiresAt: job.leaseExpiresAt, attempt: job.attempts }) : c.body(null, 204);
+  })
+  .post('/jobs/:id/heartbeat', async (c) => {
+    const node = await requireNode(c);
+    const job = await leaseCall(c.req.param('id'), () => queue(c.env).heartbeat(c.req.param('id'), node, nowS()));
+    return c.json({ id: job.id, leaseExpiresAt: job.leaseExpiresAt });
+  })
+  .post('/jobs/:id/complete', async (c) => {
+    const node = await requireNode(c);
+    const { resultKey } = await parseJsonBody(c, CompleteSchema, 'result');
+    const job = await leaseCall(c.req.param('id'), () => queue(c.env).complete(c.req.param('id'), node, resultKey, nowS()));
+    return c.json({ id: job.id, status: job.status });
+  })
+  .post('/jobs/:id/fail', async (c) => {
+    const node = await requireNode(c);
+    const { reason } = await parseJsonBody(c, FailSchema, 'failure');
+    const job = await leaseCall(c.req.param('id'), () => queue(c.env).fail(c.req.param('id'), node, reason, nowS()));
+    return c.json({ id: job.id, status: job.status, attempts: job.attempts });
+  });
