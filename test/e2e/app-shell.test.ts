@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { remixLinkWithRecipe } from '../../contracts/index.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../browser/chromium.ts';
 import { DRAFT_RECIPE, DRAFT_RECIPE_ID } from '../fixtures/recipes.ts';
-import { startApp, type RunningApp } from './running-app.ts';
+import { startApp, type RunningApp } from '../../scripts/running-app.ts';
 
 // Ports apart from a developer's own `npm start` (5173/8787).
 const WEB_PORT = 5391;
