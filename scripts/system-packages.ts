@@ -17,6 +17,7 @@ export const DEBIAN_PYTHON: DebianPackage = { name: 'python3', provides: '/usr/b
 export const TORCH: DebianPackage = { name: 'python3-torch', provides: '/usr/lib/python3/dist-packages/torch/__init__.py', why: 'model training and its tests' };
 /** The OpenMP build of OpenBLAS: without it Debian's torch runs matmuls ~20× slower on CPU. */
 export const OPENBLAS_OPENMP: DebianPackage = { name: 'libopenblas0-openmp', provides: '/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3', why: 'fast CPU matmuls for torch' };
+export const PYTHON_ONNX: DebianPackage = { name: 'python3-onnx', provides: '/usr/lib/python3/dist-packages/onnx/__init__.py', why: 'the ONNX export and its parity test' };
 export const FFMPEG: DebianPackage = { name: 'ffmpeg', provides: '/usr/bin/ffmpeg', why: 'the reference generator writes MP4 with ffmpeg' };
 
 function run(command: string, args: string[]): void {

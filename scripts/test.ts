@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OFFLINE_WRANGLER_ENV } from './offline-env.ts';
-import { CHROMIUM, DEBIAN_PYTHON, ensureDebianPackages, OPENBLAS_OPENMP, TORCH } from './system-packages.ts';
+import { CHROMIUM, DEBIAN_PYTHON, ensureDebianPackages, OPENBLAS_OPENMP, PYTHON_ONNX, TORCH } from './system-packages.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
@@ -133,7 +133,7 @@ if (unknown.length > 0) {
 }
 const selected = requested.length > 0 ? requested.map((n) => LAYERS[n]!) : Object.values(LAYERS);
 
-const needs = [...(selected.some((l) => l.name === 'browser' || l.name === 'e2e') ? [CHROMIUM] : []), ...(selected.some((l) => l.name === 'python') ? [DEBIAN_PYTHON, TORCH, OPENBLAS_OPENMP] : [])];
+const needs = [...(selected.some((l) => l.name === 'browser' || l.name === 'e2e') ? [CHROMIUM] : []), ...(selected.some((l) => l.name === 'python') ? [DEBIAN_PYTHON, TORCH, OPENBLAS_OPENMP, PYTHON_ONNX] : [])];
 ensureDebianPackages(needs);
 
 const scratch = await mkdtemp(join(tmpdir(), 'zoetrope-test-'));
