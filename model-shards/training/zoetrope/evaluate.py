@@ -146,10 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         for start in range(0, len(picks), args.batch):
             chunk = picks[start : start + args.batch]
             metas = [data.meta(i) for i in chunk]
-            if args.ground_truth:
-                outs = [(data.clip(i).frames, data.clip(i).audio) for i in chunk]
-            elif args.reconstruct:
-                outs = [model.decode(model.encode(data.clip(i).frames, data.clip(i).audio)) for i in chunk]
+            if args.ground_truth or args.reconstruct:
+                real = [data.clip(i) for i in chunk]
+                outs = [(c.frames, c.audio) if args.ground_truth else model.decode(model.encode(c.frames, c.audio)) for c in real]
             else:
                 outs = model.generate([m["prompt"] for m in metas], [int(m["seed"]) for m in metas], args.steps, args.guidance)
             clips.extend((f, a, {"index": m["index"], "seed": m["seed"], "prompt": m["prompt"]}) for (f, a), m in zip(outs, metas))

@@ -20,6 +20,7 @@ from torch import nn
 
 from .configs import Config, get_config
 from .evaluate import Model
+from .export import DenoiserGraph
 from .video_ae import flops_per_frame
 
 
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     flops = {
         "text encoder": count_flops(g.text, ids, mask),
-        "denoiser (one pass)": count_flops(_Velocity(g), torch.zeros(1, T, D), torch.ones(1), text, pooled, mask),
+        "denoiser (one pass)": count_flops(DenoiserGraph(model), torch.zeros(1, T, D), torch.ones(1), text, pooled, mask),
         "video decoder (whole clip)": flops_per_frame(model.video.decoder, torch.zeros(1, cfg.video_ae.latent_channels, cfg.video_ae.latent_side, cfg.video_ae.latent_side)) * T,
         "audio decoder (whole clip)": count_flops(model.audio.decoder, torch.zeros(1, cfg.audio_ae.latent_channels, T)),
     }
@@ -184,15 +185,6 @@ def main(argv: list[str] | None = None) -> int:
     (model_dir / "MODEL_CARD.md").write_text("\n".join(lines))
     print(f"wrote {model_dir / 'MODEL_CARD.md'}")
     return 0
-
-
-class _Velocity(nn.Module):
-    def __init__(self, g):
-        super().__init__()
-        self.g = g
-
-    def forward(self, x, t, text, pooled, mask):
-        return self.g.velocity(x, t, text, pooled, mask)
 
 
 if __name__ == "__main__":
