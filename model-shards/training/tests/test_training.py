@@ -55,6 +55,38 @@ class TokenizerWords(unittest.TestCase):
         self.assertEqual(len(t.encode("a red ball bounces a red ball bounces")[0]), 6)
 
 
+class PatchTokens(unittest.TestCase):
+    """The generator's patch tokens cut the frame token where the video autoencoder laid it out."""
+
+    def test_patches_round_trip_and_hold_their_own_square(self):
+        from zoetrope.generator import FlowGenerator, GeneratorConfig
+
+        g = GeneratorConfig(frames=3, token_dim=4 * 8 * 8 + 4, width=16, depth=1, heads=2, text_width=16, text_layers=1, text_heads=2, max_tokens=8, patch=2, latent_channels=4, latent_side=8)
+        m = FlowGenerator(g, 10)
+        with torch.no_grad():
+            for p in (m.space, m.pos):
+                p.zero_()
+            for lin in (m.inp, m.inp_audio, m.out, m.out_audio):
+                lin.bias.zero_()
+                lin.weight.copy_(torch.eye(*lin.weight.shape))
+        x = torch.randn(2, 3, g.token_dim)
+        h = m.embed_patches(x)
+        self.assertEqual(tuple(h.shape), (2, 3 * 17, 16))
+        # Frame 1, patch (row 2, column 3), channel 1, pixel (1, 0): latent[1, 5, 6] of that frame.
+        latent = x[..., : 4 * 64].reshape(2, 3, 4, 8, 8)
+        self.assertEqual(h[0, 17 + 2 * 4 + 3, 1 * 4 + 1 * 2 + 0].item(), latent[0, 1, 1, 5, 6].item())
+        # The 17th token of a frame is its sound.
+        torch.testing.assert_close(h[1, 17 * 2 + 16, :4], x[1, 2, 256:])
+        torch.testing.assert_close(m.unpatch(h, 2, 3), x)
+
+    def test_a_patch_that_does_not_fit_is_refused(self):
+        from zoetrope.generator import FlowGenerator, GeneratorConfig
+
+        g = GeneratorConfig(frames=3, token_dim=4 * 8 * 8 + 4, width=16, depth=1, heads=2, text_width=16, text_layers=1, text_heads=2, max_tokens=8, patch=3, latent_channels=4, latent_side=8)
+        with self.assertRaisesRegex(ValueError, "does not cut into 3² patches"):
+            FlowGenerator(g, 10)
+
+
 class DatasetReader(WithDataset):
     def test_reads_the_export(self):
         ds = WorldDataset(self.data)

@@ -97,7 +97,7 @@ CONFIGS: dict[str, Config] = {
         duration_s=1.0,
         video_ae=VideoAEConfig(size=32, latent_channels=4, latent_side=8, channels=(8, 16, 16)),
         audio_ae=AudioAEConfig(sample_rate=24_000, fps=12, latent_channels=4, strides=(5, 5, 5, 4, 4), channels=(4, 8, 8, 16, 16)),
-        generator=GeneratorConfig(frames=12, token_dim=4 * 8 * 8 + 4, width=32, depth=2, heads=2, text_width=32, text_layers=1, text_heads=2, max_tokens=96),
+        generator=GeneratorConfig(frames=12, token_dim=4 * 8 * 8 + 4, width=32, depth=2, heads=2, text_width=32, text_layers=1, text_heads=2, max_tokens=96, patch=4, latent_channels=4, latent_side=8),
         video_ae_train=VideoAETrain(batch=8, lr=2e-3, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0),
         audio_ae_train=AudioAETrain(batch=2, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
         generator_train=GeneratorTrain(batch=4, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0, bench_every=3, bench_clips=1),
@@ -112,7 +112,10 @@ CONFIGS: dict[str, Config] = {
         # A 16×16 grid (one cell per 8×8 pixels): an 8×8 grid blurred the world's small balls past what the bench can track.
         video_ae=VideoAEConfig(size=128, latent_channels=4, latent_side=16, channels=(16, 32, 64, 128)),
         audio_ae=AudioAEConfig(sample_rate=24_000, fps=12, latent_channels=8),
-        generator=GeneratorConfig(frames=24, token_dim=4 * 16 * 16 + 8, width=384, depth=6, heads=6, text_width=256, text_layers=2, text_heads=4, max_tokens=128),
+        # 4×4 patches of the 16×16 latent: 16 tokens a frame plus one for its sound, 408 in all. One token
+        # per frame (width 384, 18.5 M parameters, 0.1.0-dev) drew the stage but scattered the balls.
+        generator=GeneratorConfig(frames=24, token_dim=4 * 16 * 16 + 8, width=256, depth=6, heads=4, text_width=256, text_layers=2, text_heads=4, max_tokens=128, patch=4, latent_channels=4, latent_side=16),
+        generator_train=GeneratorTrain(batch=16, lr=4e-4, steps=7_000),
     ),
     "pro": Config(
         name="pro",
@@ -122,7 +125,7 @@ CONFIGS: dict[str, Config] = {
         duration_s=4.0,
         video_ae=VideoAEConfig(size=256, latent_channels=8, latent_side=16, channels=(16, 32, 64, 128, 192)),
         audio_ae=AudioAEConfig(sample_rate=24_000, fps=12, latent_channels=16, channels=(32, 64, 96, 128, 192)),
-        generator=GeneratorConfig(frames=48, token_dim=8 * 16 * 16 + 16, width=512, depth=12, heads=8, text_width=384, text_layers=4, text_heads=6, max_tokens=128),
+        generator=GeneratorConfig(frames=48, token_dim=8 * 16 * 16 + 16, width=512, depth=12, heads=8, text_width=384, text_layers=4, text_heads=6, max_tokens=128, patch=4, latent_channels=8, latent_side=16),
     ),
 }
 
@@ -133,4 +136,7 @@ def get_config(name: str) -> Config:
     cfg = CONFIGS[name]
     if cfg.generator.frames != cfg.frames or cfg.generator.token_dim != cfg.token_dim:
         raise ValueError(f"config {name}: the generator expects {cfg.generator.frames} frames of {cfg.generator.token_dim} numbers, the autoencoders make {cfg.frames} of {cfg.token_dim}")
+    g = cfg.generator
+    if g.patch and (g.latent_channels, g.latent_side) != (cfg.video_ae.latent_channels, cfg.video_ae.latent_side):
+        raise ValueError(f"config {name}: the generator cuts a {g.latent_channels}×{g.latent_side}² latent into patches, the video autoencoder makes {cfg.video_ae.latent_channels}×{cfg.video_ae.latent_side}²")
     return cfg

@@ -28,6 +28,26 @@ class GeneratorConfig:
     text_layers: int = 2
     text_heads: int = 4
     max_tokens: int = 128
+    # Spatial patch tokens: 0 gives one token per frame (the whole frame token through one Linear).
+    # p > 0 cuts each frame's video latent [latent_channels, latent_side, latent_side] into
+    # (latent_side / p)² tokens of latent_channels·p² numbers, plus one token for the frame's sound,
+    # so every token attends to every other over space and time. Patch tokens share their weights
+    # across the frame, which is what lets a ball learnt in one place be drawn in another.
+    patch: int = 0
+    latent_channels: int = 0
+    latent_side: int = 0
+
+    @property
+    def patches_per_frame(self) -> int:
+        return (self.latent_side // self.patch) ** 2 if self.patch else 0
+
+    @property
+    def patch_numbers(self) -> int:
+        return self.latent_channels * self.patch * self.patch
+
+    @property
+    def audio_numbers(self) -> int:
+        return self.token_dim - self.latent_channels * self.latent_side * self.latent_side
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -67,7 +87,15 @@ class FlowGenerator(nn.Module):
         self.cfg = cfg
         w = cfg.width
         self.text = TextEncoder(vocab_size, cfg.max_tokens, cfg.text_width, cfg.text_layers, cfg.text_heads)
-        self.inp = nn.Linear(cfg.token_dim, w)
+        if cfg.patch:
+            if cfg.latent_side % cfg.patch or cfg.audio_numbers <= 0:
+                raise ValueError(f"generator: a {cfg.latent_side}² latent does not cut into {cfg.patch}² patches with sound beside it in {cfg.token_dim} numbers")
+            self.inp = nn.Linear(cfg.patch_numbers, w)
+            self.inp_audio = nn.Linear(cfg.audio_numbers, w)
+            self.space = nn.Parameter(torch.zeros(1, 1, cfg.patches_per_frame + 1, w))
+            nn.init.normal_(self.space, std=0.02)
+        else:
+            self.inp = nn.Linear(cfg.token_dim, w)
         self.pos = nn.Parameter(torch.zeros(1, cfg.frames, w))
         nn.init.normal_(self.pos, std=0.02)
         self.time = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
@@ -80,9 +108,13 @@ class FlowGenerator(nn.Module):
         self.final_mod = nn.Linear(w, 2 * w)
         nn.init.zeros_(self.final_mod.weight)
         nn.init.zeros_(self.final_mod.bias)
-        self.out = nn.Linear(w, cfg.token_dim)
+        self.out = nn.Linear(w, cfg.patch_numbers if cfg.patch else cfg.token_dim)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
+        if cfg.patch:
+            self.out_audio = nn.Linear(w, cfg.audio_numbers)
+            nn.init.zeros_(self.out_audio.weight)
+            nn.init.zeros_(self.out_audio.bias)
         # A per-channel scale of x_t, set by (time, prompt): the head above can only reach a width-sized
         # subspace of the token, while the velocity's noise part lives in all of it (v ≈ (x_t − x̂₀) / t).
         self.skip = nn.Linear(w, cfg.token_dim)
@@ -97,11 +129,35 @@ class FlowGenerator(nn.Module):
         c = self.time(timestep_embedding(t, self.cfg.width)) + self.pooled(pooled)
         act = torch.nn.functional.silu(c)
         mod = self.mod(act).reshape(-1, 9, self.cfg.width)
-        h = self.inp(x) + self.pos[:, : x.shape[1]]
+        B, T, _ = x.shape
+        if self.cfg.patch:
+            h = self.embed_patches(x)
+        else:
+            h = self.inp(x) + self.pos[:, :T]
         for block in self.blocks:
             h = block(h, mod, text, text_mask)
         shift, scale = self.final_mod(act)[:, None].chunk(2, dim=-1)
-        return self.out(self.norm(h) * (1 + scale) + shift) + self.skip(act)[:, None] * x
+        h = self.norm(h) * (1 + scale) + shift
+        v = self.unpatch(h, B, T) if self.cfg.patch else self.out(h)
+        return v + self.skip(act)[:, None] * x
+
+    def embed_patches(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, T, D] frame tokens → [B, T·(N+1), W]: N video patches then the sound, frame by frame."""
+        c, p, n = self.cfg, self.cfg.patch, self.cfg.latent_side // self.cfg.patch
+        B, T, _ = x.shape
+        video = x[..., : c.token_dim - c.audio_numbers].reshape(B, T, c.latent_channels, n, p, n, p)
+        video = video.permute(0, 1, 3, 5, 2, 4, 6).reshape(B, T, n * n, c.patch_numbers)
+        h = torch.cat([self.inp(video), self.inp_audio(x[..., c.token_dim - c.audio_numbers :])[:, :, None]], dim=2)
+        h = h + self.space + self.pos[:, :T, None]
+        return h.reshape(B, T * (n * n + 1), -1)
+
+    def unpatch(self, h: torch.Tensor, B: int, T: int) -> torch.Tensor:
+        """The inverse of embed_patches, through the output heads: [B, T·(N+1), W] → [B, T, D]."""
+        c, p, n = self.cfg, self.cfg.patch, self.cfg.latent_side // self.cfg.patch
+        h = h.reshape(B, T, n * n + 1, -1)
+        video = self.out(h[:, :, : n * n]).reshape(B, T, n, n, c.latent_channels, p, p)
+        video = video.permute(0, 1, 4, 2, 5, 3, 6).reshape(B, T, c.token_dim - c.audio_numbers)
+        return torch.cat([video, self.out_audio(h[:, :, n * n])], dim=-1)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         text, pooled = self.encode_text(ids, mask)
