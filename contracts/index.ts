@@ -80,3 +80,5 @@ export {
 } from './recipe.ts';
 export { fieldPath, parseOrThrow } from './validation.ts';
 export { TOKENIZER_SPECIALS, TOKENIZER_VERSION, TokenizerJsonSchema, WordTokenizer, type EncodedPrompt, type TokenizerJson } from './tokenizer.ts';
+export { FEED_TOPICS, MAX_INSTRUCTION_LENGTH, parseFeedInstruction, steerItem, topicsIn, topicsOfPrompt, type FeedSteering, type FeedTopic, type FeedTopicId } from './feed-steering.ts';
+export { checkPrompt, describeViolations, POLICY_CATEGORIES, type PolicyCategory, type PolicyOptions, type PolicyVerdict, type PolicyViolation } from './prompt-policy.ts';

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { CONSENT_SCOPES, ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../contracts/index.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
+import { mayContact } from './family.ts';
 import { parseJsonBody } from './request-body.ts';
 import { issueConsentToken, revokeConsent } from './signing-keys.ts';
 
@@ -150,6 +151,7 @@ export const cameos = new Hono<AuthEnv>()
     const grantee = await c.env.DB.prepare('SELECT id FROM users WHERE handle = ?').bind(handle).first<{ id: string }>();
     if (!grantee) throw new NotFoundError({ resource: 'user', id: handle });
     if (grantee.id === user.id) throw new ValidationError([{ field: 'grant.handle', message: 'names you: your own cameo needs no grant' }]);
+    if (!(await mayContact(c.env.DB, user, grantee.id))) throw new ForbiddenError(`${handle} does not accept contact from people they don't know`);
     await c.env.DB.prepare('INSERT INTO cameo_grants (cameo_id, grantee_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').bind(row.id, grantee.id, nowS()).run();
     return c.json(await view(c.env.DB, row, true), 201);
   })

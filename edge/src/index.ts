@@ -3,7 +3,10 @@ import { accounts } from './accounts.ts';
 import { cameos } from './cameos.ts';
 import { answerError, answerNotFound } from './app-errors.ts';
 import { sessionMiddleware, type AuthEnv } from './auth.ts';
+import { family, settings } from './family.ts';
+import { feed } from './feed.ts';
 import { health } from './health.ts';
+import { moderation, reports } from './moderation.ts';
 import { openapi } from './openapi.ts';
 import { proJobs, renderNodes } from './pro-jobs.ts';
 import { recipes } from './recipes.ts';
@@ -13,7 +16,7 @@ import { consentStatus, wellKnown } from './signing-keys.ts';
  * The edge API. One sub-app per resource, mounted with `route()` and chained so that `AppType`
  * gives web/ a typed client (`hc<AppType>`).
  */
-const app = new Hono<AuthEnv>().basePath('/api').use(sessionMiddleware).route('/health', health).route('/', accounts).route('/recipes', recipes).route('/cameos', cameos).route('/consent', consentStatus).route('/pro-jobs', proJobs).route('/render', renderNodes).route('/openapi.json', openapi);
+const app = new Hono<AuthEnv>().basePath('/api').use(sessionMiddleware).route('/health', health).route('/', accounts).route('/recipes', recipes).route('/cameos', cameos).route('/consent', consentStatus).route('/pro-jobs', proJobs).route('/feed', feed).route('/settings', settings).route('/family', family).route('/reports', reports).route('/moderation', moderation).route('/render', renderNodes).route('/openapi.json', openapi);
 
 app.notFound(answerNotFound);
 app.onError(answerError);
@@ -28,5 +31,8 @@ export type { Health } from './health.ts';
 export type { AccountSettings, Me } from './accounts.ts';
 export type { RecipeView } from './recipes.ts';
 export type { CameoView } from './cameos.ts';
+export type { FeedItem, FeedPage } from './feed.ts';
+export type { ChildView } from './family.ts';
+export type { ReportView } from './moderation.ts';
 export { ProQueue } from './pro-queue.ts';
 export default root;

@@ -4,6 +4,9 @@ import { RecipeSchema } from '../../contracts/index.ts';
 import { SignInSchema, SignUpSchema } from './accounts.ts';
 import { CameoCreateSchema, CameoUpdateSchema, ConsentRequestSchema, GrantSchema } from './cameos.ts';
 import type { AuthEnv } from './auth.ts';
+import { LinkSchema, SettingsSchema } from './family.ts';
+import { CheckInSchema, SteeringSchema } from './feed.ts';
+import { DecisionSchema, PolicyCheckSchema, ReportSchema } from './moderation.ts';
 import { ImportSchema, PublishSchema } from './recipes.ts';
 
 /**
@@ -58,6 +61,28 @@ export function openApiDocument(serverUrl: string): OpenApiDocument {
       '/api/cameos/{id}/consent': { post: { summary: 'A consent token for a cameo you may use (EdDSA JWS, ≤ 1 h)', security: session, parameters: [idParam, ...csrf], requestBody: { required: true, content: json(ConsentRequestSchema) }, responses: { '201': { description: '{token, expiresAt, audience}' }, ...errors(400, 401, 403, 404) } } },
       '/api/pro-jobs': { post: { summary: 'Submit a published recipe for a Pro render (5 per 24 h)', security: session, parameters: csrf, responses: { '201': { description: 'the job, queued' }, ...errors(400, 401, 403, 404, 429) } } },
       '/api/pro-jobs/{id}': { get: { summary: "A Pro job's status (its owner only)", security: session, parameters: [idParam], responses: { '200': { description: 'the job' }, ...errors(401, 404) } } },
+      '/api/feed': { get: { summary: 'Your feed, ranked for making and remixing (never watch time) and steered by your instruction; a check-in after a long stretch, and your daily cap', security: session, parameters: [{ name: 'cursor', in: 'query', schema: { type: 'string' } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 50 } }], responses: { '200': { description: "{state: 'ok', items, nextCursor, steering, time} | {state: 'check-in', …} | {state: 'daily-limit', …}" }, ...errors(400, 401) } } },
+      '/api/feed/steering': {
+        get: { summary: 'Your steering instruction and how it was read', security: session, responses: { '200': { description: '{instruction, weights, exclude, only, unrecognized, explanation}' }, ...errors(401) } },
+        put: { summary: 'Steer the feed in plain language ("more basketball, less toppling boxes, nothing loud"); explained back', security: session, parameters: csrf, requestBody: { required: true, content: json(SteeringSchema) }, responses: { '200': { description: '{instruction, weights, exclude, only, unrecognized, explanation}' }, ...errors(400, 401, 403) } },
+      },
+      '/api/feed/check-in': { post: { summary: 'Answer a wellbeing check-in (a new stretch starts)', security: session, parameters: csrf, requestBody: { required: true, content: json(CheckInSchema) }, responses: { '200': { description: '{answer, message}' }, ...errors(400, 401, 403) } } },
+      '/api/settings': {
+        get: { summary: 'Your limits and filters, and your linked parent (teens)', security: session, responses: { '200': { description: '{settings, linkedParent}' }, ...errors(401) } },
+        patch: { summary: 'Change your settings (a teen may only tighten them)', security: session, parameters: csrf, requestBody: { required: true, content: json(SettingsSchema) }, responses: { '200': { description: '{settings}' }, ...errors(400, 401, 403) } },
+      },
+      '/api/family/link-code': { post: { summary: 'Teen: a 15-minute code that links a parent account', security: session, parameters: csrf, responses: { '201': { description: '{code, expiresAt}' }, ...errors(401, 403, 409) } } },
+      '/api/family/children': {
+        get: { summary: "Parent: your linked teens' settings and feed time (never their content)", security: session, responses: { '200': { description: '{children}' }, ...errors(401) } },
+        post: { summary: "Parent: link a teen account with the teen's code", security: session, parameters: csrf, requestBody: { required: true, content: json(LinkSchema) }, responses: { '201': { description: 'the linked teen' }, ...errors(400, 401, 403, 409) } },
+      },
+      '/api/family/children/{id}/settings': { patch: { summary: "Parent: set a linked teen's limits", security: session, parameters: [idParam, ...csrf], requestBody: { required: true, content: json(SettingsSchema) }, responses: { '200': { description: 'the linked teen' }, ...errors(400, 401, 403, 404) } } },
+      '/api/family/children/{id}': { delete: { summary: 'Parent: unlink a teen account', security: session, parameters: [idParam, ...csrf], responses: { '204': { description: 'unlinked' }, ...errors(401, 403, 404) } } },
+      '/api/reports': { post: { summary: 'Report a published recipe to the moderators', security: session, parameters: csrf, requestBody: { required: true, content: json(ReportSchema) }, responses: { '201': { description: 'the report' }, ...errors(400, 401, 403, 404, 409) } } },
+      '/api/reports/mine': { get: { summary: 'Your reports and what was decided', security: session, responses: { '200': { description: '{reports}' }, ...errors(401) } } },
+      '/api/moderation/check': { post: { summary: 'Check a prompt against the policy before generating (your filter applies when signed in)', requestBody: { required: true, content: json(PolicyCheckSchema) }, responses: { '200': { description: '{allowed, violations}' }, ...errors(400) } } },
+      '/api/moderation/reports': { get: { summary: 'Moderators: the review queue, oldest first', security: session, parameters: [{ name: 'status', in: 'query', schema: { enum: ['open', 'dismissed', 'removed'] } }], responses: { '200': { description: '{reports}' }, ...errors(400, 401, 403) } } },
+      '/api/moderation/reports/{id}/decision': { post: { summary: 'Moderators: dismiss a report, or remove the recipe from this instance', security: session, parameters: [idParam, ...csrf], requestBody: { required: true, content: json(DecisionSchema) }, responses: { '200': { description: '{id, recipeId, status}' }, ...errors(400, 401, 403, 404, 409) } } },
       '/api/render/lease': { post: { summary: 'Render node: lease the oldest waiting job (204 when none)', security: [{ node: [] }], responses: { '200': { description: '{id, recipe, leaseExpiresAt, attempt}' }, '204': { description: 'nothing waiting' }, ...errors(401) } } },
       '/api/render/jobs/{id}/heartbeat': { post: { summary: 'Render node: keep the lease alive', security: [{ node: [] }], parameters: [idParam], responses: { '200': { description: '{id, leaseExpiresAt}' }, ...errors(401, 409) } } },
       '/api/render/jobs/{id}/complete': { post: { summary: 'Render node: the render is in R2', security: [{ node: [] }], parameters: [idParam], responses: { '200': { description: '{id, status}' }, ...errors(400, 401, 409) } } },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConflictError, NotFoundError, RateLimitedError, RecipeIdSchema, UnauthorizedError } from '../../contracts/index.ts';
 import { requireUser, sha256Hex, type AuthEnv } from './auth.ts';
 import type { JobView } from './pro-queue.ts';
+import { assertRecipeAllowed } from './moderation.ts';
 import { readRecipe } from './recipes.ts';
 import { parseJsonBody } from './request-body.ts';
 
@@ -39,7 +40,8 @@ export const proJobs = new Hono<AuthEnv>()
   .post('/', async (c) => {
     const user = requireUser(c);
     const { recipeId } = await parseJsonBody(c, SubmitSchema, 'job');
-    await readRecipe(c.env.DB, recipeId);
+    // The policy again at submit: a recipe published before a rule changed is still checked.
+    await assertRecipeAllowed(c.env.DB, (await readRecipe(c.env.DB, recipeId)).recipe, user, recipeId);
     const q = queue(c.env);
     const since = nowS() - 24 * 3600;
     const used = await q.submittedSince(user.id, since);

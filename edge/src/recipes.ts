@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { canonicalRecipeJson, NotFoundError, parseRemixLink, RecipeIdSchema, RecipeSchema, recipeIdOf, ValidationError, type Recipe } from '../../contracts/index.ts';
 import { requireUser, type AuthEnv, type SessionUser } from './auth.ts';
+import { assertRecipeAllowed } from './moderation.ts';
 import { checkConsent } from './signing-keys.ts';
 import { parseJsonBody } from './request-body.ts';
 
@@ -25,6 +26,7 @@ export const ImportSchema = z.strictObject({ link: z.string().min(1).max(16_384)
 async function store(db: D1Database, recipe: Recipe, user: SessionUser, source: 'made' | 'link', origin: string): Promise<string> {
   const id = await recipeIdOf(recipe);
   const now = Math.floor(Date.now() / 1000);
+  await assertRecipeAllowed(db, recipe, user, id);
   // Every cameo needs a valid consent token for this publisher, checked before anything is written.
   const uses = [];
   for (const cameo of recipe.cameos) {
