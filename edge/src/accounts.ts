@@ -43,13 +43,15 @@ export function ageOn(birthDate: string, today: Date): number {
   return age;
 }
 
-async function me(db: D1Database, userId: string, csrfToken: string): Promise<Me> {
+/** The `Me` body every sign-in answers with (password or passkey). */
+export async function me(db: D1Database, userId: string, csrfToken: string): Promise<Me> {
   const row = await db.prepare('SELECT id, handle, is_teen, settings_json FROM users WHERE id = ?').bind(userId).first<{ id: string; handle: string; is_teen: number; settings_json: string }>();
   if (!row) throw new UnauthorizedError('this account no longer exists');
   return { id: row.id, handle: row.handle, isTeen: row.is_teen === 1, settings: JSON.parse(row.settings_json) as AccountSettings, csrfToken };
 }
 
-const clientKey = (c: { req: { header(name: string): string | undefined } }) => `ip:${c.req.header('cf-connecting-ip') ?? 'local'}`;
+/** The sign-in limiter's key for the client's address. */
+export const clientKey = (c: { req: { header(name: string): string | undefined } }) => `ip:${c.req.header('cf-connecting-ip') ?? 'local'}`;
 
 export const accounts = new Hono<AuthEnv>()
   .post('/accounts', async (c) => {

@@ -8,6 +8,7 @@ import { feed } from './feed.ts';
 import { health } from './health.ts';
 import { moderation, reports } from './moderation.ts';
 import { openapi } from './openapi.ts';
+import { passkeys } from './passkeys.ts';
 import { proJobs, renderNodes } from './pro-jobs.ts';
 import { recipes } from './recipes.ts';
 import { consentStatus, wellKnown } from './signing-keys.ts';
@@ -16,7 +17,7 @@ import { consentStatus, wellKnown } from './signing-keys.ts';
  * The edge API. One sub-app per resource, mounted with `route()` and chained so that `AppType`
  * gives web/ a typed client (`hc<AppType>`).
  */
-const app = new Hono<AuthEnv>().basePath('/api').use(sessionMiddleware).route('/health', health).route('/', accounts).route('/recipes', recipes).route('/cameos', cameos).route('/consent', consentStatus).route('/pro-jobs', proJobs).route('/feed', feed).route('/settings', settings).route('/family', family).route('/reports', reports).route('/moderation', moderation).route('/render', renderNodes).route('/openapi.json', openapi);
+const app = new Hono<AuthEnv>().basePath('/api').use(sessionMiddleware).route('/health', health).route('/', accounts).route('/passkeys', passkeys).route('/recipes', recipes).route('/cameos', cameos).route('/consent', consentStatus).route('/pro-jobs', proJobs).route('/feed', feed).route('/settings', settings).route('/family', family).route('/reports', reports).route('/moderation', moderation).route('/render', renderNodes).route('/openapi.json', openapi);
 
 app.notFound(answerNotFound);
 app.onError(answerError);
@@ -29,6 +30,7 @@ root.onError(answerError);
 export type AppType = typeof app;
 export type { Health } from './health.ts';
 export type { AccountSettings, Me } from './accounts.ts';
+export type { PasskeyView } from './passkeys.ts';
 export type { RecipeView } from './recipes.ts';
 export type { CameoView } from './cameos.ts';
 export type { FeedItem, FeedPage } from './feed.ts';

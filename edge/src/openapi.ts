@@ -7,6 +7,7 @@ import type { AuthEnv } from './auth.ts';
 import { LinkSchema, SettingsSchema } from './family.ts';
 import { CheckInSchema, SteeringSchema } from './feed.ts';
 import { DecisionSchema, PolicyCheckSchema, ReportSchema } from './moderation.ts';
+import { PasskeyAuthenticationOptionsSchema, PasskeyAuthenticationSchema, PasskeyRegistrationSchema } from './passkeys.ts';
 import { ImportSchema, PublishSchema } from './recipes.ts';
 
 /**
@@ -20,6 +21,8 @@ const csrf = [{ name: 'x-csrf-token', in: 'header', required: true, description:
 const session = [{ session: [] }];
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const recipeView = z.object({ id: z.string(), recipe: RecipeSchema, parent: z.string().nullable(), children: z.array(z.string()), publishedAt: z.number() });
+const passkeyView = z.object({ id: z.string(), name: z.string(), deviceType: z.enum(['singleDevice', 'multiDevice']), backedUp: z.boolean(), transports: z.array(z.string()), createdAt: z.number(), lastUsedAt: z.number().nullable() });
+const webauthnOptions = z.object({ challengeId: z.string(), options: z.record(z.string(), z.unknown()) });
 const me = z.object({ id: z.string(), handle: z.string(), isTeen: z.boolean(), settings: z.record(z.string(), z.unknown()), csrfToken: z.string() });
 
 /** An OpenAPI 3.1 document (typed loosely on purpose: its literal type is too large to name). */
@@ -37,6 +40,12 @@ export function openApiDocument(serverUrl: string): OpenApiDocument {
       '/api/sessions': { post: { summary: 'Sign in', requestBody: { required: true, content: json(SignInSchema) }, responses: { '200': { description: 'signed in', content: json(me) }, ...errors(400, 401, 429) } } },
       '/api/sessions/current': { delete: { summary: 'Sign out', security: session, parameters: csrf, responses: { '204': { description: 'signed out' }, ...errors(401, 403) } } },
       '/api/me': { get: { summary: 'The signed-in account', security: session, responses: { '200': { description: 'you', content: json(me) }, ...errors(401) } } },
+      '/api/passkeys': { get: { summary: 'Your passkeys', security: session, responses: { '200': { description: '{passkeys}', content: json(z.object({ passkeys: z.array(passkeyView) })) }, ...errors(401) } } },
+      '/api/passkeys/{id}': { delete: { summary: 'Remove one of your passkeys', security: session, parameters: [idParam, ...csrf], responses: { '204': { description: 'removed' }, ...errors(401, 403, 404) } } },
+      '/api/passkeys/registration/options': { post: { summary: 'Options for navigator.credentials.create(), with the id of their challenge (5 min, single use)', security: session, parameters: csrf, responses: { '200': { description: '{challengeId, options}', content: json(webauthnOptions) }, ...errors(401, 403) } } },
+      '/api/passkeys/registration': { post: { summary: "Register a passkey from the browser's RegistrationResponseJSON", security: session, parameters: csrf, requestBody: { required: true, content: json(PasskeyRegistrationSchema) }, responses: { '201': { description: 'the passkey', content: json(passkeyView) }, ...errors(400, 401, 403, 409, 413) } } },
+      '/api/passkeys/authentication/options': { post: { summary: 'Options for navigator.credentials.get() (any discoverable passkey, or those of a handle), with the id of their challenge', requestBody: { required: true, content: json(PasskeyAuthenticationOptionsSchema) }, responses: { '200': { description: '{challengeId, options}', content: json(webauthnOptions) }, ...errors(400, 429) } } },
+      '/api/passkeys/authentication': { post: { summary: "Sign in with a passkey (the browser's AuthenticationResponseJSON); starts a session", requestBody: { required: true, content: json(PasskeyAuthenticationSchema) }, responses: { '200': { description: 'signed in', content: json(me) }, ...errors(400, 401, 413, 429) } } },
       '/api/recipes': { post: { summary: 'Publish a recipe (each cameo it uses needs a valid, unrevoked consent token for you)', security: session, parameters: csrf, requestBody: { required: true, content: json(PublishSchema) }, responses: { '201': { description: 'the recipe with its lineage', content: json(recipeView) }, ...errors(400, 401, 403, 413) } } },
       '/api/recipes/from-link': { post: { summary: 'Accept a remix link (a /r/<id> link or a #recipe= fragment)', security: session, parameters: csrf, requestBody: { required: true, content: json(ImportSchema) }, responses: { '200': { description: 'a recipe already here', content: json(recipeView) }, '201': { description: 'an imported recipe', content: json(recipeView) }, ...errors(400, 401, 403, 404) } } },
       '/api/recipes/{id}': { get: { summary: 'A recipe with its parent and remixes', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z2-7]{52}$' } }], responses: { '200': { description: 'the recipe', content: json(recipeView) }, ...errors(400, 404) } } },
