@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { accounts } from './accounts.ts';
 import { cameos } from './cameos.ts';
 import { answerError, answerNotFound } from './app-errors.ts';
+import { federation } from './federation.ts';
 import { sessionMiddleware, type AuthEnv } from './auth.ts';
 import { health } from './health.ts';
 import { openapi } from './openapi.ts';
@@ -13,7 +14,7 @@ import { consentStatus, wellKnown } from './signing-keys.ts';
  * The edge API. One sub-app per resource, mounted with `route()` and chained so that `AppType`
  * gives web/ a typed client (`hc<AppType>`).
  */
-const app = new Hono<AuthEnv>().basePath('/api').use(sessionMiddleware).route('/health', health).route('/', accounts).route('/recipes', recipes).route('/cameos', cameos).route('/consent', consentStatus).route('/pro-jobs', proJobs).route('/render', renderNodes).route('/openapi.json', openapi);
+const app = new Hono<AuthEnv>().basePath('/api').use(sessionMiddleware).route('/health', health).route('/', accounts).route('/recipes', recipes).route('/recipes/import-remote', federation).route('/cameos', cameos).route('/consent', consentStatus).route('/pro-jobs', proJobs).route('/render', renderNodes).route('/openapi.json', openapi);
 
 app.notFound(answerNotFound);
 app.onError(answerError);
@@ -27,6 +28,7 @@ export type AppType = typeof app;
 export type { Health } from './health.ts';
 export type { AccountSettings, Me } from './accounts.ts';
 export type { RecipeView } from './recipes.ts';
+export type { FederatedImportView } from './federation.ts';
 export type { CameoView } from './cameos.ts';
 export { ProQueue } from './pro-queue.ts';
 export default root;

@@ -17,6 +17,7 @@ const csrf = [{ name: 'x-csrf-token', in: 'header', required: true, description:
 const session = [{ session: [] }];
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const recipeView = z.object({ id: z.string(), recipe: RecipeSchema, parent: z.string().nullable(), children: z.array(z.string()), publishedAt: z.number() });
+const federatedImportView = recipeView.extend({ origin: z.string(), consent: z.array(z.object({ cameoId: z.string(), issuer: z.string(), jti: z.string(), expiresAt: z.number() })) });
 const me = z.object({ id: z.string(), handle: z.string(), isTeen: z.boolean(), settings: z.record(z.string(), z.unknown()), csrfToken: z.string() });
 
 /** An OpenAPI 3.1 document (typed loosely on purpose: its literal type is too large to name). */
@@ -36,6 +37,7 @@ export function openApiDocument(serverUrl: string): OpenApiDocument {
       '/api/me': { get: { summary: 'The signed-in account', security: session, responses: { '200': { description: 'you', content: json(me) }, ...errors(401) } } },
       '/api/recipes': { post: { summary: 'Publish a recipe (each cameo it uses needs a valid, unrevoked consent token for you)', security: session, parameters: csrf, requestBody: { required: true, content: json(PublishSchema) }, responses: { '201': { description: 'the recipe with its lineage', content: json(recipeView) }, ...errors(400, 401, 403, 413) } } },
       '/api/recipes/from-link': { post: { summary: 'Accept a remix link (a /r/<id> link or a #recipe= fragment)', security: session, parameters: csrf, requestBody: { required: true, content: json(ImportSchema) }, responses: { '200': { description: 'a recipe already here', content: json(recipeView) }, '201': { description: 'an imported recipe', content: json(recipeView) }, ...errors(400, 401, 403, 404) } } },
+      '/api/recipes/import-remote': { post: { summary: "Import a recipe from another instance (its /r/<id> or #recipe= link); every cameo's consent token is verified against its issuer's JWKS and revocation status first", security: session, parameters: csrf, requestBody: { required: true, content: json(ImportSchema) }, responses: { '201': { description: 'the imported recipe, its origin and the consent verified', content: json(federatedImportView) }, ...errors(400, 401, 403, 404, 413, 502) } } },
       '/api/recipes/{id}': { get: { summary: 'A recipe with its parent and remixes', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z2-7]{52}$' } }], responses: { '200': { description: 'the recipe', content: json(recipeView) }, ...errors(400, 404) } } },
       '/api/recipes/{id}/publication': { delete: { summary: 'Withdraw your publication of a recipe', security: session, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, ...csrf], responses: { '204': { description: 'withdrawn' }, ...errors(401, 403, 404) } } },
       '/api/cameos': {
