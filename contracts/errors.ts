@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'quota_exceeded',
   'canceled',
   'unsupported',
+  'remote_failed',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -110,20 +111,22 @@ export class ForbiddenError extends ZoetropeError {
 export const CONSENT_FAILURES = ['malformed', 'bad_signature', 'expired', 'not_yet_valid', 'wrong_audience', 'wrong_scope', 'revoked', 'unknown_key'] as const;
 export type ConsentFailure = (typeof CONSENT_FAILURES)[number];
 
-/** A cameo consent token that may not be used, and why. */
+/** A cameo consent token that may not be used, and why (and, when known, for which cameo). */
 export class ConsentError extends ZoetropeError {
   readonly name = 'ConsentError';
   readonly code = 'consent_invalid';
   readonly httpStatus = 403;
   readonly reason: ConsentFailure;
+  readonly cameoId: string | undefined;
 
-  constructor(fields: { reason: ConsentFailure }, message = `consent token refused: ${fields.reason.replaceAll('_', ' ')}`) {
+  constructor(fields: { reason: ConsentFailure; cameoId?: string | undefined }, message = `consent token refused: ${fields.reason.replaceAll('_', ' ')}`) {
     super(message);
     this.reason = fields.reason;
+    this.cameoId = fields.cameoId;
   }
 
   override get details() {
-    return { reason: this.reason };
+    return this.cameoId === undefined ? { reason: this.reason } : { reason: this.reason, cameoId: this.cameoId };
   }
 }
 
@@ -235,6 +238,28 @@ export class UnsupportedError extends ZoetropeError {
   }
 }
 
+export const REMOTE_FAILURES = ['unreachable', 'timeout', 'bad_response', 'too_large'] as const;
+export type RemoteFailure = (typeof REMOTE_FAILURES)[number];
+
+/** Another Zoetrope instance (federation) could not be reached, or answered with something unusable. */
+export class RemoteInstanceError extends ZoetropeError {
+  readonly name = 'RemoteInstanceError';
+  readonly code = 'remote_failed';
+  readonly httpStatus = 502;
+  readonly url: string;
+  readonly reason: RemoteFailure;
+
+  constructor(fields: { url: string; reason: RemoteFailure }, message = `${fields.url}: ${fields.reason.replaceAll('_', ' ')}`) {
+    super(message);
+    this.url = fields.url;
+    this.reason = fields.reason;
+  }
+
+  override get details() {
+    return { url: this.url, reason: this.reason };
+  }
+}
+
 /** A bug or an unexpected failure; the message is safe to show, the cause stays local. */
 export class InternalError extends ZoetropeError {
   readonly name = 'InternalError';
@@ -265,7 +290,7 @@ const REBUILD: { readonly [C in ErrorCode]: (message: string, d: Details) => Zoe
   forbidden: (m) => new ForbiddenError(m),
   consent_invalid: (m, d) => {
     const reason = CONSENT_FAILURES.find((r) => r === d['reason']) ?? 'malformed';
-    return new ConsentError({ reason }, m);
+    return new ConsentError({ reason, ...(typeof d['cameoId'] === 'string' ? { cameoId: d['cameoId'] } : {}) }, m);
   },
   conflict: (m) => new ConflictError(m),
   payload_too_large: (m, d) => new PayloadTooLargeError({ limitBytes: num(d, 'limitBytes') }, m),
@@ -274,6 +299,7 @@ const REBUILD: { readonly [C in ErrorCode]: (message: string, d: Details) => Zoe
   quota_exceeded: (m, d) => new QuotaExceededError({ neededBytes: num(d, 'neededBytes'), availableBytes: num(d, 'availableBytes') }, m),
   canceled: (m) => new CanceledError(m),
   unsupported: (m, d) => new UnsupportedError({ feature: str(d, 'feature') }, m),
+  remote_failed: (m, d) => new RemoteInstanceError({ url: str(d, 'url'), reason: REMOTE_FAILURES.find((r) => r === d['reason']) ?? 'bad_response' }, m),
   internal: (m) => new InternalError(m),
 };
 

@@ -30,6 +30,8 @@ export {
   PayloadTooLargeError,
   QuotaExceededError,
   RateLimitedError,
+  REMOTE_FAILURES,
+  RemoteInstanceError,
   serializeError,
   UnauthorizedError,
   UnsupportedError,
@@ -38,6 +40,7 @@ export {
   type ConsentFailure,
   type ErrorCode,
   type FieldIssue,
+  type RemoteFailure,
   type SerializedError,
 } from './errors.ts';
 export {

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { accounts } from './accounts.ts';
 import { cameos } from './cameos.ts';
 import { answerError, answerNotFound } from './app-errors.ts';
+import { federation } from './federation.ts';
 import { sessionMiddleware, type AuthEnv } from './auth.ts';
 import { family, settings } from './family.ts';
 import { feed } from './feed.ts';
@@ -17,7 +18,7 @@ import { consentStatus, wellKnown } from './signing-keys.ts';
  * The edge API. One sub-app per resource, mounted with `route()` and chained so that `AppType`
  * gives web/ a typed client (`hc<AppType>`).
  */
-const app = new Hono<AuthEnv>().basePath('/api').use(sessionMiddleware).route('/health', health).route('/', accounts).route('/passkeys', passkeys).route('/recipes', recipes).route('/cameos', cameos).route('/consent', consentStatus).route('/pro-jobs', proJobs).route('/feed', feed).route('/settings', settings).route('/family', family).route('/reports', reports).route('/moderation', moderation).route('/render', renderNodes).route('/openapi.json', openapi);
+const app = new Hono<AuthEnv>().basePath('/api').use(sessionMiddleware).route('/health', health).route('/', accounts).route('/passkeys', passkeys).route('/recipes', recipes).route('/recipes/import-remote', federation).route('/cameos', cameos).route('/consent', consentStatus).route('/pro-jobs', proJobs).route('/feed', feed).route('/settings', settings).route('/family', family).route('/reports', reports).route('/moderation', moderation).route('/render', renderNodes).route('/openapi.json', openapi);
 
 app.notFound(answerNotFound);
 app.onError(answerError);
@@ -32,6 +33,7 @@ export type { Health } from './health.ts';
 export type { AccountSettings, Me } from './accounts.ts';
 export type { PasskeyView } from './passkeys.ts';
 export type { RecipeView } from './recipes.ts';
+export type { FederatedImportView } from './federation.ts';
 export type { CameoView } from './cameos.ts';
 export type { FeedItem, FeedPage } from './feed.ts';
 export type { ChildView } from './family.ts';

@@ -24,20 +24,37 @@ export const PublishSchema = z.strictObject({ recipe: RecipeSchema });
 export const ImportSchema = z.strictObject({ link: z.string().min(1).max(16_384) });
 
 async function store(db: D1Database, recipe: Recipe, user: SessionUser, source: 'made' | 'link', origin: string): Promise<string> {
-  const id = await recipeIdOf(recipe);
-  const now = Math.floor(Date.now() / 1000);
-  await assertRecipeAllowed(db, recipe, user, id);
   // Every cameo needs a valid consent token for this publisher, checked before anything is written.
-  const uses = [];
+  const uses: CheckedCameoUse[] = [];
   for (const cameo of recipe.cameos) {
     const claims = await checkConsent(db, cameo.consentToken, { origin, audience: `${origin}/u/${user.handle}`, cameoId: cameo.cameoId, scope: recipe.parent ? 'remix' : 'generate' });
     uses.push({ cameoId: cameo.cameoId, jti: claims.jti });
   }
-  // One batch: the recipe, its publication and its cameo uses land together or not at all.
+  return writePublication(db, recipe, user, source, uses);
+}
+
+/** A cameo use whose consent token was checked: by this instance, or by federation against its issuer. */
+export interface CheckedCameoUse {
+  readonly cameoId: string;
+  readonly jti: string;
+  /** The issuing instance's origin; absent for this instance. */
+  readonly issuer?: string;
+}
+
+/**
+ * Writes a recipe, its publication and its cameo uses (and `also`, e.g. where an import came from)
+ * in one batch: they land together or not at all. Consent must have been checked already.
+ */
+export async function writePublication(db: D1Database, recipe: Recipe, user: SessionUser, source: 'made' | 'link', uses: readonly CheckedCameoUse[], also: (id: string, now: number) => D1PreparedStatement[] = () => []): Promise<string> {
+  const id = await recipeIdOf(recipe);
+  const now = Math.floor(Date.now() / 1000);
+  // Every way in (made here, a remix link, another instance) passes the prompt policy here.
+  await assertRecipeAllowed(db, recipe, user, id);
   await db.batch([
     db.prepare('INSERT INTO recipes (id, canonical_json, parent_id, model_id, model_version, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING').bind(id, canonicalRecipeJson(recipe), recipe.parent, recipe.model.id, recipe.model.version, now),
     db.prepare('INSERT INTO recipe_publications (recipe_id, user_id, source, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (recipe_id, user_id) DO NOTHING').bind(id, user.id, source, now),
-    ...uses.map((u) => db.prepare('INSERT INTO recipe_cameos (recipe_id, cameo_id, publisher_id, jti, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').bind(id, u.cameoId, user.id, u.jti, now)),
+    ...uses.map((u) => db.prepare('INSERT INTO recipe_cameos (recipe_id, cameo_id, publisher_id, jti, issuer, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').bind(id, u.cameoId, user.id, u.jti, u.issuer ?? null, now)),
+    ...also(id, now),
   ]);
   return id;
 }

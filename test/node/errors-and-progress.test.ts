@@ -14,6 +14,7 @@ import {
   ProgressSchema,
   QuotaExceededError,
   RateLimitedError,
+  RemoteInstanceError,
   serializeError,
   UnauthorizedError,
   UnsupportedError,
@@ -37,6 +38,7 @@ const ONE_OF_EACH: ZoetropeError[] = [
   new QuotaExceededError({ neededBytes: 40e6, availableBytes: 1e6 }),
   new CanceledError(),
   new UnsupportedError({ feature: 'WebGPU' }),
+  new RemoteInstanceError({ url: 'https://other.example/api/recipes/x', reason: 'unreachable' }),
   new InternalError(),
 ];
 
