@@ -5,6 +5,7 @@ import { requireUser, type AuthEnv } from './auth.ts';
 import { mayContact } from './family.ts';
 import { parseJsonBody } from './request-body.ts';
 import { issueConsentToken, revokeConsent } from './signing-keys.ts';
+import { dropVideoIfUnpublished } from './videos.ts';
 
 /**
  * Cameos and consent. The owner makes a cameo, chooses who may ask for it (the audience) and grants
@@ -170,7 +171,36 @@ export const cameos = new Hono<AuthEnv>()
     const user = requireUser(c);
     const row = await ownCameo(c.env.DB, c.req.param('id'), user.id);
     const uses = await c.env.DB.prepare('SELECT rc.recipe_id, u.handle, rc.created_at FROM recipe_cameos rc JOIN users u ON u.id = rc.publisher_id WHERE rc.cameo_id = ? ORDER BY rc.created_at DESC').bind(row.id).all<{ recipe_id: string; handle: string; created_at: number }>();
-    return c.json({ uses: uses.results.map((u) => ({ recipeId: u.recipe_id, publishedBy: u.handle, at: u.created_at })) });
+    // Drafts: every consent token issued for the cameo is a video someone made (or set out to make)
+    // with it, published or not, on any instance the token travels to.
+    const drafts = await c.env.DB.prepare(
+      'SELECT t.jti, u.handle, t.issued_at, t.expires_at, EXISTS (SELECT 1 FROM consent_revocations r WHERE r.jti = t.jti) AS revoked FROM consent_tokens t JOIN users u ON u.id = t.grantee_id WHERE t.cameo_id = ? ORDER BY t.issued_at DESC LIMIT 200',
+    )
+      .bind(row.id)
+      .all<{ jti: string; handle: string; issued_at: number; expires_at: number; revoked: number }>();
+    return c.json({
+      uses: uses.results.map((u) => ({ recipeId: u.recipe_id, publishedBy: u.handle, at: u.created_at })),
+      drafts: drafts.results.map((d) => ({ jti: d.jti, madeBy: d.handle, at: d.issued_at, expiresAt: d.expires_at, revoked: d.revoked === 1 })),
+    });
+  })
+  .delete('/:id/drafts/:jti', async (c) => {
+    // A draft lives on its maker's device; deleting it here revokes its consent token, so it can no
+    // longer be published or shown anywhere that checks (here at once, elsewhere within the token's life).
+    const user = requireUser(c);
+    const row = await ownCameo(c.env.DB, c.req.param('id'), user.id);
+    const token = await c.env.DB.prepare('SELECT jti FROM consent_tokens WHERE cameo_id = ? AND jti = ?').bind(row.id, c.req.param('jti')).first<{ jti: string }>();
+    if (!token) throw new NotFoundError({ resource: 'draft using cameo', id: `${row.id}/${c.req.param('jti')}` });
+    await revokeConsent(c.env.DB, token.jti);
+    // If it was published here under that token, the publication comes down too.
+    const published = await c.env.DB.prepare('SELECT recipe_id, publisher_id FROM recipe_cameos WHERE cameo_id = ? AND jti = ?').bind(row.id, token.jti).all<{ recipe_id: string; publisher_id: string }>();
+    if (published.results.length) {
+      await c.env.DB.batch(published.results.flatMap((p) => [
+        c.env.DB.prepare('DELETE FROM recipe_publications WHERE recipe_id = ? AND user_id = ?').bind(p.recipe_id, p.publisher_id),
+        c.env.DB.prepare('DELETE FROM recipe_cameos WHERE cameo_id = ? AND recipe_id = ? AND publisher_id = ?').bind(row.id, p.recipe_id, p.publisher_id),
+      ]));
+      for (const p of published.results) await dropVideoIfUnpublished(c.env.DB, c.env.MEDIA, p.recipe_id);
+    }
+    return c.json({ jti: token.jti, revoked: true, removedPublications: published.results.length });
   })
   .delete('/:id/uses/:recipeId', async (c) => {
     // The owner's say over their likeness: any publication of a recipe that uses the cameo comes down.
@@ -183,6 +213,7 @@ export const cameos = new Hono<AuthEnv>()
       ...publishers.results.map((p) => c.env.DB.prepare('DELETE FROM recipe_publications WHERE recipe_id = ? AND user_id = ?').bind(recipeId, p.publisher_id)),
       c.env.DB.prepare('DELETE FROM recipe_cameos WHERE cameo_id = ? AND recipe_id = ?').bind(row.id, recipeId),
     ]);
+    await dropVideoIfUnpublished(c.env.DB, c.env.MEDIA, recipeId);
     return c.json({ removedPublications: publishers.results.length });
   })
   .post('/:id/consent', async (c) => {

@@ -4,6 +4,7 @@ import { checkPrompt, ConflictError, describeViolations, ForbiddenError, NotFoun
 import { requireUser, type AuthEnv, type SessionUser } from './auth.ts';
 import { settingsOf } from './feed.ts';
 import { parseJsonBody } from './request-body.ts';
+import { dropVideoIfUnpublished } from './videos.ts';
 
 /**
  * Moderation: the prompt policy where recipes enter the instance (publish, remix-link import, Pro
@@ -88,6 +89,7 @@ export const moderation = new Hono<AuthEnv>()
         db.prepare('DELETE FROM recipe_publications WHERE recipe_id = ?').bind(report.recipe_id),
         db.prepare("UPDATE reports SET status = 'removed', decided_by = ?, decided_at = ?, decision_note = ? WHERE recipe_id = ? AND status = 'open'").bind(user.id, now, note ?? null, report.recipe_id),
       ]);
+      await dropVideoIfUnpublished(db, c.env.MEDIA, report.recipe_id);
     }
     return c.json({ id: report.id, recipeId: report.recipe_id, status: action === 'dismiss' ? 'dismissed' : 'removed' });
   });

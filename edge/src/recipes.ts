@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { canonicalRecipeJson, NotFoundError, parseRemixLink, RecipeIdSchema, RecipeSchema, recipeIdOf, ValidationError, type Recipe } from '../../contracts/index.ts';
+import { canonicalRecipeJson, ConflictError, NotFoundError, parseRemixLink, RecipeIdSchema, RecipeSchema, recipeIdOf, ValidationError, type Recipe } from '../../contracts/index.ts';
 import { requireUser, type AuthEnv, type SessionUser } from './auth.ts';
 import { assertRecipeAllowed } from './moderation.ts';
+import { dropVideoIfUnpublished, readMp4Body, serveMp4, videoKey } from './videos.ts';
 import { checkConsent } from './signing-keys.ts';
 import { parseJsonBody } from './request-body.ts';
 
@@ -105,5 +106,29 @@ export const recipes = new Hono<AuthEnv>()
     const user = requireUser(c);
     const result = await c.env.DB.prepare('DELETE FROM recipe_publications WHERE recipe_id = ? AND user_id = ?').bind(c.req.param('id'), user.id).run();
     if (result.meta.changes === 0) throw new NotFoundError({ resource: 'your publication of recipe', id: c.req.param('id') });
+    await dropVideoIfUnpublished(c.env.DB, c.env.MEDIA, c.req.param('id'));
     return c.body(null, 204);
+  })
+  .put('/:id/video', async (c) => {
+    const user = requireUser(c);
+    const id = recipeIdParam(c.req.param('id'));
+    const mine = await c.env.DB.prepare('SELECT 1 FROM recipe_publications WHERE recipe_id = ? AND user_id = ?').bind(id, user.id).first();
+    if (!mine) throw new NotFoundError({ resource: 'your publication of recipe', id });
+    const bytes = await readMp4Body(c, 'video');
+    const existing = await c.env.MEDIA.head(videoKey(id));
+    if (existing && existing.customMetadata?.['uploader'] !== user.id) throw new ConflictError('this recipe already has its video, uploaded by its first publisher');
+    await c.env.MEDIA.put(videoKey(id), bytes, { httpMetadata: { contentType: 'video/mp4' }, customMetadata: { uploader: user.id, recipeId: id } });
+    return c.json({ recipeId: id, bytes: bytes.byteLength, url: `/api/recipes/${id}/video` }, 201);
+  })
+  .get('/:id/video', async (c) => {
+    const id = recipeIdParam(c.req.param('id'));
+    await readRecipe(c.env.DB, id);
+    const res = await serveMp4(c, c.env.MEDIA, videoKey(id), 'public, max-age=300');
+    if (!res) throw new NotFoundError({ resource: 'video of recipe', id });
+    return res;
   });
+
+function recipeIdParam(id: string): string {
+  if (!RecipeIdSchema.safeParse(id).success) throw new ValidationError([{ field: 'recipe.id', message: 'must be a recipe id (52 base32 characters)' }]);
+  return id;
+}
