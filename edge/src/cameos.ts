@@ -83,8 +83,20 @@ async function mayAsk(db: D1Database, cameo: CameoRow, userId: string): Promise<
   if (cameo.owner_id === userId) return true;
   if (cameo.audience === 'only_me') return false;
   if (cameo.audience === 'everyone') return true;
-  // 'approved' and (until follows exist) 'mutuals': only people the owner granted.
-  return (await db.prepare('SELECT 1 AS g FROM cameo_grants WHERE cameo_id = ? AND grantee_id = ?').bind(cameo.id, userId).first()) !== null;
+  // 'approved': only people the owner granted this cameo. 'mutuals' adds people the owner and they
+  // have each granted one of their own cameos: they already trust each other with their likeness.
+  if ((await db.prepare('SELECT 1 AS g FROM cameo_grants WHERE cameo_id = ? AND grantee_id = ?').bind(cameo.id, userId).first()) !== null) return true;
+  if (cameo.audience !== 'mutuals') return false;
+  const mutual = await db
+    .prepare(
+      `SELECT 1 FROM cameo_grants a JOIN cameos ca ON ca.id = a.cameo_id
+       WHERE ca.owner_id = ?1 AND a.grantee_id = ?2
+         AND EXISTS (SELECT 1 FROM cameo_grants b JOIN cameos cb ON cb.id = b.cameo_id WHERE cb.owner_id = ?2 AND b.grantee_id = ?1)
+       LIMIT 1`,
+    )
+    .bind(cameo.owner_id, userId)
+    .first();
+  return mutual !== null;
 }
 
 export const cameos = new Hono<AuthEnv>()

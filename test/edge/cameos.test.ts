@@ -103,6 +103,24 @@ describe('cameos, grants and consent tokens', () => {
     expect(await reason(token, { audience, scope: 'remix' })).toBe('wrong_scope');
   });
 
+  it("opens a 'mutuals' cameo to people who and the owner have granted each other a cameo", async () => {
+    const [owner, friend] = [await person(), await person()];
+    const mutualsOnly = await cameoOf(owner, 'mutuals');
+    const approvedOnly = await cameoOf(owner, 'approved');
+    const ask = (id: string) => call(friend, 'POST', `/cameos/${id}/consent`, { scope: 'generate' });
+    expect((await ask(mutualsOnly.id)).status).toBe(403);
+    // One way is not mutual: the owner grants the friend another cameo.
+    const other = await cameoOf(owner, 'approved');
+    expect((await call(owner, 'POST', `/cameos/${other.id}/grants`, { handle: friend.me.handle })).status).toBe(201);
+    expect((await ask(mutualsOnly.id)).status).toBe(403);
+    // Both ways is: the friend grants the owner one of theirs.
+    const friends = await cameoOf(friend, 'approved');
+    expect((await call(friend, 'POST', `/cameos/${friends.id}/grants`, { handle: owner.me.handle })).status).toBe(201);
+    expect((await ask(mutualsOnly.id)).status).toBe(201);
+    // 'approved' still means this cameo's own grants only.
+    expect((await ask(approvedOnly.id)).status).toBe(403);
+  });
+
   it('never lets one person read, change or delete another person\'s cameo or grants', async () => {
     const [owner, other] = [await person(), await person()];
     const cameo = await cameoOf(owner, 'everyone');
