@@ -1,17 +1,22 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { ConflictError, NotFoundError, RateLimitedError, RecipeIdSchema, UnauthorizedError } from '../../contracts/index.ts';
+import { ConflictError, NotFoundError, PayloadTooLargeError, RateLimitedError, RecipeIdSchema, UnauthorizedError, ValidationError } from '../../contracts/index.ts';
 import { requireUser, sha256Hex, type AuthEnv } from './auth.ts';
-import type { JobView } from './pro-queue.ts';
+import { LEASE_S, type JobView } from './pro-queue.ts';
 import { assertRecipeAllowed } from './moderation.ts';
 import { readRecipe } from './recipes.ts';
 import { parseJsonBody } from './request-body.ts';
 
 /**
- * Pro renders: a signed-in person submits a published recipe (a daily quota applies) and watches its
- * status; render nodes, with their bearer tokens, lease jobs, keep leases alive, and report results.
+ * Pro renders: a signed-in person submits a published recipe (a daily quota applies), watches its
+ * status and downloads the video; render nodes, with their bearer tokens, lease jobs, keep leases
+ * alive, upload the MP4 (stored in R2, which completes the job) or report a failure.
  */
 export const PRO_DAILY_QUOTA = 5;
+/** Largest MP4 a render node may upload. */
+export const RENDER_MAX_BYTES = 64 * 1024 * 1024;
+/** Where a job's video lives in the MEDIA bucket. */
+export const renderKey = (jobId: string) => `renders/${jobId}.mp4`;
 const SubmitSchema = z.strictObject({ recipeId: RecipeIdSchema });
 const CompleteSchema = z.strictObject({ resultKey: z.string().regex(/^renders\/[\w./-]{1,200}$/, 'must be an R2 key under renders/') });
 const FailSchema = z.strictObject({ reason: z.string().min(1).max(500) });
@@ -27,6 +32,65 @@ async function requireNode(c: Context<AuthEnv>): Promise<string> {
   const node = token ? await c.env.DB.prepare('SELECT id FROM render_nodes WHERE token_hash = ?').bind(await sha256Hex(token)).first<{ id: string }>() : null;
   if (!node) throw new UnauthorizedError('a render node must send its token as Authorization: Bearer <token>');
   return node.id;
+}
+
+/**
+ * The request body as bytes, refused as soon as it is larger than `limitBytes`: by its declared
+ * Content-Length before reading, and while reading (a chunked body declares nothing).
+ */
+async function readLimitedBody(request: Request, limitBytes: number): Promise<Uint8Array> {
+  const declared = request.headers.get('content-length');
+  const length = declared === null ? undefined : Number(declared);
+  if (length !== undefined && length > limitBytes) throw new PayloadTooLargeError({ limitBytes });
+  if (!request.body) return new Uint8Array(0);
+  // Sized once from Content-Length (no copy at the end); a chunked body grows it by doubling.
+  let buffer = new Uint8Array(length !== undefined && Number.isInteger(length) ? length : 1 << 20);
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (size + value.byteLength > limitBytes) {
+      await reader.cancel();
+      throw new PayloadTooLargeError({ limitBytes });
+    }
+    if (size + value.byteLength > buffer.byteLength) {
+      const grown = new Uint8Array(Math.min(limitBytes, Math.max(buffer.byteLength * 2, size + value.byteLength)));
+      grown.set(buffer.subarray(0, size));
+      buffer = grown;
+    }
+    buffer.set(value, size);
+    size += value.byteLength;
+  }
+  return size === buffer.byteLength ? buffer : buffer.subarray(0, size);
+}
+
+/** An MP4 (ISO-BMFF) file starts with its `ftyp` box: a 32-bit size ≥ 16, then the four bytes "ftyp", then the major brand. */
+function assertMp4(bytes: Uint8Array): void {
+  const field = 'result';
+  if (bytes.byteLength === 0) throw new ValidationError([{ field, message: 'is empty: send the MP4 file as the request body' }]);
+  const boxSize = bytes.byteLength >= 4 ? new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) : 0;
+  const type = String.fromCharCode(...bytes.subarray(4, 8));
+  if (bytes.byteLength < 16 || type !== 'ftyp' || boxSize < 16 || boxSize > bytes.byteLength) {
+    const first = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    throw new ValidationError([{ field, message: `is not an MP4 file: an ISO-BMFF file starts with an ftyp box (size, then "ftyp"), but its first bytes are ${first}` }]);
+  }
+}
+
+/** A single `bytes=` range of a file of `size` bytes: the whole file (null) when there is no usable Range header. */
+function byteRange(header: string | undefined, size: number): { offset: number; length: number } | null | 'unsatisfiable' {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '');
+  // Several ranges, or a malformed one: RFC 9110 lets a server answer with the whole file.
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { offset: Math.max(0, size - suffix), length: Math.min(suffix, size) };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { offset: start, length: end - start + 1 };
 }
 
 /** A lease the node no longer holds (it ran out, or was never this node's) is a conflict. */
@@ -55,13 +119,40 @@ export const proJobs = new Hono<AuthEnv>()
     if (!job || job.userId !== user.id) throw new NotFoundError({ resource: 'Pro job', id: c.req.param('id') });
     c.header('Cache-Control', 'no-store');
     return c.json(forOwner(job));
+  })
+  .get('/:id/video', async (c) => {
+    const user = requireUser(c);
+    const id = c.req.param('id');
+    const job = await queue(c.env).status(id);
+    if (!job || job.userId !== user.id) throw new NotFoundError({ resource: 'Pro job', id });
+    if (job.status === 'failed') throw new ConflictError(`Pro job ${id} failed (${job.error ?? 'no reason given'}), so it has no video`);
+    if (job.status !== 'done') throw new ConflictError(`Pro job ${id} is ${job.status}: its video can be downloaded once it is done`);
+    const key = job.resultKey ?? renderKey(id);
+    const head = await c.env.MEDIA.head(key);
+    if (!head) throw new NotFoundError({ resource: 'video of Pro job', id });
+    const headers: Record<string, string> = {
+      'content-type': head.httpMetadata?.contentType ?? 'video/mp4',
+      'accept-ranges': 'bytes',
+      etag: head.httpEtag,
+      'cache-control': 'private, max-age=3600',
+      'content-disposition': `inline; filename="${id}.mp4"`,
+    };
+    const range = byteRange(c.req.header('range'), head.size);
+    if (range === 'unsatisfiable') {
+      c.header('content-range', `bytes */${head.size}`);
+      return c.json(new ValidationError([{ field: 'range', message: `is outside the video (${head.size} bytes)` }]).toJSON(), 416);
+    }
+    const object = await c.env.MEDIA.get(key, range ? { range } : {});
+    if (!object) throw new NotFoundError({ resource: 'video of Pro job', id });
+    if (!range) return c.body(object.body, 200, { ...headers, 'content-length': String(head.size) });
+    return c.body(object.body, 206, { ...headers, 'content-length': String(range.length), 'content-range': `bytes ${range.offset}-${range.offset + range.length - 1}/${head.size}` });
   });
 
 export const renderNodes = new Hono<AuthEnv>()
   .post('/lease', async (c) => {
     const node = await requireNode(c);
     const job = await queue(c.env).lease(node, nowS());
-    return job ? c.json({ id: job.id, recipe: (await readRecipe(c.env.DB, job.recipeId)).recipe, leaseExpiresAt: job.leaseExpiresAt, attempt: job.attempts }) : c.body(null, 204);
+    return job ? c.json({ id: job.id, recipeId: job.recipeId, recipe: (await readRecipe(c.env.DB, job.recipeId)).recipe, leaseExpiresAt: job.leaseExpiresAt, leaseS: LEASE_S, attempt: job.attempts }) : c.body(null, 204);
   })
   .post('/jobs/:id/heartbeat', async (c) => {
     const node = await requireNode(c);
@@ -73,6 +164,28 @@ export const renderNodes = new Hono<AuthEnv>()
     const { resultKey } = await parseJsonBody(c, CompleteSchema, 'result');
     const job = await leaseCall(c.req.param('id'), () => queue(c.env).complete(c.req.param('id'), node, resultKey, nowS()));
     return c.json({ id: job.id, status: job.status });
+  })
+  // The upload completes the job in the same call: the key is the server's to choose, and there is
+  // no window in which the video is stored but the job not done (or done with nothing stored).
+  .put('/jobs/:id/result', async (c) => {
+    const node = await requireNode(c);
+    const id = c.req.param('id');
+    const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (type !== 'video/mp4') throw new ValidationError([{ field: 'result', message: `must be sent as video/mp4 (got ${type || 'no content type'})` }]);
+    if (Number(c.req.header('content-length') ?? '0') > RENDER_MAX_BYTES) throw new PayloadTooLargeError({ limitBytes: RENDER_MAX_BYTES });
+    // Checked (and renewed, so the upload has a whole lease) before a byte is read or written.
+    const job = await leaseCall(id, () => queue(c.env).heartbeat(id, node, nowS()));
+    const bytes = await readLimitedBody(c.req.raw, RENDER_MAX_BYTES);
+    assertMp4(bytes);
+    const key = renderKey(id);
+    await c.env.MEDIA.put(key, bytes, { httpMetadata: { contentType: 'video/mp4' }, customMetadata: { jobId: id, recipeId: job.recipeId, nodeId: node } });
+    const done = await queue(c.env).complete(id, node, key, nowS());
+    if (!done) {
+      // The lease ran out during the upload. Keep the file only if another node has finished the job with it.
+      if ((await queue(c.env).status(id))?.status !== 'done') await c.env.MEDIA.delete(key);
+      throw new ConflictError(`job ${id} is not leased to this node (the lease ran out during the upload)`);
+    }
+    return c.json({ id, status: done.status, resultKey: key, bytes: bytes.byteLength });
   })
   .post('/jobs/:id/fail', async (c) => {
     const node = await requireNode(c);
