@@ -5,57 +5,16 @@
  * manifest first) and muxes the clip with ffmpeg as MP4 (H.264 + AAC), the recipe in its metadata.
  * Before the browser engine exists, this is how the model is tried; the engine must match it.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { OnnxModel, type GeneratedClip } from '../render/onnx-model.ts';
+import { OnnxModel } from '../render/onnx-model.ts';
+import { writeMp4 } from '../render/src/mp4.ts';
 import { ensureDebianPackages, FFMPEG } from './system-packages.ts';
 
+// The encoder moved to render/ (scripts may import render, not the other way round).
+export { wavBytes, writeMp4 } from '../render/src/mp4.ts';
+
 export const DEFAULT_MODEL = 'model-shards/zoetrope-draft';
-
-/** 16-bit mono WAV bytes of PCM in [-1, 1]. */
-export function wavBytes(pcm: Float32Array, sampleRate: number): Uint8Array {
-  const out = new DataView(new ArrayBuffer(44 + pcm.length * 2));
-  const text = (offset: number, s: string) => [...s].forEach((c, i) => out.setUint8(offset + i, c.charCodeAt(0)));
-  text(0, 'RIFF');
-  out.setUint32(4, 36 + pcm.length * 2, true);
-  text(8, 'WAVE');
-  text(12, 'fmt ');
-  out.setUint32(16, 16, true);
-  out.setUint16(20, 1, true);
-  out.setUint16(22, 1, true);
-  out.setUint32(24, sampleRate, true);
-  out.setUint32(28, sampleRate * 2, true);
-  out.setUint16(32, 2, true);
-  out.setUint16(34, 16, true);
-  text(36, 'data');
-  out.setUint32(40, pcm.length * 2, true);
-  pcm.forEach((v, i) => out.setInt16(44 + i * 2, Math.round(Math.max(-1, Math.min(1, v)) * 32767), true));
-  return new Uint8Array(out.buffer);
-}
-
-export async function writeMp4(clip: GeneratedClip, out: string, comment: string): Promise<void> {
-  ensureDebianPackages([FFMPEG]);
-  const dir = await mkdtemp(join(tmpdir(), 'zoetrope-generate-'));
-  try {
-    const wav = join(dir, 'audio.wav');
-    await writeFile(wav, wavBytes(clip.audio, clip.sampleRate));
-    const args = ['-y', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${clip.width}x${clip.height}`, '-r', String(clip.fps), '-i', '-', '-i', wav];
-    args.push('-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-crf', '16', '-c:a', 'aac', '-b:a', '96k', '-shortest', '-movflags', '+faststart', '-metadata', `comment=${comment}`, out);
-    await new Promise<void>((done, fail) => {
-      const ff = spawn('ffmpeg', args, { stdio: ['pipe', 'inherit', 'pipe'] });
-      let stderr = '';
-      ff.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      ff.on('error', fail);
-      ff.on('close', (code) => (code === 0 ? done() : fail(new Error(`ffmpeg exited with ${code}: ${stderr.trim()}`))));
-      ff.stdin.end(clip.frames);
-    });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -86,6 +45,7 @@ async function main(): Promise<number> {
   process.stderr.write('\n');
   if (clip.unknownWords.length > 0) console.warn(`generate: the model does not know ${clip.unknownWords.map((w) => `"${w}"`).join(', ')} (read as unknown)`);
   const recipe = { prompt: values.prompt, seed, model: { id: model.manifest.id, version: model.manifest.version }, steps: steps ?? model.manifest.sampler.steps, guidance: guidance ?? model.manifest.sampler.guidance };
+  ensureDebianPackages([FFMPEG]);
   await writeMp4(clip, values.out as string, JSON.stringify(recipe));
   const t = clip.timings;
   console.log(`wrote ${values.out}: ${clip.frameCount} frames of ${clip.width}×${clip.height} at ${clip.fps} fps with ${clip.sampleRate} Hz audio in ${((performance.now() - started) / 1000).toFixed(2)} s (text ${t.textMs.toFixed(0)} ms, sampling ${t.stepsMs.toFixed(0)} ms, video decoder ${t.videoMs.toFixed(0)} ms, audio decoder ${t.audioMs.toFixed(0)} ms)`);

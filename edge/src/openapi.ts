@@ -77,6 +77,14 @@ export function openApiDocument(serverUrl: string): OpenApiDocument {
       '/api/cameos/{id}/consent': { post: { summary: 'A consent token for a cameo you may use (EdDSA JWS, ≤ 1 h)', security: session, parameters: [idParam, ...csrf], requestBody: { required: true, content: json(ConsentRequestSchema) }, responses: { '201': { description: '{token, expiresAt, audience}' }, ...errors(400, 401, 403, 404) } } },
       '/api/pro-jobs': { post: { summary: 'Submit a published recipe for a Pro render (5 per 24 h)', security: session, parameters: csrf, responses: { '201': { description: 'the job, queued' }, ...errors(400, 401, 403, 404, 429) } } },
       '/api/pro-jobs/{id}': { get: { summary: "A Pro job's status (its owner only)", security: session, parameters: [idParam], responses: { '200': { description: 'the job' }, ...errors(401, 404) } } },
+      '/api/pro-jobs/{id}/video': {
+        get: {
+          summary: "A done Pro job's MP4 (its owner only); a single `Range: bytes=…` is answered with 206",
+          security: session,
+          parameters: [idParam, { name: 'range', in: 'header', required: false, schema: { type: 'string', example: 'bytes=0-1023' } }],
+          responses: { '200': { description: 'the video', content: { 'video/mp4': { schema: { type: 'string', format: 'binary' } } } }, '206': { description: 'part of the video (Content-Range says which)' }, '416': { description: 'the range is outside the video' }, ...errors(401, 404, 409) },
+        },
+      },
       '/api/feed': { get: { summary: 'Your feed, ranked for making and remixing (never watch time) and steered by your instruction; a check-in after a long stretch, and your daily cap', security: session, parameters: [{ name: 'cursor', in: 'query', schema: { type: 'string' } }, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 50 } }], responses: { '200': { description: "{state: 'ok', items, nextCursor, steering, time} | {state: 'check-in', …} | {state: 'daily-limit', …}" }, ...errors(400, 401) } } },
       '/api/feed/steering': {
         get: { summary: 'Your steering instruction and how it was read', security: session, responses: { '200': { description: '{instruction, weights, exclude, only, unrecognized, explanation}' }, ...errors(401) } },
@@ -99,9 +107,18 @@ export function openApiDocument(serverUrl: string): OpenApiDocument {
       '/api/moderation/check': { post: { summary: 'Check a prompt against the policy before generating (your filter applies when signed in)', requestBody: { required: true, content: json(PolicyCheckSchema) }, responses: { '200': { description: '{allowed, violations}' }, ...errors(400) } } },
       '/api/moderation/reports': { get: { summary: 'Moderators: the review queue, oldest first', security: session, parameters: [{ name: 'status', in: 'query', schema: { enum: ['open', 'dismissed', 'removed'] } }], responses: { '200': { description: '{reports}' }, ...errors(400, 401, 403) } } },
       '/api/moderation/reports/{id}/decision': { post: { summary: 'Moderators: dismiss a report, or remove the recipe from this instance', security: session, parameters: [idParam, ...csrf], requestBody: { required: true, content: json(DecisionSchema) }, responses: { '200': { description: '{id, recipeId, status}' }, ...errors(400, 401, 403, 404, 409) } } },
-      '/api/render/lease': { post: { summary: 'Render node: lease the oldest waiting job (204 when none)', security: [{ node: [] }], responses: { '200': { description: '{id, recipe, leaseExpiresAt, attempt}' }, '204': { description: 'nothing waiting' }, ...errors(401) } } },
+      '/api/render/lease': { post: { summary: 'Render node: lease the oldest waiting job (204 when none)', security: [{ node: [] }], responses: { '200': { description: '{id, recipeId, recipe, leaseExpiresAt, leaseS, attempt}: heartbeat well within leaseS seconds' }, '204': { description: 'nothing waiting' }, ...errors(401) } } },
       '/api/render/jobs/{id}/heartbeat': { post: { summary: 'Render node: keep the lease alive', security: [{ node: [] }], parameters: [idParam], responses: { '200': { description: '{id, leaseExpiresAt}' }, ...errors(401, 409) } } },
-      '/api/render/jobs/{id}/complete': { post: { summary: 'Render node: the render is in R2', security: [{ node: [] }], parameters: [idParam], responses: { '200': { description: '{id, status}' }, ...errors(400, 401, 409) } } },
+      '/api/render/jobs/{id}/result': {
+        put: {
+          summary: "Render node: upload the job's MP4 (video/mp4, ≤ 64 MB, starting with an ISO-BMFF ftyp box) while holding its lease; stored in R2 at renders/<id>.mp4, which completes the job",
+          security: [{ node: [] }],
+          parameters: [idParam],
+          requestBody: { required: true, content: { 'video/mp4': { schema: { type: 'string', format: 'binary' } } } },
+          responses: { '200': { description: '{id, status: done, resultKey, bytes}' }, ...errors(400, 401, 409, 413) },
+        },
+      },
+      '/api/render/jobs/{id}/complete': { post: { summary: 'Render node: the render is already stored at resultKey (PUT …/result stores and completes in one call)', security: [{ node: [] }], parameters: [idParam], responses: { '200': { description: '{id, status}' }, ...errors(400, 401, 409) } } },
       '/api/render/jobs/{id}/fail': { post: { summary: 'Render node: the render failed (retried up to 3 attempts)', security: [{ node: [] }], parameters: [idParam], responses: { '200': { description: '{id, status, attempts}' }, ...errors(400, 401, 409) } } },
       '/api/consent/status/{jti}': { get: { summary: 'Is this consent token revoked? (other instances ask before honouring it)', parameters: [{ name: 'jti', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{16,64}$' } }], responses: { '200': { description: '{jti, revoked}' }, ...errors(400) } } },
       '/.well-known/jwks.json': { get: { summary: "The instance's consent-token public keys (the active one and those retired within 12 h)", responses: { '200': { description: 'a JWK set' } } } },

@@ -2,16 +2,22 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { ConflictError, NotFoundError, RateLimitedError, RecipeIdSchema, UnauthorizedError } from '../../contracts/index.ts';
 import { requireUser, sha256Hex, type AuthEnv } from './auth.ts';
-import type { JobView } from './pro-queue.ts';
+import { LEASE_S, type JobView } from './pro-queue.ts';
 import { assertRecipeAllowed } from './moderation.ts';
 import { readRecipe } from './recipes.ts';
+import { assertMp4, checkMp4Headers, readLimitedBody, serveMp4 } from './videos.ts';
 import { parseJsonBody } from './request-body.ts';
 
 /**
- * Pro renders: a signed-in person submits a published recipe (a daily quota applies) and watches its
- * status; render nodes, with their bearer tokens, lease jobs, keep leases alive, and report results.
+ * Pro renders: a signed-in person submits a published recipe (a daily quota applies), watches its
+ * status and downloads the video; render nodes, with their bearer tokens, lease jobs, keep leases
+ * alive, upload the MP4 (stored in R2, which completes the job) or report a failure.
  */
 export const PRO_DAILY_QUOTA = 5;
+/** Largest MP4 a render node may upload. */
+export const RENDER_MAX_BYTES = 64 * 1024 * 1024;
+/** Where a job's video lives in the MEDIA bucket. */
+export const renderKey = (jobId: string) => `renders/${jobId}.mp4`;
 const SubmitSchema = z.strictObject({ recipeId: RecipeIdSchema });
 const CompleteSchema = z.strictObject({ resultKey: z.string().regex(/^renders\/[\w./-]{1,200}$/, 'must be an R2 key under renders/') });
 const FailSchema = z.strictObject({ reason: z.string().min(1).max(500) });
@@ -55,13 +61,24 @@ export const proJobs = new Hono<AuthEnv>()
     if (!job || job.userId !== user.id) throw new NotFoundError({ resource: 'Pro job', id: c.req.param('id') });
     c.header('Cache-Control', 'no-store');
     return c.json(forOwner(job));
+  })
+  .get('/:id/video', async (c) => {
+    const user = requireUser(c);
+    const id = c.req.param('id');
+    const job = await queue(c.env).status(id);
+    if (!job || job.userId !== user.id) throw new NotFoundError({ resource: 'Pro job', id });
+    if (job.status === 'failed') throw new ConflictError(`Pro job ${id} failed (${job.error ?? 'no reason given'}), so it has no video`);
+    if (job.status !== 'done') throw new ConflictError(`Pro job ${id} is ${job.status}: its video can be downloaded once it is done`);
+    const res = await serveMp4(c, c.env.MEDIA, job.resultKey ?? renderKey(id), { 'cache-control': 'private, max-age=3600', 'content-disposition': `inline; filename="${id}.mp4"` });
+    if (!res) throw new NotFoundError({ resource: 'video of Pro job', id });
+    return res;
   });
 
 export const renderNodes = new Hono<AuthEnv>()
   .post('/lease', async (c) => {
     const node = await requireNode(c);
     const job = await queue(c.env).lease(node, nowS());
-    return job ? c.json({ id: job.id, recipe: (await readRecipe(c.env.DB, job.recipeId)).recipe, leaseExpiresAt: job.leaseExpiresAt, attempt: job.attempts }) : c.body(null, 204);
+    return job ? c.json({ id: job.id, recipeId: job.recipeId, recipe: (await readRecipe(c.env.DB, job.recipeId)).recipe, leaseExpiresAt: job.leaseExpiresAt, leaseS: LEASE_S, attempt: job.attempts }) : c.body(null, 204);
   })
   .post('/jobs/:id/heartbeat', async (c) => {
     const node = await requireNode(c);
@@ -73,6 +90,26 @@ export const renderNodes = new Hono<AuthEnv>()
     const { resultKey } = await parseJsonBody(c, CompleteSchema, 'result');
     const job = await leaseCall(c.req.param('id'), () => queue(c.env).complete(c.req.param('id'), node, resultKey, nowS()));
     return c.json({ id: job.id, status: job.status });
+  })
+  // The upload completes the job in the same call: the key is the server's to choose, and there is
+  // no window in which the video is stored but the job not done (or done with nothing stored).
+  .put('/jobs/:id/result', async (c) => {
+    const node = await requireNode(c);
+    const id = c.req.param('id');
+    checkMp4Headers(c, 'result', RENDER_MAX_BYTES);
+    // Checked (and renewed, so the upload has a whole lease) before a byte is read or written.
+    const job = await leaseCall(id, () => queue(c.env).heartbeat(id, node, nowS()));
+    const bytes = await readLimitedBody(c.req.raw, RENDER_MAX_BYTES);
+    assertMp4(bytes, 'result');
+    const key = renderKey(id);
+    await c.env.MEDIA.put(key, bytes, { httpMetadata: { contentType: 'video/mp4' }, customMetadata: { jobId: id, recipeId: job.recipeId, nodeId: node } });
+    const done = await queue(c.env).complete(id, node, key, nowS());
+    if (!done) {
+      // The lease ran out during the upload. Keep the file only if another node has finished the job with it.
+      if ((await queue(c.env).status(id))?.status !== 'done') await c.env.MEDIA.delete(key);
+      throw new ConflictError(`job ${id} is not leased to this node (the lease ran out during the upload)`);
+    }
+    return c.json({ id, status: done.status, resultKey: key, bytes: bytes.byteLength });
   })
   .post('/jobs/:id/fail', async (c) => {
     const node = await requireNode(c);

@@ -123,7 +123,7 @@ export const recipes = new Hono<AuthEnv>()
   .get('/:id/video', async (c) => {
     const id = recipeIdParam(c.req.param('id'));
     await readRecipe(c.env.DB, id);
-    const res = await serveMp4(c, c.env.MEDIA, videoKey(id), 'public, max-age=300');
+    const res = await serveMp4(c, c.env.MEDIA, videoKey(id), { 'cache-control': 'public, max-age=300' });
     if (!res) throw new NotFoundError({ resource: 'video of recipe', id });
     return res;
   });

@@ -74,6 +74,7 @@ describe('the ownership matrix', () => {
       ['DELETE', `/recipes/${recipeId}/publication`],
       ['PUT', `/recipes/${recipeId}/video`, MP4, 'video/mp4'],
       ['GET', `/pro-jobs/${job.id}`],
+      ['GET', `/pro-jobs/${job.id}/video`],
       ['PATCH', `/family/children/${teen.me.id}/settings`, { dailyFeedMinutes: 600 }],
       ['DELETE', `/family/children/${teen.me.id}`],
     ];

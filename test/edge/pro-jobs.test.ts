@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { deserializeError, type Recipe } from '../../contracts/index.ts';
 import type { Me } from '../../edge/src/accounts.ts';
 import { sha256Hex } from '../../edge/src/auth.ts';
-import { PRO_DAILY_QUOTA } from '../../edge/src/pro-jobs.ts';
+import { PRO_DAILY_QUOTA, RENDER_MAX_BYTES } from '../../edge/src/pro-jobs.ts';
 import { LEASE_S, MAX_ATTEMPTS, type ProQueue } from '../../edge/src/pro-queue.ts';
 import type { RecipeView } from '../../edge/src/recipes.ts';
 import { DRAFT_RECIPE } from '../fixtures/recipes.ts';
@@ -33,6 +33,23 @@ const node = (token: string, path: string, body?: unknown) =>
 async function publishedRecipe(who: Who, seed: number): Promise<string> {
   const recipe: Recipe = { ...DRAFT_RECIPE, seed };
   return (await (await call(who, 'POST', '/recipes', { recipe })).json<RecipeView>()).id;
+}
+
+/** The smallest thing that passes for an MP4: an ftyp box (isom), then an empty mdat box and a tail. */
+function tinyMp4(): Uint8Array {
+  const ascii = (t: string) => Array.from(t, (ch) => ch.charCodeAt(0));
+  return Uint8Array.from([0, 0, 0, 24, ...ascii('ftypisom'), 0, 0, 2, 0, ...ascii('isommp41'), 0, 0, 0, 8, ...ascii('mdat'), ...Array.from({ length: 40 }, (_, i) => i)]);
+}
+const upload = (token: string, id: string, body: BodyInit, type = 'video/mp4') =>
+  SELF.fetch(`${BASE}/render/jobs/${id}/result`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': type }, body });
+
+/** A submitted job, leased by `token`'s node. */
+async function leasedJob(who: Who, token: string, seed: number): Promise<{ id: string; recipeId: string }> {
+  await drain(token);
+  const recipeId = await publishedRecipe(who, seed);
+  const { id } = await (await call(who, 'POST', '/pro-jobs', { recipeId })).json<{ id: string }>();
+  expect((await (await node(token, '/lease')).json<{ id: string }>()).id).toBe(id);
+  return { id, recipeId };
 }
 
 /** Drains the queue, so each test starts with only its own jobs waiting. */
@@ -110,5 +127,103 @@ describe('Pro render jobs', () => {
     expect((await node('0'.repeat(64), '/lease')).status).toBe(401);
     const me = await person();
     expect((await SELF.fetch(`${BASE}/render/lease`, { method: 'POST', headers: { cookie: me.cookie, 'x-csrf-token': me.csrf } })).status).toBe(401);
+  });
+
+  it('stores the uploaded MP4 in R2, completes the job, and streams it to its owner (with ranges)', async () => {
+    const [me, gpu] = [await person(), await renderNode('gpu-a')];
+    const { id, recipeId } = await leasedJob(me, gpu, 7101);
+    const notYet = await call(me, 'GET', `/pro-jobs/${id}/video`);
+    expect(notYet.status).toBe(409);
+    expect(deserializeError(await notYet.json()).message).toMatch(/is leased: its video can be downloaded once it is done/);
+
+    const mp4 = tinyMp4();
+    const res = await upload(gpu, id, mp4);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ id, status: 'done', resultKey: `renders/${id}.mp4`, bytes: mp4.byteLength });
+    const stored = await env.MEDIA.get(`renders/${id}.mp4`);
+    expect(stored?.httpMetadata?.contentType).toBe('video/mp4');
+    expect(stored?.customMetadata).toMatchObject({ jobId: id, recipeId });
+    expect(stored?.customMetadata?.['nodeId']).toMatch(/^node_gpu-a_/);
+    expect(new Uint8Array(await stored!.arrayBuffer())).toEqual(mp4);
+    expect(await (await call(me, 'GET', `/pro-jobs/${id}`)).json()).toMatchObject({ status: 'done', resultKey: `renders/${id}.mp4` });
+
+    const video = await call(me, 'GET', `/pro-jobs/${id}/video`);
+    expect(video.status).toBe(200);
+    expect(video.headers.get('content-type')).toBe('video/mp4');
+    expect(video.headers.get('content-length')).toBe(String(mp4.byteLength));
+    expect(video.headers.get('accept-ranges')).toBe('bytes');
+    expect(new Uint8Array(await video.arrayBuffer())).toEqual(mp4);
+
+    const part = await SELF.fetch(`${BASE}/pro-jobs/${id}/video`, { headers: { cookie: me.cookie, range: 'bytes=4-11' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 4-11/${mp4.byteLength}`);
+    expect(part.headers.get('content-length')).toBe('8');
+    expect(new TextDecoder().decode(await part.arrayBuffer())).toBe('ftypisom');
+    const tail = await SELF.fetch(`${BASE}/pro-jobs/${id}/video`, { headers: { cookie: me.cookie, range: 'bytes=-4' } });
+    expect(tail.status).toBe(206);
+    expect(new Uint8Array(await tail.arrayBuffer())).toEqual(mp4.subarray(-4));
+    const outside = await SELF.fetch(`${BASE}/pro-jobs/${id}/video`, { headers: { cookie: me.cookie, range: `bytes=${mp4.byteLength}-` } });
+    expect(outside.status).toBe(416);
+    expect(outside.headers.get('content-range')).toBe(`bytes */${mp4.byteLength}`);
+    await outside.arrayBuffer();
+  });
+
+  it("refuses an upload from a node without the job's lease (409), and stores nothing", async () => {
+    const [me, a, b] = [await person(), await renderNode('gpu-a'), await renderNode('gpu-b')];
+    const { id } = await leasedJob(me, a, 7102);
+    const stolen = await upload(b, id, tinyMp4());
+    expect(stolen.status).toBe(409);
+    expect(deserializeError(await stolen.json()).message).toMatch(/not leased to this node/);
+    expect(await env.MEDIA.head(`renders/${id}.mp4`)).toBeNull();
+    // Once a job is done, its node holds no lease any more either.
+    expect((await upload(a, id, tinyMp4())).status).toBe(200);
+    const again = await upload(a, id, tinyMp4());
+    expect(again.status).toBe(409);
+    await again.arrayBuffer();
+    expect((await upload(a, 'job_unknown', tinyMp4())).status).toBe(409);
+    expect((await upload('0'.repeat(64), id, tinyMp4())).status).toBe(401);
+  });
+
+  it('refuses a body that is not an MP4 (400) or is larger than 64 MB (413), and stores nothing', async () => {
+    const [me, gpu] = [await person(), await renderNode('gpu-a')];
+    const { id } = await leasedJob(me, gpu, 7103);
+    const cases: [Response, number, RegExp][] = [
+      [await upload(gpu, id, new TextEncoder().encode('<!doctype html><p>not a video</p>')), 400, /result is not an MP4 file: an ISO-BMFF file starts with an ftyp box .* its first bytes are 3c 21 64 6f/],
+      [await upload(gpu, id, new Uint8Array(0)), 400, /result is empty/],
+      [await upload(gpu, id, tinyMp4(), 'video/webm'), 400, /result must be sent as video\/mp4 \(got video\/webm\)/],
+      [await upload(gpu, id, new Uint8Array(RENDER_MAX_BYTES + 1)), 413, /larger than 67108864 bytes/],
+    ];
+    // A chunked body declares no length: it is refused while reading, once past the limit.
+    const head = tinyMp4();
+    let sent = 0;
+    const chunked = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent > RENDER_MAX_BYTES) return controller.close();
+        const chunk = sent === 0 ? head : new Uint8Array(1 << 20);
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    cases.push([await upload(gpu, id, chunked), 413, /larger than 67108864 bytes/]);
+    for (const [res, status, message] of cases) {
+      expect(res.status).toBe(status);
+      expect(deserializeError(await res.json()).message).toMatch(message);
+    }
+    expect(await env.MEDIA.head(`renders/${id}.mp4`)).toBeNull();
+    expect(await (await call(me, 'GET', `/pro-jobs/${id}`)).json()).toMatchObject({ status: 'leased' });
+  });
+
+  it("lets only the job's owner download its video", async () => {
+    const [me, other, gpu] = [await person(), await person(), await renderNode('gpu-a')];
+    const { id } = await leasedJob(me, gpu, 7104);
+    // Sent chunked this time (no Content-Length): stored all the same.
+    const chunks = [tinyMp4().subarray(0, 10), tinyMp4().subarray(10)];
+    const body = new ReadableStream<Uint8Array>({ pull: (controller) => (chunks.length > 0 ? controller.enqueue(chunks.shift()!) : controller.close()) });
+    expect((await upload(gpu, id, body)).status).toBe(200);
+    const theirs = await call(other, 'GET', `/pro-jobs/${id}/video`);
+    expect(theirs.status).toBe(404);
+    expect(deserializeError(await theirs.json()).message).toMatch(/Pro job/);
+    expect((await SELF.fetch(`${BASE}/pro-jobs/${id}/video`)).status).toBe(401);
+    expect(new Uint8Array(await (await call(me, 'GET', `/pro-jobs/${id}/video`)).arrayBuffer())).toEqual(tinyMp4());
   });
 });
