@@ -2,6 +2,9 @@ import { expect } from 'chai';
 import { proxy, wrap, type Remote } from 'comlink';
 import { CanceledError } from '../../contracts/index.ts';
 import type { EngineApi } from '../../workers/src/engine/engine.worker.ts';
+import * as ort from 'onnxruntime-web/webgpu';
+import { ShardLoader } from '../../workers/src/engine/shard-loader.ts';
+import { WebModel } from '../../workers/src/engine/web-model.ts';
 import { registerErrorTransfer } from '../../workers/src/index.ts';
 
 registerErrorTransfer();
@@ -55,6 +58,37 @@ describe('generation engine in a worker (tiny model)', () => {
     clips.webgpu = clip.frames;
     expect(clip.fallbacks).to.deep.equal([]);
     expect(psnr(clips.wasm!, clip.frames)).to.be.at.least(35);
+    // The tokens stayed on the GPU between steps: read back once, at the end.
+    expect(clip.tokenReadsFromGpu).to.equal(1);
+    // With previews, once per step more (the guess the preview decodes), and the same clip.
+    const previewed = await engine.generate({ prompt: 'a ball bounces', seed: 7, preview: true }, proxy(() => undefined));
+    expect(previewed.tokenReadsFromGpu).to.equal(1 + 4);
+    expect(psnr(clip.frames, previewed.frames)).to.equal(Infinity);
+  });
+
+  it('carries the job on to WASM when the GPU device is lost mid-generation', async () => {
+    const loader = new ShardLoader({ baseUrl: BASE, dbName: db });
+    const { manifest } = await loader.loadManifest();
+    const loaded = await loader.load(manifest);
+    loader.close();
+    const reasons: string[] = [];
+    const model = await WebModel.create(loaded, { backend: 'webgpu', wasmThreads: 1, onFallback: (reason) => reasons.push(reason) });
+    const steps: number[] = [];
+    const clip = await model.generate({
+      prompt: 'a ball bounces',
+      seed: 7,
+      onStep: async (step) => {
+        steps.push(step);
+        // What a driver reset or a GPU process crash does to the page's device.
+        if (step === 2 && model.backend === 'webgpu') (await ort.env.webgpu.device).destroy();
+      },
+    });
+    expect(model.backend).to.equal('wasm');
+    expect(reasons).to.have.length(1);
+    // The sampler started again on WASM from the same noise: the clip is the WASM clip.
+    expect(psnr(clips.wasm!, clip.frames)).to.equal(Infinity);
+    expect(steps.slice(-4)).to.deep.equal([1, 2, 3, 4]);
+    await model.release();
   });
 
   it('sends a preview frame with each step when asked', async () => {

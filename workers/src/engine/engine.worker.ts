@@ -68,13 +68,14 @@ const api = {
     };
   },
 
-  async generate(request: EngineRequest & { preview?: boolean }, onStep?: (step: number, steps: number, preview?: PreviewFrame) => void): Promise<GeneratedClip & { backend: Backend; fallbacks: string[] }> {
+  async generate(request: EngineRequest & { preview?: boolean }, onStep?: (step: number, steps: number, preview?: PreviewFrame) => void): Promise<GeneratedClip & { backend: Backend; fallbacks: string[]; tokenReadsFromGpu: number }> {
     if (!model) throw new UnsupportedError({ feature: 'generating before a model is loaded (call load first)' });
     if (running) throw new UnsupportedError({ feature: 'two generations at once (wait for the first, or cancel it)' });
     running = new AbortController();
     try {
       const clip = await model.generate({ ...request, signal: running.signal, onStep: async (s, n, preview) => void (await onStep?.(s, n, preview)) });
-      const out = { ...clip, backend: model.backend, fallbacks: [...fallbacks] };
+      // How often the sampler read tokens back from the GPU (1 on WebGPU without previews: the result; 0 on WASM).
+      const out = { ...clip, backend: model.backend, fallbacks: [...fallbacks], tokenReadsFromGpu: model.backend === 'webgpu' ? model.lastResidentReads : 0 };
       return transfer(out, [clip.frames.buffer, clip.audio.buffer]);
     } finally {
       running = null;

@@ -16,6 +16,28 @@ export interface PlainTensor {
 
 export interface GraphRunner {
   run(role: GraphRole, feeds: Record<string, PlainTensor>): Promise<Record<string, PlainTensor>>;
+  /**
+   * Optional: the whole sampler, with the tokens kept where the runner computes (a GPU) from the
+   * first step to the last. Null when it can't here (no GPU, or the GPU failed and the runner fell
+   * back): the shared loop below runs instead, from the same noise.
+   */
+  sampleResident?(job: ResidentSampling): Promise<Float32Array | null>;
+}
+
+export interface ResidentSampling {
+  readonly noise: Float32Array;
+  readonly timesteps: readonly number[];
+  readonly guidance: number;
+  /** 2 with guidance (conditioned, unconditioned), else 1. */
+  readonly batch: number;
+  readonly frames: number;
+  readonly dim: number;
+  /** The text encoder's outputs and the mask, batched like the denoiser's input. */
+  readonly text: Readonly<Record<'text' | 'pooled' | 'mask', PlainTensor>>;
+  readonly signal?: AbortSignal;
+  /** After each step; `predicted` (the clean-clip guess, downloaded) only when `wantPredicted`. */
+  readonly onStep?: (step: number, steps: number, predicted?: Float32Array) => Promise<void>;
+  readonly wantPredicted: boolean;
 }
 
 export interface GenerateRequest {
@@ -118,26 +140,51 @@ export async function generateClip(runner: GraphRunner, manifest: Manifest, toke
   const textFeeds = { text: text.text as PlainTensor, pooled: text.pooled as PlainTensor, mask: maskTensor };
 
   t0 = now();
-  const tokens = await sampleFlow({
-    noise: initialNoise(request.seed, manifest.tokens),
-    timesteps,
-    guidance,
-    signal: request.signal,
-    onStep: async (step, steps, _x, predicted) => {
-      if (!request.onStep) return;
-      if (!request.preview) return request.onStep(step, steps);
-      const middle = Math.floor(frames / 2);
-      const rgb = (await run('videoDecoder', { tokens: { type: 'float32', data: predicted.slice(middle * dim, (middle + 1) * dim), dims: [1, dim] } })).rgb as PlainTensor;
-      return request.onStep(step, steps, { rgb: toBytes(rgb.data as Float32Array), width: manifest.output.width, height: manifest.output.height });
-    },
-    denoise: async (x, t) => {
-      const xx = new Float32Array(x.length * batch);
-      for (let b = 0; b < batch; b++) xx.set(x, b * x.length);
-      const out = await run('denoiser', { x: { type: 'float32', data: xx, dims: [batch, frames, dim] }, t: { type: 'float32', data: new Float32Array(batch).fill(t), dims: [batch] }, ...textFeeds });
-      const v = (out.velocity as PlainTensor).data as Float32Array;
-      return { conditioned: v.subarray(0, x.length), unconditioned: batch === 2 ? v.subarray(x.length) : null };
-    },
-  });
+  const middle = Math.floor(frames / 2);
+  const preview = async (step: number, steps: number, predicted: Float32Array) => {
+    const rgb = (await run('videoDecoder', { tokens: { type: 'float32', data: predicted.slice(middle * dim, (middle + 1) * dim), dims: [1, dim] } })).rgb as PlainTensor;
+    return request.onStep?.(step, steps, { rgb: toBytes(rgb.data as Float32Array), width: manifest.output.width, height: manifest.output.height });
+  };
+  const noise = initialNoise(request.seed, manifest.tokens);
+  const resident = runner.sampleResident
+    ? await runner.sampleResident({
+        noise,
+        timesteps,
+        guidance,
+        batch,
+        frames,
+        dim,
+        text: textFeeds,
+        signal: request.signal,
+        wantPredicted: Boolean(request.preview && request.onStep),
+        onStep: async (step, steps, predicted) => {
+          if (!request.onStep) return;
+          if (predicted) return preview(step, steps, predicted);
+          return request.onStep(step, steps);
+        },
+      })
+    : null;
+  if (resident) checkOutput('denoiser', 'tokens', { type: 'float32', data: resident, dims: [frames, dim] });
+  const tokens =
+    resident ??
+    (await sampleFlow({
+      noise,
+      timesteps,
+      guidance,
+      signal: request.signal,
+      onStep: async (step, steps, _x, predicted) => {
+        if (!request.onStep) return;
+        if (!request.preview) return request.onStep(step, steps);
+        return preview(step, steps, predicted);
+      },
+      denoise: async (x, t) => {
+        const xx = new Float32Array(x.length * batch);
+        for (let b = 0; b < batch; b++) xx.set(x, b * x.length);
+        const out = await run('denoiser', { x: { type: 'float32', data: xx, dims: [batch, frames, dim] }, t: { type: 'float32', data: new Float32Array(batch).fill(t), dims: [batch] }, ...textFeeds });
+        const v = (out.velocity as PlainTensor).data as Float32Array;
+        return { conditioned: v.subarray(0, x.length), unconditioned: batch === 2 ? v.subarray(x.length) : null };
+      },
+    }));
   const stepsMs = now() - t0;
 
   const tokenFeed: PlainTensor = { type: 'float32', data: tokens, dims: [frames, dim] };

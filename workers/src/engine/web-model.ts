@@ -1,15 +1,22 @@
 import * as ort from 'onnxruntime-web/webgpu';
-import { GRAPH_ROLES, UnsupportedError, WordTokenizer, type GraphRole, type Manifest } from '../../../contracts/index.ts';
+import { CanceledError, GRAPH_ROLES, UnsupportedError, WordTokenizer, type GraphRole, type Manifest } from '../../../contracts/index.ts';
 import type { Capabilities } from '../capabilities.ts';
-import { BadOutputError, checkOutput, generateClip, type GeneratedClip, type GenerateRequest, type GraphRunner, type PlainTensor } from './generate.ts';
+import { guidedEulerGraph } from './euler-graph.ts';
+import { BadOutputError, checkOutput, generateClip, type GeneratedClip, type GenerateRequest, type GraphRunner, type PlainTensor, type ResidentSampling } from './generate.ts';
 import type { LoadedModel } from './shard-loader.ts';
 
 /**
  * A verified model (from the shard loader) run with onnxruntime-web: one session per graph, on
  * WebGPU when the device has an adapter, else WASM. One generation at a time. Outputs are checked
  * (NaN, ∞, and the all-zeros a silently failed WebGPU pass returns); when WebGPU fails — an error,
- * a lost device, bad numbers — the sessions are recreated on WASM and the step runs again there,
+ * a lost device, bad numbers — the sessions are recreated on WASM and the work runs again there,
  * so the job carries on.
+ *
+ * On WebGPU the sampler keeps the tokens on the GPU from the first step to the last: the denoiser
+ * writes its velocity to a GPU buffer (`preferredOutputLocation: 'gpu-buffer'`), a small guided
+ * Euler graph (euler-graph.ts) turns it into the next tokens on the GPU, and only the final tokens
+ * (and a preview's guess, when asked) are read back. Those final tokens are checked; if they are
+ * bad, or a step fails, the sampler starts again on WASM from the same noise.
  */
 export type Backend = 'webgpu' | 'wasm';
 
@@ -29,7 +36,10 @@ export interface WebModelOptions {
 
 export class WebModel implements GraphRunner {
   private sessions: Partial<Record<GraphRole, ort.InferenceSession>> = {};
+  private eulerSessions = new Map<number, ort.InferenceSession>();
   private busy = false;
+  /** Reads of tokens back from the GPU in the last resident sampling (1 without previews: the result). */
+  lastResidentReads = 0;
   private _backend: Backend;
 
   private constructor(
@@ -70,13 +80,84 @@ export class WebModel implements GraphRunner {
         executionProviders: [this._backend],
         graphOptimizationLevel: 'all',
         externalData: graph.externalData.map((s) => ({ path: s.file, data: file(s.file) })),
+        // The denoiser's velocity stays on the GPU for the on-GPU sampler step.
+        ...(role === 'denoiser' && this._backend === 'webgpu' ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
       });
     }
   }
 
   private async closeSessions(): Promise<void> {
-    await Promise.all(Object.values(this.sessions).map((s) => s?.release()));
+    // allSettled: after a lost GPU device, releasing its sessions may fail too; they are gone either way.
+    await Promise.allSettled([...Object.values(this.sessions), ...this.eulerSessions.values()].map((s) => s?.release()));
     this.sessions = {};
+    this.eulerSessions.clear();
+  }
+
+  private async eulerSession(batch: number, frames: number, dim: number): Promise<ort.InferenceSession> {
+    let session = this.eulerSessions.get(batch);
+    if (!session) {
+      session = await ort.InferenceSession.create(guidedEulerGraph(batch, frames, dim), { executionProviders: ['webgpu'], preferredOutputLocation: 'gpu-buffer' });
+      this.eulerSessions.set(batch, session);
+    }
+    return session;
+  }
+
+  async sampleResident(job: ResidentSampling): Promise<Float32Array | null> {
+    if (this._backend !== 'webgpu') return null;
+    try {
+      const tokens = await this.sampleOnGpu(job);
+      checkOutput('denoiser', 'tokens', { type: 'float32', data: tokens, dims: [job.frames, job.dim] });
+      return tokens;
+    } catch (error) {
+      if (error instanceof CanceledError) throw error;
+      await this.fallBack(error instanceof BadOutputError ? error.message : `WebGPU failed while sampling (${(error as Error).message})`);
+      return null;
+    }
+  }
+
+  private async sampleOnGpu(job: ResidentSampling): Promise<Float32Array> {
+    const { batch, frames, dim, timesteps, guidance } = job;
+    const denoiser = this.sessions.denoiser;
+    if (!denoiser) throw new RangeError('no session for the denoiser graph');
+    const euler = await this.eulerSession(batch, frames, dim);
+    const cpu = (t: PlainTensor) => new ort.Tensor('float32', t.data as Float32Array, t.dims);
+    const text = { text: cpu(job.text.text), pooled: cpu(job.text.pooled), mask: cpu(job.text.mask) };
+    const weights = new ort.Tensor('float32', batch === 2 ? new Float32Array([guidance, 1 - guidance]) : new Float32Array([1]), [batch, 1, 1]);
+    const rows = new Float32Array(job.noise.length * batch);
+    for (let b = 0; b < batch; b++) rows.set(job.noise, b * job.noise.length);
+    let xb: ort.Tensor = new ort.Tensor('float32', rows, [batch, frames, dim]);
+    let x: ort.Tensor | null = null;
+    const steps = timesteps.length - 1;
+    this.lastResidentReads = 0;
+    const read = async (t: ort.Tensor) => {
+      this.lastResidentReads++;
+      return Float32Array.from((await t.getData()) as Float32Array);
+    };
+    try {
+      for (let i = 0; i < steps; i++) {
+        if (job.signal?.aborted) throw new CanceledError('generation was canceled');
+        const t0 = timesteps[i] as number;
+        const dt = (timesteps[i + 1] as number) - t0;
+        const { velocity } = await denoiser.run({ x: xb, t: new ort.Tensor('float32', new Float32Array(batch).fill(t0), [batch]), ...text });
+        if (!velocity) throw new RangeError('the denoiser returned no velocity');
+        const out = await euler.run({ xb, v: velocity, w: weights, dt: new ort.Tensor('float32', new Float32Array([dt]), [1]), t0: new ort.Tensor('float32', new Float32Array([t0]), [1]) });
+        velocity.dispose();
+        if (xb.location === 'gpu-buffer') xb.dispose();
+        x?.dispose();
+        xb = out.xb_next as ort.Tensor;
+        x = out.x as ort.Tensor;
+        const predicted = out.predicted as ort.Tensor;
+        const guess = job.wantPredicted ? await read(predicted) : undefined;
+        predicted.dispose();
+        await job.onStep?.(i + 1, steps, guess);
+      }
+      if (job.signal?.aborted) throw new CanceledError('generation was canceled');
+      if (!x) throw new RangeError('the sampler ran no steps');
+      return await read(x);
+    } finally {
+      if (xb.location === 'gpu-buffer') xb.dispose();
+      x?.dispose();
+    }
   }
 
   /** Leaves WebGPU for WASM (recreating every session) and says why. */
