@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'canceled',
   'unsupported',
   'remote_failed',
+  'provenance_failed',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -260,6 +261,29 @@ export class RemoteInstanceError extends ZoetropeError {
   }
 }
 
+export const PROVENANCE_FAILURES = ['key_unavailable', 'sdk_unavailable', 'sign_failed'] as const;
+export type ProvenanceFailure = (typeof PROVENANCE_FAILURES)[number];
+
+/**
+ * A clip could not be signed with its provenance (C2PA manifest) although signing was asked for:
+ * the file is withheld rather than handed out unsigned.
+ */
+export class ProvenanceError extends ZoetropeError {
+  readonly name = 'ProvenanceError';
+  readonly code = 'provenance_failed';
+  readonly httpStatus = 500;
+  readonly reason: ProvenanceFailure;
+
+  constructor(fields: { reason: ProvenanceFailure }, message = `the clip could not be signed: ${fields.reason.replaceAll('_', ' ')}`, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = fields.reason;
+  }
+
+  override get details() {
+    return { reason: this.reason };
+  }
+}
+
 /** A bug or an unexpected failure; the message is safe to show, the cause stays local. */
 export class InternalError extends ZoetropeError {
   readonly name = 'InternalError';
@@ -300,6 +324,7 @@ const REBUILD: { readonly [C in ErrorCode]: (message: string, d: Details) => Zoe
   canceled: (m) => new CanceledError(m),
   unsupported: (m, d) => new UnsupportedError({ feature: str(d, 'feature') }, m),
   remote_failed: (m, d) => new RemoteInstanceError({ url: str(d, 'url'), reason: REMOTE_FAILURES.find((r) => r === d['reason']) ?? 'bad_response' }, m),
+  provenance_failed: (m, d) => new ProvenanceError({ reason: PROVENANCE_FAILURES.find((r) => r === d['reason']) ?? 'sign_failed' }, m),
   internal: (m) => new InternalError(m),
 };
 

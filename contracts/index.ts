@@ -28,6 +28,8 @@ export {
   isZoetropeError,
   NotFoundError,
   PayloadTooLargeError,
+  PROVENANCE_FAILURES,
+  ProvenanceError,
   QuotaExceededError,
   RateLimitedError,
   REMOTE_FAILURES,
@@ -40,6 +42,7 @@ export {
   type ConsentFailure,
   type ErrorCode,
   type FieldIssue,
+  type ProvenanceFailure,
   type RemoteFailure,
   type SerializedError,
 } from './errors.ts';

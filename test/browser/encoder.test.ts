@@ -49,6 +49,7 @@ describe('encoder worker: MP4 (H.264 + AAC) or WebM, watermarked, with the recip
     expect(back.duration).to.be.within(1.95, 2.1);
     expect(JSON.parse(back.tags.comment ?? 'null')).to.deep.equal(recipe);
     expect(back.tags.description).to.equal(AI_GENERATED_NOTE);
+    expect(video.provenance).to.include({ signed: true, standard: 'c2pa' });
   });
 
   it('writes WebM (VP9 + Opus) when asked', async () => {

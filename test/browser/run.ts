@@ -1,6 +1,7 @@
 /**
  * Runs the browser layer in Debian's Chromium and writes a summary for `npm test`:
- *   tsx test/browser/run.ts [--summary FILE]
+ *   tsx test/browser/run.ts [--summary FILE] [--files GLOB]…
+ * `--files` runs only the matching test files (e.g. `--files test/browser/provenance.test.ts`).
  */
 import { writeFile } from 'node:fs/promises';
 import { startTestRunner, type TestRunner } from '@web/test-runner';
@@ -25,9 +26,10 @@ function count(suite: TestSuiteResult | undefined, into: Counts): void {
 
 const summaryAt = process.argv.indexOf('--summary');
 const summaryFile = summaryAt > 0 ? process.argv[summaryAt + 1] : undefined;
+const files = process.argv.flatMap((arg, i) => (process.argv[i - 1] === '--files' ? [arg] : []));
 
 const runner: TestRunner | undefined = await startTestRunner({
-  config: browserTestConfig,
+  config: files.length > 0 ? { ...browserTestConfig, files } : browserTestConfig,
   readCliArgs: false,
   readFileConfig: false,
   autoExitProcess: false,

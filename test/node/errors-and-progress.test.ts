@@ -12,6 +12,7 @@ import {
   PayloadTooLargeError,
   progressFraction,
   ProgressSchema,
+  ProvenanceError,
   QuotaExceededError,
   RateLimitedError,
   RemoteInstanceError,
@@ -39,6 +40,7 @@ const ONE_OF_EACH: ZoetropeError[] = [
   new CanceledError(),
   new UnsupportedError({ feature: 'WebGPU' }),
   new RemoteInstanceError({ url: 'https://other.example/api/recipes/x', reason: 'unreachable' }),
+  new ProvenanceError({ reason: 'sign_failed' }),
   new InternalError(),
 ];
 

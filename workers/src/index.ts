@@ -3,3 +3,5 @@
 // shared from day one.
 export { probeCapabilities, type Capabilities } from './capabilities.ts';
 export { registerErrorTransfer } from './error-transfer.ts';
+export type { EncodedVideo, EncodeOptions } from './engine/encode.ts';
+export type { ProvenanceReport, RecipeAssertion } from './engine/provenance.ts';

@@ -2,12 +2,14 @@ import { registerAacEncoder } from '@mediabunny/aac-encoder';
 import { AudioSample, AudioSampleSource, BufferTarget, canEncodeAudio, canEncodeVideo, CanvasSource, Mp4OutputFormat, Output, QUALITY_HIGH, WebMOutputFormat } from 'mediabunny';
 import { UnsupportedError } from '../../../contracts/index.ts';
 import type { GeneratedClip } from './generate.ts';
+import { signWithDeviceKey, type ProvenanceReport } from './provenance.ts';
 
 /**
  * A generated clip → a video file, in the browser: MP4 with H.264 + AAC (Chromium's WebCodecs has no
  * AAC encoder, so @mediabunny/aac-encoder supplies it), or WebM with VP9 + Opus where H.264 can't be
  * encoded. Every frame carries a visible watermark that moves (it can't be cropped off one corner),
- * and the file's metadata holds the recipe and says the clip is AI-generated.
+ * and the file's metadata holds the recipe and says the clip is AI-generated. MP4 files also get a
+ * C2PA manifest signed with the device's key (provenance.ts); WebM can't carry one yet.
  */
 
 /** What the encoder needs of a generated clip (frames RGB, frames × height × width × 3; audio mono in [-1, 1]). */
@@ -20,6 +22,11 @@ export interface EncodeOptions {
   /** Output size = clip size × scale (nearest-free smooth upscaling), so small drafts stay watchable. */
   readonly scale?: number;
   readonly watermark?: string;
+  /**
+   * `'device'` (default): sign a C2PA manifest with this device's key into MP4 files, or fail with
+   * ProvenanceError; WebM files stay unsigned (reported in `provenance`). `'none'`: don't sign.
+   */
+  readonly provenance?: 'device' | 'none';
 }
 
 export interface EncodedVideo {
@@ -30,6 +37,7 @@ export interface EncodedVideo {
   readonly audioCodec: string;
   readonly width: number;
   readonly height: number;
+  readonly provenance: ProvenanceReport;
 }
 
 export const AI_GENERATED_NOTE = 'AI-generated with Zoetrope';
@@ -58,6 +66,8 @@ export function watermarkPosition(i: number, fps: number, width: number, height:
 
 export async function encodeClip(clip: RawClip, options: EncodeOptions): Promise<EncodedVideo> {
   const scale = options.scale ?? 2;
+  const provenance = options.provenance ?? 'device';
+  if (provenance !== 'device' && provenance !== 'none') throw new RangeError(`provenance must be 'device' or 'none' (got ${String(provenance)})`);
   if (!Number.isInteger(scale) || scale < 1 || scale > 8) throw new RangeError(`scale must be an integer 1–8 (got ${scale})`);
   if (clip.frames.length !== clip.frameCount * clip.width * clip.height * 3) throw new RangeError(`frames must hold ${clip.frameCount} RGB frames of ${clip.width}×${clip.height}`);
   const width = clip.width * scale;
@@ -122,5 +132,10 @@ export async function encodeClip(clip: RawClip, options: EncodeOptions): Promise
   await output.finalize();
   const buffer = (output.target as BufferTarget).buffer;
   if (!buffer) throw new Error('the encoder produced no file');
-  return { bytes: new Uint8Array(buffer), mimeType: await output.getMimeType(), container, videoCodec, audioCodec, width, height };
+  const mimeType = await output.getMimeType();
+  const done = { mimeType, container, videoCodec, audioCodec, width, height } as const;
+  if (provenance === 'none') return { ...done, bytes: new Uint8Array(buffer), provenance: { signed: false, reason: 'not_requested' } };
+  if (container === 'webm') return { ...done, bytes: new Uint8Array(buffer), provenance: { signed: false, reason: 'container_unsupported' } };
+  const signed = await signWithDeviceKey(new Uint8Array(buffer), 'video/mp4', options.recipe);
+  return { ...done, bytes: signed.bytes, provenance: signed.provenance };
 }
