@@ -8,8 +8,7 @@ const rootDir = new URL('../..', import.meta.url).pathname;
 
 export const browserTestConfig: TestRunnerConfig = {
   rootDir,
-  // ZOETROPE_BROWSER_FILES narrows the run to some files while working on them (default: all).
-  files: process.env.ZOETROPE_BROWSER_FILES ? process.env.ZOETROPE_BROWSER_FILES.split(',') : ['test/browser/**/*.test.ts'],
+  files: ['test/browser/**/*.test.ts'],
   nodeResolve: { exportConditions: ['browser', 'production'] },
   hostname: '127.0.0.1',
   concurrency: 1,
