@@ -189,7 +189,15 @@ export interface ClipRenderer {
   frame(i: number): Uint8Array;
 }
 
-export function createRenderer(trace: Trace, size: number): ClipRenderer {
+export interface RenderOptions {
+  /**
+   * Leave the balls (and their shadows) out: the stage, stack, figure and lighting alone. Training
+   * data for a decoder that paints balls from object slots over a background.
+   */
+  readonly omitBalls?: boolean;
+}
+
+export function createRenderer(trace: Trace, size: number, options: RenderOptions = {}): ClipRenderer {
   if (!Number.isInteger(size) || size < 16 || size > MAX_FRAME_SIZE) throw new RangeError(`frame size must be an integer 16–${MAX_FRAME_SIZE} (got ${size})`);
   const { scene, frames } = trace;
   const views = cameraPath(scene, frames);
@@ -329,8 +337,9 @@ export function createRenderer(trace: Trace, size: number): ClipRenderer {
     g.filter = 'none';
     g.drawImage(stage, (left - STAGE.x0) * stagePpm, (STAGE.y1 - top) * stagePpm, view.width * stagePpm, view.width * stagePpm, 0, 0, size, size);
 
+    const bodies = options.omitBalls ? pose.bodies.filter((b) => MATERIAL_SPECS[b.material].shape !== 'ball') : pose.bodies;
     // Soft shadows on the floor, cast away from the light, fainter and wider with height.
-    for (const b of pose.bodies) {
+    for (const b of bodies) {
       const spec = MATERIAL_SPECS[b.material];
       const bottom = Math.max(0, b.y - spec.size);
       const sx = b.x + Math.tan(az) * b.y * 0.5;
@@ -375,7 +384,7 @@ export function createRenderer(trace: Trace, size: number): ClipRenderer {
       g.stroke();
     }
     if (pose.character) drawCharacter(pose.character, X, Y, ppm);
-    for (const b of pose.bodies) drawBody(b, X, Y, ppm);
+    for (const b of bodies) drawBody(b, X, Y, ppm);
     // The light over everything: level and colour temperature.
     g.globalCompositeOperation = 'multiply';
     g.fillStyle = lightTint;

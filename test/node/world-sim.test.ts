@@ -9,6 +9,7 @@ import { ConflictError, ValidationError } from '../../contracts/index.ts';
 import { toInt16 } from '../../model-shards/world/audio.ts';
 import { runCli, type CliIo } from '../../model-shards/world/cli.ts';
 import { makeClip } from '../../model-shards/world/clip.ts';
+import { createRenderer } from '../../model-shards/world/render.ts';
 import { exportDataset, parseNpyHeader, type ClipMeta, type DatasetIndex, type ExportOptions } from '../../model-shards/world/dataset.ts';
 import { FLOORS, MATERIAL_SPECS } from '../../model-shards/world/materials.ts';
 import { sampleScene } from '../../model-shards/world/sample.ts';
@@ -35,6 +36,26 @@ describe('determinism', () => {
     const c = await makeClip(sampleScene(12, { durationS: 1, fps: 8 }), { size: 48 });
     expect(bytesOf(a.frames).equals(bytesOf(c.frames))).toBe(false);
     expect(bytesOf(a.audio).equals(bytesOf(c.audio))).toBe(false);
+  });
+
+  it('renders a background layer without the balls, and only the balls differ', async () => {
+    const scene = sampleScene(100_000, { durationS: 1, fps: 12 });
+    const trace = await simulate(scene);
+    const full = createRenderer(trace, 128);
+    const background = createRenderer(trace, 128, { omitBalls: true });
+    const tracked = trace.frames[6]!.bodies.filter((b) => MATERIAL_SPECS[b.material].shape === 'ball');
+    expect(tracked.length).toBeGreaterThan(0);
+    const [f, g] = [full.frame(6), background.frame(6)];
+    const changed: number[] = [];
+    for (let p = 0; p < 128 * 128; p++) if (f[p * 3] !== g[p * 3] || f[p * 3 + 1] !== g[p * 3 + 1] || f[p * 3 + 2] !== g[p * 3 + 2]) changed.push(p);
+    // Something changed, but only a little of the picture: a few small balls and their shadows.
+    expect(changed.length).toBeGreaterThan(10);
+    expect(changed.length).toBeLessThan(128 * 128 * 0.05);
+    // The row above the highest ball is untouched (shadows fall below on the floor).
+    const view = full.views[6]!;
+    const ppm = 128 / view.width;
+    const topOfBalls = Math.min(...tracked.map((b) => (view.cy + view.width / 2 - b.y - MATERIAL_SPECS[b.material].size) * ppm));
+    expect(changed.every((p) => Math.floor(p / 128) >= Math.floor(topOfBalls) - 1)).toBe(true);
   });
 });
 
