@@ -50,6 +50,7 @@ export options:
   --shard-size N     clips per shard, ${EXPORT_LIMITS.shardSize.join('–')} (default ${DEFAULT_EXPORT.shardSize})
   --workers N        worker threads, ${EXPORT_LIMITS.workers.join('–')}; 0 renders on the main thread (default ${DEFAULT_EXPORT.workers})
   --force            write into a non-empty folder that holds no previous dataset
+  --background       also write each clip without its balls (shard-*.background.npy), for object-slot decoders
 
 sample options:
   --seed S           scene seed (required)
@@ -82,6 +83,7 @@ const COMMANDS = {
     '--shard-size': ['shardSize', 'number'],
     '--workers': ['workers', 'number'],
     '--force': ['force', 'flag'],
+    '--background': ['background', 'flag'],
   },
   sample: {
     '--seed': ['seed', 'number'],

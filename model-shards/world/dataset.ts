@@ -17,7 +17,7 @@ import {
 import { MIN_AUDIBLE_IMPULSE_NS, MIN_AUDIBLE_NORMAL_SPEED, toInt16 } from './audio.ts';
 import { makeClip, type Clip } from './clip.ts';
 import { MATERIAL_SPECS } from './materials.ts';
-import { MAX_FRAME_SIZE } from './render.ts';
+import { createRenderer, MAX_FRAME_SIZE } from './render.ts';
 import { sampleScene } from './sample.ts';
 import type { Scene } from './scene.ts';
 import type { BodyPose, ContactEvent, NetPass } from './trace.ts';
@@ -40,6 +40,8 @@ export interface ClipSpec {
   readonly durationS: number;
   readonly fps: number;
   readonly sampleRate: number;
+  /** Also render each clip without its balls (the background layer an object-slot decoder paints over). */
+  readonly background: boolean;
 }
 
 export interface ExportOptions extends Partial<ClipSpec> {
@@ -58,7 +60,7 @@ export interface ExportOptions extends Partial<ClipSpec> {
 
 export type ResolvedExportOptions = Required<ExportOptions>;
 
-export const DEFAULT_EXPORT = Object.freeze({ size: 128, durationS: 2, fps: 12, sampleRate: 16_000, shardSize: 256, workers: 2, force: false });
+export const DEFAULT_EXPORT = Object.freeze({ size: 128, durationS: 2, fps: 12, sampleRate: 16_000, shardSize: 256, workers: 2, force: false, background: false });
 
 /** Inclusive bounds of the integer options (durationS is a number in its own range). */
 export const EXPORT_LIMITS = Object.freeze({
@@ -102,6 +104,7 @@ export function resolveExportOptions(input: ExportOptions): ResolvedExportOption
     issues.push({ field: 'durationS', message: `must give a whole number of frames at ${o.fps} fps (got ${Number((o.durationS * o.fps).toFixed(6))})` });
   }
   if (typeof o.force !== 'boolean') issues.push({ field: 'force', message: `must be true or false (got ${String(o.force)})` });
+  if (typeof o.background !== 'boolean') issues.push({ field: 'background', message: `must be true or false (got ${String(o.background)})` });
   if (issues.length > 0) throw new ValidationError(issues);
   return o;
 }
@@ -203,6 +206,8 @@ export interface RenderedClip {
   readonly index: number;
   /** T × S × S × 3 RGB bytes. */
   readonly frames: Uint8Array;
+  /** The same frames without the balls, when the spec asks for the background layer. */
+  readonly background?: Uint8Array;
   readonly audio: Int16Array;
   /** The clip's ClipMeta as one JSON line, without the newline. */
   readonly metaLine: string;
@@ -216,7 +221,14 @@ export async function renderDatasetClip(index: number, baseSeed: number, spec: C
   // A mismatch here would silently shift every later clip in the shard: fail loudly instead.
   if (clip.frames.length !== frameBytes) throw new InternalError(`clip ${index} (seed ${seed}) has ${clip.frames.length} frame bytes, expected ${frameBytes}`);
   if (clip.audio.length !== samplesPerClip(spec)) throw new InternalError(`clip ${index} (seed ${seed}) has ${clip.audio.length} samples, expected ${samplesPerClip(spec)}`);
-  return { index, frames: clip.frames, audio: toInt16(clip.audio), metaLine: JSON.stringify(clipMeta(clip, index)) };
+  let background: Uint8Array | undefined;
+  if (spec.background) {
+    const layer = createRenderer(clip.trace, spec.size, { omitBalls: true });
+    background = new Uint8Array(frameBytes);
+    const one = spec.size * spec.size * 3;
+    for (let f = 0; f < framesPerClip(spec); f++) background.set(layer.frame(f), f * one);
+  }
+  return { index, frames: clip.frames, ...(background ? { background } : {}), audio: toInt16(clip.audio), metaLine: JSON.stringify(clipMeta(clip, index)) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,7 +249,9 @@ export type DatasetWorkerReply =
 export async function answerDatasetRequest(request: DatasetWorkerRequest): Promise<{ reply: DatasetWorkerReply; transfer: ArrayBuffer[] }> {
   try {
     const clip = await renderDatasetClip(request.index, request.baseSeed, request.spec);
-    return { reply: { kind: 'clip', clip }, transfer: [clip.frames.buffer as ArrayBuffer, clip.audio.buffer as ArrayBuffer] };
+    const transfer = [clip.frames.buffer as ArrayBuffer, clip.audio.buffer as ArrayBuffer];
+    if (clip.background) transfer.push(clip.background.buffer as ArrayBuffer);
+    return { reply: { kind: 'clip', clip }, transfer };
   } catch (error) {
     // serializeError hides unknown errors' messages (meant for HTTP); here the user is the developer.
     const known = isZoetropeError(error) ? error : new InternalError(`clip ${request.index} (seed ${request.baseSeed + request.index}) failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -388,13 +402,15 @@ export interface DatasetIndex {
   readonly framesPerClip: number;
   readonly samplesPerClip: number;
   readonly shardSize: number;
+  /** Extra per-shard layers: `background` is `shard-*.background.npy`, the frames without their balls. */
+  readonly layers?: readonly 'background'[];
   readonly shards: readonly DatasetShard[];
 }
 
 export const shardName = (k: number): string => `shard-${String(k).padStart(5, '0')}`;
 
 /** Files an export writes (and temp files an interrupted one leaves): safe to replace. */
-const DATASET_FILE = /^(index\.json|shard-\d{5,}\.(frames\.npy|audio\.npy|meta\.jsonl))(\.tmp-\d+)?$/;
+const DATASET_FILE = /^(index\.json|shard-\d{5,}\.(frames\.npy|background\.npy|audio\.npy|meta\.jsonl))(\.tmp-\d+)?$/;
 
 /** A file written under a temp name, hashed as it goes, renamed into place when complete. */
 class HashedFile {
@@ -455,7 +471,7 @@ class ShardWriter {
   private constructor(
     readonly name: string,
     private readonly clips: number,
-    private readonly files: { readonly frames: HashedFile; readonly audio: HashedFile; readonly meta: HashedFile },
+    private readonly files: { readonly frames: HashedFile; readonly background?: HashedFile; readonly audio: HashedFile; readonly meta: HashedFile },
   ) {}
 
   static async open(dir: string, name: string, clips: number, spec: ClipSpec): Promise<ShardWriter> {
@@ -467,11 +483,14 @@ class ShardWriter {
         return f;
       };
       const frames = await make(`${name}.frames.npy`);
+      const background = spec.background ? await make(`${name}.background.npy`) : undefined;
       const audio = await make(`${name}.audio.npy`);
       const meta = await make(`${name}.meta.jsonl`);
-      await frames.write(npyHeader('|u1', [clips, framesPerClip(spec), spec.size, spec.size, 3]));
+      const frameShape = [clips, framesPerClip(spec), spec.size, spec.size, 3];
+      await frames.write(npyHeader('|u1', frameShape));
+      await background?.write(npyHeader('|u1', frameShape));
       await audio.write(npyHeader('<i2', [clips, samplesPerClip(spec)]));
-      return new ShardWriter(name, clips, { frames, audio, meta });
+      return new ShardWriter(name, clips, { frames, ...(background ? { background } : {}), audio, meta });
     } catch (error) {
       await Promise.all(created.map((f) => f.discard()));
       throw error;
@@ -480,6 +499,10 @@ class ShardWriter {
 
   async append(clip: RenderedClip): Promise<void> {
     await this.files.frames.write(clip.frames);
+    if (this.files.background) {
+      if (!clip.background) throw new InternalError(`clip ${clip.index} came without its background layer`);
+      await this.files.background.write(clip.background);
+    }
     await this.files.audio.write(int16Bytes(clip.audio));
     await this.files.meta.write(Buffer.from(`${clip.metaLine}\n`, 'utf8'));
     this.written++;
@@ -487,12 +510,12 @@ class ShardWriter {
 
   async commit(): Promise<DatasetShard> {
     if (this.written !== this.clips) throw new InternalError(`${this.name} got ${this.written} clips, expected ${this.clips}`);
-    const files = [await this.files.frames.commit(), await this.files.audio.commit(), await this.files.meta.commit()];
+    const files = [await this.files.frames.commit(), ...(this.files.background ? [await this.files.background.commit()] : []), await this.files.audio.commit(), await this.files.meta.commit()];
     return { name: this.name, clips: this.clips, files };
   }
 
   async discard(): Promise<void> {
-    await Promise.all([this.files.frames.discard(), this.files.audio.discard(), this.files.meta.discard()]);
+    await Promise.all([this.files.frames.discard(), this.files.background?.discard(), this.files.audio.discard(), this.files.meta.discard()]);
   }
 }
 
@@ -564,7 +587,7 @@ export async function exportDataset(options: ExportOptions, run: ExportRun = {})
   const o = resolveExportOptions(options);
   const { signal, onProgress } = run;
   const started = performance.now();
-  const spec: ClipSpec = { size: o.size, durationS: o.durationS, fps: o.fps, sampleRate: o.sampleRate };
+  const spec: ClipSpec = { size: o.size, durationS: o.durationS, fps: o.fps, sampleRate: o.sampleRate, background: o.background };
   if (signal?.aborted) throw new CanceledError('the export was canceled');
   await prepareOutDir(o.out, o.force);
 
@@ -623,6 +646,7 @@ export async function exportDataset(options: ExportOptions, run: ExportRun = {})
       framesPerClip: framesPerClip(spec),
       samplesPerClip: samplesPerClip(spec),
       shardSize: o.shardSize,
+      ...(o.background ? { layers: ['background'] as const } : {}),
       shards,
     };
     await writeFileAtomic(o.out, 'index.json', `${JSON.stringify(index, null, 2)}\n`);

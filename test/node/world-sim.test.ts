@@ -163,6 +163,26 @@ describe('dataset export', () => {
     return new Map(await Promise.all(names.map(async (n) => [n, await readFile(join(dir, n))] as const)));
   }
 
+  it('writes the background layer when asked: the same frames without their balls, in the index', async () => {
+    const plain = join(root, 'plain');
+    const layered = join(root, 'layered');
+    await exportDataset(base(plain, 0));
+    const index = await exportDataset({ ...base(layered, 1), background: true });
+    expect(index.layers).toEqual(['background']);
+    expect(index.shards[0]?.files.map((f) => f.file)).toEqual(['shard-00000.frames.npy', 'shard-00000.background.npy', 'shard-00000.audio.npy', 'shard-00000.meta.jsonl']);
+    const [a, b] = [await folderBytes(plain), await folderBytes(layered)];
+    // The layer changes nothing else: frames, audio and metadata are the bytes of a plain export.
+    for (const name of ['shard-00000.frames.npy', 'shard-00001.audio.npy', 'shard-00001.meta.jsonl']) expect(b.get(name)?.equals(a.get(name) ?? Buffer.alloc(0)), name).toBe(true);
+    const frames = b.get('shard-00000.frames.npy') ?? Buffer.alloc(0);
+    const background = b.get('shard-00000.background.npy') ?? Buffer.alloc(0);
+    expect(parseNpyHeader(background).shape).toEqual([2, 8, 32, 32, 3]);
+    let differing = 0;
+    for (let i = parseNpyHeader(frames).dataOffset; i < frames.length; i++) if (frames[i] !== background[i]) differing++;
+    expect(differing).toBeGreaterThan(0);
+    expect(differing).toBeLessThan((frames.length - parseNpyHeader(frames).dataOffset) * 0.1);
+    await expect(exportDataset({ ...base(join(root, 'bad'), 0), background: 'yes' as unknown as boolean })).rejects.toThrow(/background must be true or false/);
+  });
+
   it('writes shards that match their index, parse as numpy arrays and are the same with 1 or 2 workers', async () => {
     const one = join(root, 'one');
     const two = join(root, 'two');

@@ -21,10 +21,10 @@ from zoetrope.train import main as train_main
 REPO = Path(__file__).resolve().parents[3]
 
 
-def export_world(out: Path, clips: int, seed: int, size: int = 32) -> None:
+def export_world(out: Path, clips: int, seed: int, size: int = 32, background: bool = False) -> None:
     tsx = REPO / "node_modules" / ".bin" / "tsx"
     subprocess.run(
-        [str(tsx), "model-shards/world/cli.ts", "export", "--clips", str(clips), "--seed", str(seed), "--size", str(size), "--duration", "1", "--sample-rate", "24000", "--workers", "0", "--out", str(out)],
+        [str(tsx), "model-shards/world/cli.ts", "export", "--clips", str(clips), "--seed", str(seed), "--size", str(size), "--duration", "1", "--sample-rate", "24000", "--workers", "0", "--out", str(out), *(["--background"] if background else [])],
         cwd=REPO,
         check=True,
         capture_output=True,
@@ -101,6 +101,21 @@ class DatasetReader(WithDataset):
         self.assertTrue(set(train).isdisjoint(held_out))
         batch = ds.frame_batch(np.random.default_rng(0), train, 5)
         self.assertEqual(batch.shape, (5, 32, 32, 3))
+
+    def test_background_layer(self):
+        with self.assertRaisesRegex(DatasetError, "has no background layer: export it with"):
+            WorldDataset(self.data).background(0)
+        layered = self.tmp / "layered"
+        export_world(layered, clips=2, seed=4242, background=True)
+        ds = WorldDataset(layered)
+        self.assertEqual(ds.layers, ("background",))
+        frames, background = ds.clip(1).frames, ds.background(1)
+        self.assertEqual(background.shape, frames.shape)
+        # The same pictures, less the balls: most pixels agree, some (the balls) do not.
+        same = (frames == background).all(axis=-1).mean()
+        self.assertGreater(same, 0.9)
+        self.assertLess(same, 1.0)
+        np.testing.assert_array_equal(frames, WorldDataset(self.data).clip(1).frames)
 
     def test_missing_index_is_named(self):
         with self.assertRaisesRegex(DatasetError, "holds no index.json"):

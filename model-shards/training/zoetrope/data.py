@@ -1,7 +1,8 @@
 """Reads the world's dataset shards (see model-shards/world/dataset.ts) with numpy alone.
 
 A dataset folder holds index.json and per shard a uint8 frames .npy [n, T, S, S, 3], an int16 audio
-.npy [n, samples] and one JSON line of metadata per clip. Arrays are memory-mapped, so a dataset far
+.npy [n, samples] and one JSON line of metadata per clip; exported with `--background`, also the
+frames without their balls (background .npy, same shape). Arrays are memory-mapped, so a dataset far
 larger than RAM trains fine; nothing is copied until a batch is drawn.
 """
 from __future__ import annotations
@@ -45,14 +46,17 @@ class WorldDataset:
         self.sample_rate: int = index["sampleRate"]
         self.frames_per_clip: int = index["framesPerClip"]
         self.samples_per_clip: int = index["samplesPerClip"]
+        self.layers: tuple[str, ...] = tuple(index.get("layers", ()))
         self._frames: list[np.ndarray] = []
+        self._background: list[np.ndarray] = []
         self._audio: list[np.ndarray] = []
         self._meta: list[dict] = []
         self._where: list[tuple[int, int]] = []
         for k, shard in enumerate(index["shards"]):
             name = shard["name"]
             files = {f["file"]: f for f in shard["files"]}
-            paths = {kind: self.root / f"{name}.{kind}" for kind in ("frames.npy", "audio.npy", "meta.jsonl")}
+            kinds = ("frames.npy", "audio.npy", "meta.jsonl") + (("background.npy",) if "background" in self.layers else ())
+            paths = {kind: self.root / f"{name}.{kind}" for kind in kinds}
             for kind, path in paths.items():
                 if not path.is_file():
                     raise DatasetError(f"shard {name} is missing {path.name}")
@@ -69,6 +73,11 @@ class WorldDataset:
                 raise DatasetError(f"{name}.audio.npy has shape {audio.shape} {audio.dtype}, expected ({n}, {self.samples_per_clip}) int16")
             if len(meta) != n:
                 raise DatasetError(f"{name}.meta.jsonl has {len(meta)} lines for {n} clips")
+            if "background" in self.layers:
+                background = np.load(paths["background.npy"], mmap_mode="r")
+                if background.shape != frames.shape or background.dtype != np.uint8:
+                    raise DatasetError(f"{name}.background.npy has shape {background.shape} {background.dtype}, expected {frames.shape} uint8")
+                self._background.append(background)
             self._frames.append(frames)
             self._audio.append(audio)
             self._meta.extend(meta)
@@ -87,6 +96,13 @@ class WorldDataset:
         """Clip i's PCM (int16 [samples]) without touching its frames."""
         k, j = self._where[i]
         return np.array(self._audio[k][j])
+
+    def background(self, i: int) -> np.ndarray:
+        """Clip i's frames without their balls (uint8 [T, S, S, 3]); the dataset must be exported with --background."""
+        if "background" not in self.layers:
+            raise DatasetError(f"{self.root} has no background layer: export it with `npm run world -- export --background ...`")
+        k, j = self._where[i]
+        return np.array(self._background[k][j])
 
     def meta(self, i: int) -> dict:
         return self._meta[i]
