@@ -88,6 +88,10 @@ describe('the feed', () => {
     for (let t = t0; t <= t0 + CHECK_IN_AFTER_S; t += 120) page = await feedPage(env.DB, viewer.me.id, t, { offset: 0, limit: 5 });
     expect(page).toMatchObject({ state: 'check-in', answers: ['keep-going', 'take-a-break'], time: { stretchMinutes: 20, minutesToday: 20 } });
     expect(await answerCheckIn(env.DB, viewer.me.id, 'take-a-break', t0 + CHECK_IN_AFTER_S + 10)).toMatchObject({ answer: 'take-a-break' });
+    // The same answer over HTTP, as the app sends it.
+    const answered = await call(viewer, 'POST', '/feed/check-in', { answer: 'keep-going' });
+    expect(answered.status).toBe(200);
+    expect(await answered.json()).toMatchObject({ answer: 'keep-going', message: expect.stringContaining('check in again') });
     expect((await feedPage(env.DB, viewer.me.id, t0 + CHECK_IN_AFTER_S + 60, { offset: 0, limit: 5 })).state).toBe('ok');
     // After a 10-minute pause, the stretch starts again.
     const later = await feedPage(env.DB, viewer.me.id, t0 + CHECK_IN_AFTER_S + 660, { offset: 0, limit: 5 });

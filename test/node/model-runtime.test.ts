@@ -136,6 +136,14 @@ describe('the tiny exported model in onnxruntime-node', () => {
     expect(Buffer.from(previews[3]!).equals(Buffer.from(middle))).toBe(true);
   });
 
+  it('refuses a prompt the policy refuses before running any graph, naming the words', async () => {
+    await expect(model.generate({ prompt: 'a naked figure kicks a ball', seed: 1 })).rejects.toThrow('recipe.prompt is refused by the prompt policy: "naked": sexual content is not allowed');
+    await expect(model.generate({ prompt: 'Barack Obama kicks a ball', seed: 1 })).rejects.toThrow(/"Barack Obama" looks like a real person/);
+    // The stricter filter (teen accounts) refuses what is merely intense; the standard one does not.
+    await expect(model.generate({ prompt: 'a scary ball bounces', seed: 1, strictFilter: true })).rejects.toThrow(/"scary": not shown with the stricter filter/);
+    expect((await model.generate({ prompt: 'a scary ball bounces', seed: 1, steps: 1 })).frameCount).toBe(12);
+  });
+
   it('refuses a model folder whose shard does not match its manifest, naming the file', async () => {
     const copy = join(tmp, 'corrupt');
     await cp(FIXTURE, copy, { recursive: true });

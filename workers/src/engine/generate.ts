@@ -1,4 +1,4 @@
-import { UnsupportedError, type GraphRole, type Manifest, type WordTokenizer } from '../../../contracts/index.ts';
+import { checkPrompt, describeViolations, UnsupportedError, ValidationError, type GraphRole, type Manifest, type WordTokenizer } from '../../../contracts/index.ts';
 import { initialNoise, sampleFlow } from './flow.ts';
 
 /**
@@ -49,6 +49,8 @@ export interface GenerateRequest {
   /** After each sampler step, with (when `preview` is set) the middle frame of the model's current guess. */
   readonly onStep?: (step: number, steps: number, preview?: PreviewFrame) => void | Promise<void>;
   readonly preview?: boolean;
+  /** The stricter content filter (teen accounts): also refuses what is merely intense. */
+  readonly strictFilter?: boolean;
 }
 
 /** One RGB frame (height × width × 3 bytes). */
@@ -111,6 +113,10 @@ export function scheduleFor(manifest: Manifest, steps: number | undefined): numb
 
 export async function generateClip(runner: GraphRunner, manifest: Manifest, tokenizer: WordTokenizer, request: GenerateRequest): Promise<GeneratedClip> {
   if (!Number.isInteger(request.seed) || request.seed < 0 || request.seed > 0xffffffff) throw new RangeError(`seed must be an integer 0–4294967295 (got ${request.seed})`);
+  // The prompt policy where a clip is made: a Draft in the tab and a Pro render on a node alike.
+  // No cameo reaches the generator yet, so a named real person is refused here too.
+  const verdict = checkPrompt(request.prompt, { strict: request.strictFilter ?? false });
+  if (!verdict.allowed) throw new ValidationError([{ field: 'recipe.prompt', message: `is refused by the prompt policy: ${describeViolations(verdict)}` }]);
   const guidance = request.guidance ?? manifest.sampler.guidance;
   if (!(guidance >= 0 && guidance <= 20)) throw new RangeError(`guidance must be 0–20 (got ${guidance})`);
   const timesteps = scheduleFor(manifest, request.steps);
