@@ -1,24 +1,12 @@
 import { env, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { Me } from '../../edge/src/accounts.ts';
+import { BASE, person } from './people.ts';
 
 /**
  * Every route that takes a JSON body, from the OpenAPI document (so a new route joins this sweep
  * by being documented): malformed JSON, the wrong shape and an oversized body each get a 4xx with an
  * error that names the problem, and not one row anywhere changes.
  */
-const BASE = 'http://edge.test/api';
-
-interface Who {
-  cookie: string;
-  csrf: string;
-  me: Me;
-}
-async function person(handle: string, age = 30): Promise<Who> {
-  const res = await SELF.fetch(`${BASE}/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle, password: 'correct horse battery', birthDate: `${new Date().getUTCFullYear() - age}-01-01` }) });
-  const me = await res.json<Me>();
-  return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf: me.csrfToken, me };
-}
 
 /** Row counts of every table: the whole database's state, cheaply. */
 async function fingerprint(): Promise<Record<string, number>> {
@@ -32,7 +20,7 @@ type Doc = { paths: Record<string, Record<string, { requestBody?: { content: Rec
 
 describe('bad request bodies, on every JSON route', () => {
   it('answer 400 or 413 naming the problem, and write nothing', async () => {
-    const [owner, teen] = [await person('sweep_owner'), await person('sweep_teen', 15)];
+    const [owner, teen] = [await person('sweep'), await person('sweep', 15)];
     // A moderator too, so the review routes reach their body checks.
     await env.DB.prepare("UPDATE users SET role = 'moderator' WHERE id = ?").bind(owner.me.id).run();
     const cameo = await (

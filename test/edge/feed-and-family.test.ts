@@ -1,28 +1,13 @@
-import { env, SELF } from 'cloudflare:test';
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { recipeIdOf, type Recipe } from '../../contracts/index.ts';
-import type { Me } from '../../edge/src/accounts.ts';
 import type { ChildView } from '../../edge/src/family.ts';
 import { answerCheckIn, CHECK_IN_AFTER_S, feedPage, type FeedItem, type FeedPage } from '../../edge/src/feed.ts';
 import { DRAFT_RECIPE } from '../fixtures/recipes.ts';
+import { call, person, type Who } from './people.ts';
 
-const BASE = 'http://edge.test/api';
 let n = 0;
-interface Who {
-  cookie: string;
-  csrf: string;
-  me: Me;
-}
-const yearsAgo = (years: number) => `${new Date().getUTCFullYear() - years}-01-01`;
 
-async function person(age = 30): Promise<Who> {
-  const res = await SELF.fetch(`${BASE}/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle: `feed_${Date.now() % 100000}_${n++}`, password: 'correct horse battery', birthDate: yearsAgo(age) }) });
-  expect(res.status).toBe(201);
-  const me = await res.json<Me>();
-  return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf: me.csrfToken, me };
-}
-const call = (who: Who | null, method: string, path: string, body?: unknown) =>
-  SELF.fetch(`${BASE}${path}`, { method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(who ? { cookie: who.cookie, 'x-csrf-token': who.csrf } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
 
 async function publish(who: Who, prompt: string, parent: string | null = null): Promise<string> {
   const recipe: Recipe = { ...DRAFT_RECIPE, prompt, seed: 1000 + n++, parent };
@@ -40,7 +25,7 @@ const order = (items: readonly FeedItem[], ids: string[]) => items.filter((i) =>
 
 describe('the feed', () => {
   it('ranks for remixes, steers by a plain-language instruction and explains it back', async () => {
-    const [maker, remixer, viewer] = [await person(), await person(), await person()];
+    const [maker, remixer, viewer] = [await person('feed'), await person('feed'), await person('feed')];
     const hoop = await publish(maker, 'A red basketball bounces under the hoop in the gym');
     const boxes = await publish(maker, 'A stack of four purple crates stands in the garage as a green tennis ball bounces');
     const bowling = await publish(maker, 'A heavy yellow bowling ball drops in the park');
@@ -65,7 +50,7 @@ describe('the feed', () => {
   });
 
   it('pages with a cursor and refuses a bad one', async () => {
-    const [maker, viewer] = [await person(), await person()];
+    const [maker, viewer] = [await person('feed'), await person('feed')];
     for (let i = 0; i < 3; i++) await publish(maker, `A green tennis ball bounces ${i + 1} times in the park`);
     const first = await (await call(viewer, 'GET', '/feed?limit=2')).json<FeedPage>();
     expect(first.state === 'ok' && first.items.length).toBe(2);
@@ -81,7 +66,7 @@ describe('the feed', () => {
   });
 
   it('checks in after a stretch of continuous scrolling, and a pause starts a new stretch', async () => {
-    const viewer = await person();
+    const viewer = await person('feed');
     const t0 = 1_900_000_000;
     let page: FeedPage | null = null;
     // A page every 2 minutes for 20 minutes.
@@ -102,7 +87,7 @@ describe('the feed', () => {
 
 describe('teen limits and parental controls', () => {
   it('gives teens a daily cap that ends the feed for the day, and lets them tighten but not loosen it', async () => {
-    const teen = await person(15);
+    const teen = await person('feed', 15);
     expect(teen.me.settings).toEqual({ dailyFeedMinutes: 60, contentFilter: 'strict', contactFromUnknownAdults: false });
     const loosen = await call(teen, 'PATCH', '/settings', { dailyFeedMinutes: 120, contentFilter: 'standard' });
     expect(loosen.status).toBe(403);
@@ -120,7 +105,7 @@ describe('teen limits and parental controls', () => {
   });
 
   it('filters what a teen sees more strictly: nothing reported and not yet reviewed, nothing intense', async () => {
-    const [maker, reporter, adult, teen] = [await person(), await person(), await person(), await person(16)];
+    const [maker, reporter, adult, teen] = [await person('feed'), await person('feed'), await person('feed'), await person('feed', 16)];
     const reported = await publish(maker, 'A blue basketball bounces twice in the street court');
     const intense = await publish(maker, 'A scary figure kicks a green tennis ball in the park');
     const calm = await publish(maker, 'A pink tennis ball rolls down the ramp in the gym');
@@ -130,7 +115,7 @@ describe('teen limits and parental controls', () => {
   });
 
   it('links a parent with the teen’s code; the parent sets limits and sees settings, never content', async () => {
-    const [teen, parent, stranger] = [await person(14), await person(40), await person(35)];
+    const [teen, parent, stranger] = [await person('feed', 14), await person('feed', 40), await person('feed', 35)];
     expect((await call(parent, 'POST', '/family/link-code')).status).toBe(403);
     const made = await call(teen, 'POST', '/family/link-code');
     expect(made.status).toBe(201);
@@ -163,7 +148,7 @@ describe('teen limits and parental controls', () => {
   });
 
   it('keeps unknown adults from contacting a teen, and lets known people through', async () => {
-    const [teen, adult, parent] = [await person(15), await person(30), await person(45)];
+    const [teen, adult, parent] = [await person('feed', 15), await person('feed', 30), await person('feed', 45)];
     const adultCameo = await (await call(adult, 'POST', '/cameos', { name: 'Adult', audience: 'approved' })).json<{ id: string }>();
     const refused = await call(adult, 'POST', `/cameos/${adultCameo.id}/grants`, { handle: teen.me.handle });
     expect(refused.status).toBe(403);

@@ -1,38 +1,24 @@
-import { env, SELF } from 'cloudflare:test';
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { recipeIdOf, type Recipe } from '../../contracts/index.ts';
-import type { Me } from '../../edge/src/accounts.ts';
 import type { ReportView } from '../../edge/src/moderation.ts';
 import { DRAFT_RECIPE } from '../fixtures/recipes.ts';
+import { call, person, type Who } from './people.ts';
 
-const BASE = 'http://edge.test/api';
 let n = 0;
-interface Who {
-  cookie: string;
-  csrf: string;
-  me: Me;
-}
-const yearsAgo = (years: number) => `${new Date().getUTCFullYear() - years}-01-01`;
 
-async function person(age = 30): Promise<Who> {
-  const res = await SELF.fetch(`${BASE}/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle: `mod_${Date.now() % 100000}_${n++}`, password: 'correct horse battery', birthDate: yearsAgo(age) }) });
-  const me = await res.json<Me>();
-  return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf: me.csrfToken, me };
-}
 async function moderator(): Promise<Who> {
-  const who = await person();
+  const who = await person('mod');
   // What an instance operator does with `wrangler d1 execute`.
   await env.DB.prepare("UPDATE users SET role = 'moderator' WHERE id = ?").bind(who.me.id).run();
   return who;
 }
-const call = (who: Who | null, method: string, path: string, body?: unknown) =>
-  SELF.fetch(`${BASE}${path}`, { method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(who ? { cookie: who.cookie, 'x-csrf-token': who.csrf } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
 const recipeWith = (prompt: string): Recipe => ({ ...DRAFT_RECIPE, prompt, seed: 5000 + n++ });
 const recipeCount = async () => (await env.DB.prepare('SELECT COUNT(*) AS n FROM recipes').first<{ n: number }>())?.n;
 
 describe('the prompt policy at submit', () => {
   it('refuses a prompt that breaks it, naming the words, and writes nothing', async () => {
-    const maker = await person();
+    const maker = await person('mod');
     const before = await recipeCount();
     const recipe = recipeWith('A naked figure throws a red ball in the gym');
     const res = await call(maker, 'POST', '/recipes', { recipe });
@@ -43,7 +29,7 @@ describe('the prompt policy at submit', () => {
   });
 
   it("refuses a real person's likeness without a cameo, on publish and on a remix link", async () => {
-    const maker = await person();
+    const maker = await person('mod');
     const recipe = recipeWith('Barack Obama throws a red basketball at the hoop');
     const res = await call(maker, 'POST', '/recipes', { recipe });
     expect(res.status).toBe(400);
@@ -53,7 +39,7 @@ describe('the prompt policy at submit', () => {
   });
 
   it('answers a policy check before generating, with the stricter filter for teens', async () => {
-    const teen = await person(15);
+    const teen = await person('mod', 15);
     const prompt = 'A scary figure kicks a blue ball';
     expect(await (await call(null, 'POST', '/moderation/check', { prompt })).json()).toEqual({ allowed: true, violations: [] });
     expect(await (await call(teen, 'POST', '/moderation/check', { prompt })).json()).toMatchObject({ allowed: false, violations: [{ category: 'intense', match: 'scary' }] });
@@ -63,7 +49,7 @@ describe('the prompt policy at submit', () => {
 
 describe('reports and the review queue', () => {
   it('queues reports for moderators, who remove a recipe for good or dismiss a report', async () => {
-    const [maker, reporter, second, mod] = [await person(), await person(), await person(), await moderator()];
+    const [maker, reporter, second, mod] = [await person('mod'), await person('mod'), await person('mod'), await moderator()];
     const bad = recipeWith('A purple bowling ball drops on the garage floor');
     const fine = recipeWith('A yellow tennis ball bounces in the park');
     expect((await call(maker, 'POST', '/recipes', { recipe: bad })).status).toBe(201);

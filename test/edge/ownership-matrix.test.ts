@@ -1,32 +1,15 @@
-import { env, SELF } from 'cloudflare:test';
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { recipeIdOf, type Recipe } from '../../contracts/index.ts';
-import type { Me } from '../../edge/src/accounts.ts';
 import { DRAFT_RECIPE } from '../fixtures/recipes.ts';
+import { call, person } from './people.ts';
 
 /**
  * One person can never read, change or delete another's cameos, grants, references, drafts,
  * publications, videos, Pro jobs or family links: every owner route, tried by someone else (404, as
  * if it did not exist) and signed out (401), and nothing the owner has changes.
  */
-const BASE = 'http://edge.test/api';
 let n = 0;
-interface Who {
-  cookie: string;
-  csrf: string;
-  me: Me;
-}
-async function person(age = 30): Promise<Who> {
-  const res = await SELF.fetch(`${BASE}/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle: `own_${Date.now() % 100000}_${n++}`, password: 'correct horse battery', birthDate: `${new Date().getUTCFullYear() - age}-01-01` }) });
-  const me = await res.json<Me>();
-  return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf: me.csrfToken, me };
-}
-const call = (who: Who | null, method: string, path: string, body?: unknown, type = 'application/json') =>
-  SELF.fetch(`${BASE}${path}`, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': type }), ...(who ? { cookie: who.cookie, 'x-csrf-token': who.csrf } : {}) },
-    body: body === undefined ? undefined : body instanceof Uint8Array ? body : JSON.stringify(body),
-  });
 const MP4 = new Uint8Array([0, 0, 0, 16, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0, 0, 2, 0]);
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
 
@@ -45,7 +28,7 @@ async function ownerState(ownerId: string, teenId: string): Promise<string> {
 
 describe('the ownership matrix', () => {
   it("refuses every owner route to everyone but the owner, and changes nothing", async () => {
-    const [owner, friend, other, teen] = [await person(), await person(), await person(), await person(15)];
+    const [owner, friend, other, teen] = [await person('own'), await person('own'), await person('own'), await person('own', 15)];
     // The owner's things: a cameo with a grant, a reference, a draft token, a publication that uses
     // the cameo with its video, a Pro job, and a linked teen.
     const cameo = await (await call(owner, 'POST', '/cameos', { name: 'Owner', audience: 'everyone' })).json<{ id: string }>();

@@ -1,28 +1,11 @@
 import { env, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { recipeIdOf, type Recipe } from '../../contracts/index.ts';
-import type { Me } from '../../edge/src/accounts.ts';
 import { videoKey } from '../../edge/src/videos.ts';
 import { DRAFT_RECIPE } from '../fixtures/recipes.ts';
+import { BASE, call, person, type Who } from './people.ts';
 
-const BASE = 'http://edge.test/api';
 let n = 0;
-interface Who {
-  cookie: string;
-  csrf: string;
-  me: Me;
-}
-async function person(): Promise<Who> {
-  const res = await SELF.fetch(`${BASE}/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle: `vid_${Date.now() % 100000}_${n++}`, password: 'correct horse battery', birthDate: '1990-01-01' }) });
-  const me = await res.json<Me>();
-  return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf: me.csrfToken, me };
-}
-const call = (who: Who | null, method: string, path: string, body?: unknown, type = 'application/json') =>
-  SELF.fetch(`${BASE}${path}`, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': type }), ...(who ? { cookie: who.cookie, 'x-csrf-token': who.csrf } : {}) },
-    body: body === undefined ? undefined : body instanceof Uint8Array ? body : JSON.stringify(body),
-  });
 
 /** The smallest ISO-BMFF file: an ftyp box (isom) and an mdat box holding `payload`. */
 function mp4(payload: number[]): Uint8Array {
@@ -39,7 +22,7 @@ async function published(who: Who): Promise<string> {
 
 describe('published videos in R2', () => {
   it('takes the publisher’s MP4 and serves it to anyone, with byte ranges', async () => {
-    const maker = await person();
+    const maker = await person('vid');
     const id = await published(maker);
     const bytes = mp4(Array.from({ length: 100 }, (_, i) => i));
     const put = await call(maker, 'PUT', `/recipes/${id}/video`, bytes, 'video/mp4');
@@ -62,7 +45,7 @@ describe('published videos in R2', () => {
   });
 
   it('refuses what is not an MP4, and uploads by anyone but a publisher, writing nothing', async () => {
-    const [maker, stranger, second] = [await person(), await person(), await person()];
+    const [maker, stranger, second] = [await person('vid'), await person('vid'), await person('vid')];
     const recipe: Recipe = { ...DRAFT_RECIPE, seed: 9500 + n++ };
     expect((await call(maker, 'POST', '/recipes', { recipe })).status).toBe(201);
     const id = await recipeIdOf(recipe);
@@ -84,7 +67,7 @@ describe('published videos in R2', () => {
   });
 
   it('deletes the video once nobody publishes the recipe', async () => {
-    const [maker, other] = [await person(), await person()];
+    const [maker, other] = [await person('vid'), await person('vid')];
     const recipe: Recipe = { ...DRAFT_RECIPE, seed: 9700 + n++ };
     const id = await recipeIdOf(recipe);
     expect((await call(maker, 'POST', '/recipes', { recipe })).status).toBe(201);
@@ -99,7 +82,7 @@ describe('published videos in R2', () => {
 
 describe('drafts that use a cameo', () => {
   it('lists every draft (consent token) for the owner, who can delete one: revoked, and its publication down', async () => {
-    const [owner, friend, stranger] = [await person(), await person(), await person()];
+    const [owner, friend, stranger] = [await person('vid'), await person('vid'), await person('vid')];
     const cameo = await (await call(owner, 'POST', '/cameos', { name: 'Me', audience: 'approved' })).json<{ id: string }>();
     expect((await call(owner, 'POST', `/cameos/${cameo.id}/grants`, { handle: friend.me.handle })).status).toBe(201);
     const { token } = await (await call(friend, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'generate' })).json<{ token: string }>();
