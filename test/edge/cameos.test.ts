@@ -2,28 +2,13 @@ import { env, SELF } from 'cloudflare:test';
 import type { JSONWebKeySet } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { type ConsentError, deserializeError, verifyConsentToken } from '../../contracts/index.ts';
-import type { Me } from '../../edge/src/accounts.ts';
 import type { CameoView } from '../../edge/src/cameos.ts';
 import type { RecipeView } from '../../edge/src/recipes.ts';
 import { issueConsentToken } from '../../edge/src/signing-keys.ts';
 import type { Recipe } from '../../contracts/index.ts';
 import { DRAFT_RECIPE } from '../fixtures/recipes.ts';
+import { BASE, call, person, type Who } from './people.ts';
 
-const BASE = 'http://edge.test/api';
-let n = 0;
-interface Who {
-  cookie: string;
-  csrf: string;
-  me: Me;
-}
-
-async function person(): Promise<Who> {
-  const res = await SELF.fetch(`${BASE}/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle: `cam_${Date.now() % 100000}_${n++}`, password: 'correct horse battery', birthDate: '1990-01-01' }) });
-  const me = await res.json<Me>();
-  return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf: me.csrfToken, me };
-}
-const call = (who: Who | null, method: string, path: string, body?: unknown) =>
-  SELF.fetch(`${BASE}${path}`, { method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(who ? { cookie: who.cookie, 'x-csrf-token': who.csrf } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
 const jwks = async () => (await SELF.fetch('http://edge.test/.well-known/jwks.json')).json<JSONWebKeySet>();
 const revoked = async (jti: string) => (await (await SELF.fetch(`${BASE}/consent/status/${jti}`)).json<{ revoked: boolean }>()).revoked;
 
@@ -35,7 +20,7 @@ async function cameoOf(owner: Who, audience = 'approved', restrictions = 'no spo
 
 describe('cameos, grants and consent tokens', () => {
   it('lets the owner make, list, change and delete a cameo', async () => {
-    const owner = await person();
+    const owner = await person('cam');
     const cameo = await cameoOf(owner);
     expect(cameo).toMatchObject({ name: 'Me, waving', audience: 'approved', restrictions: 'no sports, nothing scary', grants: [] });
     const list = await (await call(owner, 'GET', '/cameos')).json<{ cameos: CameoView[] }>();
@@ -47,7 +32,7 @@ describe('cameos, grants and consent tokens', () => {
   });
 
   it('issues a grantee a short-lived token, signed by the instance, carrying the restrictions', async () => {
-    const [owner, friend] = [await person(), await person()];
+    const [owner, friend] = [await person('cam'), await person('cam')];
     const cameo = await cameoOf(owner);
     expect((await call(owner, 'POST', `/cameos/${cameo.id}/grants`, { handle: friend.me.handle })).status).toBe(201);
     const res = await call(friend, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'generate' });
@@ -59,7 +44,7 @@ describe('cameos, grants and consent tokens', () => {
   });
 
   it('refuses a token to people outside the audience: not granted → 403, only-me → 404', async () => {
-    const [owner, stranger] = [await person(), await person()];
+    const [owner, stranger] = [await person('cam'), await person('cam')];
     const approved = await cameoOf(owner, 'approved');
     const res = await call(stranger, 'POST', `/cameos/${approved.id}/consent`, { scope: 'generate' });
     expect(res.status).toBe(403);
@@ -71,7 +56,7 @@ describe('cameos, grants and consent tokens', () => {
   });
 
   it('revoking a grant revokes its live tokens at once; deleting the cameo revokes all of them', async () => {
-    const [owner, a, b] = [await person(), await person(), await person()];
+    const [owner, a, b] = [await person('cam'), await person('cam'), await person('cam')];
     const cameo = await cameoOf(owner);
     for (const who of [a, b]) await call(owner, 'POST', `/cameos/${cameo.id}/grants`, { handle: who.me.handle });
     const jtiOf = async (who: Who) => {
@@ -89,7 +74,7 @@ describe('cameos, grants and consent tokens', () => {
   });
 
   it('refuses forged, expired and wrong-audience tokens', async () => {
-    const [owner, friend] = [await person(), await person()];
+    const [owner, friend] = [await person('cam'), await person('cam')];
     const cameo = await cameoOf(owner);
     await call(owner, 'POST', `/cameos/${cameo.id}/grants`, { handle: friend.me.handle });
     const { token, audience } = await (await call(friend, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'generate' })).json<{ token: string; audience: string }>();
@@ -104,7 +89,7 @@ describe('cameos, grants and consent tokens', () => {
   });
 
   it("opens a 'mutuals' cameo to people who and the owner have granted each other a cameo", async () => {
-    const [owner, friend] = [await person(), await person()];
+    const [owner, friend] = [await person('cam'), await person('cam')];
     const mutualsOnly = await cameoOf(owner, 'mutuals');
     const approvedOnly = await cameoOf(owner, 'approved');
     const ask = (id: string) => call(friend, 'POST', `/cameos/${id}/consent`, { scope: 'generate' });
@@ -122,7 +107,7 @@ describe('cameos, grants and consent tokens', () => {
   });
 
   it('never lets one person read, change or delete another person\'s cameo or grants', async () => {
-    const [owner, other] = [await person(), await person()];
+    const [owner, other] = [await person('cam'), await person('cam')];
     const cameo = await cameoOf(owner, 'everyone');
     await call(owner, 'POST', `/cameos/${cameo.id}/grants`, { handle: other.me.handle });
     const seen = await (await call(other, 'GET', `/cameos/${cameo.id}`)).json<CameoView>();
@@ -146,7 +131,7 @@ describe('cameos, grants and consent tokens', () => {
   });
 
   it('refuses bad bodies with 400 naming the field and writes nothing', async () => {
-    const owner = await person();
+    const owner = await person('cam');
     const before = (await env.DB.prepare('SELECT COUNT(*) AS n FROM cameos').first<{ n: number }>())?.n;
     const res = await call(owner, 'POST', '/cameos', { name: '', audience: 'the whole world' });
     expect(res.status).toBe(400);
@@ -162,7 +147,7 @@ describe('recipes that use a cameo', () => {
   const publish = (who: Who, recipe: Recipe) => call(who, 'POST', '/recipes', { recipe });
 
   async function granted() {
-    const [owner, friend, stranger] = [await person(), await person(), await person()];
+    const [owner, friend, stranger] = [await person('cam'), await person('cam'), await person('cam')];
     const cameo = await cameoOf(owner);
     await call(owner, 'POST', `/cameos/${cameo.id}/grants`, { handle: friend.me.handle });
     const { token } = await (await call(friend, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'generate' })).json<{ token: string }>();
@@ -205,7 +190,7 @@ describe('cameo reference media (R2, owner-only)', () => {
     SELF.fetch(`${BASE}/cameos/${id}/reference/${kind}`, { method: 'PUT', headers: { 'content-type': type, ...(who ? { cookie: who.cookie, 'x-csrf-token': who.csrf } : {}) }, body });
 
   it('stores the appearance image for the owner only, and deletes it with the cameo', async () => {
-    const [owner, other] = [await person(), await person()];
+    const [owner, other] = [await person('cam'), await person('cam')];
     const cameo = await cameoOf(owner, 'everyone');
     const res = await put(owner, cameo.id, 'appearance', png, 'image/png');
     expect(res.status).toBe(201);
@@ -223,7 +208,7 @@ describe('cameo reference media (R2, owner-only)', () => {
   });
 
   it('refuses the wrong type, bytes that are not what they claim, and oversized files, storing nothing', async () => {
-    const owner = await person();
+    const owner = await person('cam');
     const cameo = await cameoOf(owner);
     const wrongType = await put(owner, cameo.id, 'appearance', png, 'image/gif');
     expect(wrongType.status).toBe(400);

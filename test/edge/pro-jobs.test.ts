@@ -1,26 +1,14 @@
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { deserializeError, type Recipe } from '../../contracts/index.ts';
-import type { Me } from '../../edge/src/accounts.ts';
 import { sha256Hex } from '../../edge/src/auth.ts';
 import { PRO_DAILY_QUOTA, RENDER_MAX_BYTES } from '../../edge/src/pro-jobs.ts';
 import { LEASE_S, MAX_ATTEMPTS, type ProQueue } from '../../edge/src/pro-queue.ts';
 import type { RecipeView } from '../../edge/src/recipes.ts';
 import { DRAFT_RECIPE } from '../fixtures/recipes.ts';
+import { BASE, call, person, type Who } from './people.ts';
 
-const BASE = 'http://edge.test/api';
 let n = 0;
-interface Who {
-  cookie: string;
-  csrf: string;
-}
-async function person(): Promise<Who> {
-  const res = await SELF.fetch(`${BASE}/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle: `pro_${Date.now() % 100000}_${n++}`, password: 'correct horse battery', birthDate: '1990-01-01' }) });
-  const me = await res.json<Me>();
-  return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf: me.csrfToken };
-}
-const call = (who: Who, method: string, path: string, body?: unknown) =>
-  SELF.fetch(`${BASE}${path}`, { method, headers: { 'content-type': 'application/json', cookie: who.cookie, 'x-csrf-token': who.csrf }, body: body === undefined ? undefined : JSON.stringify(body) });
 
 async function renderNode(name: string): Promise<string> {
   const token = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -64,7 +52,7 @@ async function drain(token: string): Promise<void> {
 
 describe('Pro render jobs', () => {
   it('goes queued → leased → done, with the recipe handed to the node and the status to the owner', async () => {
-    const [me, gpu] = [await person(), await renderNode('gpu-a')];
+    const [me, gpu] = [await person('pro'), await renderNode('gpu-a')];
     await drain(gpu);
     const recipeId = await publishedRecipe(me, 7001);
     const submitted = await call(me, 'POST', '/pro-jobs', { recipeId });
@@ -82,7 +70,7 @@ describe('Pro render jobs', () => {
   });
 
   it('gives an expired lease to another node, and refuses the first node once it lost it', async () => {
-    const [me, a, b] = [await person(), await renderNode('gpu-a'), await renderNode('gpu-b')];
+    const [me, a, b] = [await person('pro'), await renderNode('gpu-a'), await renderNode('gpu-b')];
     await drain(a);
     const { id } = await (await call(me, 'POST', '/pro-jobs', { recipeId: await publishedRecipe(me, 7002) })).json<{ id: string }>();
     expect((await (await node(a, '/lease')).json<{ id: string }>()).id).toBe(id);
@@ -99,7 +87,7 @@ describe('Pro render jobs', () => {
   });
 
   it('retries a failed render, then fails it for good after the last attempt', async () => {
-    const [me, gpu] = [await person(), await renderNode('gpu-a')];
+    const [me, gpu] = [await person('pro'), await renderNode('gpu-a')];
     await drain(gpu);
     const { id } = await (await call(me, 'POST', '/pro-jobs', { recipeId: await publishedRecipe(me, 7003) })).json<{ id: string }>();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -111,7 +99,7 @@ describe('Pro render jobs', () => {
   });
 
   it('holds each person to the daily quota, and to their own jobs', async () => {
-    const [me, other] = [await person(), await person()];
+    const [me, other] = [await person('pro'), await person('pro')];
     const recipeId = await publishedRecipe(me, 7004);
     let last = '';
     for (let i = 0; i < PRO_DAILY_QUOTA; i++) last = (await (await call(me, 'POST', '/pro-jobs', { recipeId })).json<{ id: string }>()).id;
@@ -125,12 +113,12 @@ describe('Pro render jobs', () => {
   it('lets only render nodes with a known token lease or report', async () => {
     expect((await SELF.fetch(`${BASE}/render/lease`, { method: 'POST' })).status).toBe(401);
     expect((await node('0'.repeat(64), '/lease')).status).toBe(401);
-    const me = await person();
+    const me = await person('pro');
     expect((await SELF.fetch(`${BASE}/render/lease`, { method: 'POST', headers: { cookie: me.cookie, 'x-csrf-token': me.csrf } })).status).toBe(401);
   });
 
   it('stores the uploaded MP4 in R2, completes the job, and streams it to its owner (with ranges)', async () => {
-    const [me, gpu] = [await person(), await renderNode('gpu-a')];
+    const [me, gpu] = [await person('pro'), await renderNode('gpu-a')];
     const { id, recipeId } = await leasedJob(me, gpu, 7101);
     const notYet = await call(me, 'GET', `/pro-jobs/${id}/video`);
     expect(notYet.status).toBe(409);
@@ -169,7 +157,7 @@ describe('Pro render jobs', () => {
   });
 
   it("refuses an upload from a node without the job's lease (409), and stores nothing", async () => {
-    const [me, a, b] = [await person(), await renderNode('gpu-a'), await renderNode('gpu-b')];
+    const [me, a, b] = [await person('pro'), await renderNode('gpu-a'), await renderNode('gpu-b')];
     const { id } = await leasedJob(me, a, 7102);
     const stolen = await upload(b, id, tinyMp4());
     expect(stolen.status).toBe(409);
@@ -185,7 +173,7 @@ describe('Pro render jobs', () => {
   });
 
   it('refuses a body that is not an MP4 (400) or is larger than 64 MB (413), and stores nothing', async () => {
-    const [me, gpu] = [await person(), await renderNode('gpu-a')];
+    const [me, gpu] = [await person('pro'), await renderNode('gpu-a')];
     const { id } = await leasedJob(me, gpu, 7103);
     const cases: [Response, number, RegExp][] = [
       [await upload(gpu, id, new TextEncoder().encode('<!doctype html><p>not a video</p>')), 400, /result is not an MP4 file: an ISO-BMFF file starts with an ftyp box .* its first bytes are 3c 21 64 6f/],
@@ -214,7 +202,7 @@ describe('Pro render jobs', () => {
   });
 
   it("lets only the job's owner download its video", async () => {
-    const [me, other, gpu] = [await person(), await person(), await renderNode('gpu-a')];
+    const [me, other, gpu] = [await person('pro'), await person('pro'), await renderNode('gpu-a')];
     const { id } = await leasedJob(me, gpu, 7104);
     // Sent chunked this time (no Content-Length): stored all the same.
     const chunks = [tinyMp4().subarray(0, 10), tinyMp4().subarray(10)];
