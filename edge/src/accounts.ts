@@ -43,6 +43,13 @@ export function ageOn(birthDate: string, today: Date): number {
   return age;
 }
 
+/** A person's limits and filters (the teen defaults, or what they or a linked parent set). */
+export async function settingsOf(db: D1Database, userId: string): Promise<AccountSettings> {
+  const row = await db.prepare('SELECT settings_json FROM users WHERE id = ?').bind(userId).first<{ settings_json: string }>();
+  if (!row) throw new UnauthorizedError('this account no longer exists');
+  return JSON.parse(row.settings_json) as AccountSettings;
+}
+
 /** The `Me` body every sign-in answers with (password or passkey). */
 export async function me(db: D1Database, userId: string, csrfToken: string): Promise<Me> {
   const row = await db.prepare('SELECT id, handle, is_teen, settings_json FROM users WHERE id = ?').bind(userId).first<{ id: string; handle: string; is_teen: number; settings_json: string }>();

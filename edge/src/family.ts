@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../contracts/index.ts';
-import type { AccountSettings } from './accounts.ts';
+import { settingsOf, type AccountSettings } from './accounts.ts';
 import { requireUser, sha256Hex, type AuthEnv, type SessionUser } from './auth.ts';
-import { feedMinutesToday, settingsOf } from './feed.ts';
+import { feedMinutesToday } from './feed.ts';
 import { parseJsonBody } from './request-body.ts';
 
 /**
@@ -54,11 +54,6 @@ function loosened(current: AccountSettings, next: AccountSettings): string[] {
 
 async function writeSettings(db: D1Database, userId: string, settings: AccountSettings): Promise<void> {
   await db.prepare('UPDATE users SET settings_json = ? WHERE id = ?').bind(JSON.stringify(settings), userId).run();
-}
-
-async function isAdult(db: D1Database, userId: string): Promise<boolean> {
-  const row = await db.prepare('SELECT is_teen FROM users WHERE id = ?').bind(userId).first<{ is_teen: number }>();
-  return row?.is_teen === 0;
 }
 
 /**
@@ -130,7 +125,7 @@ export const family = new Hono<AuthEnv>()
   })
   .post('/children', async (c) => {
     const user = requireUser(c);
-    if (user.isTeen || !(await isAdult(c.env.DB, user.id))) throw new ForbiddenError('only an adult account can be a parent account');
+    if (user.isTeen) throw new ForbiddenError('only an adult account can be a parent account');
     const { code } = await parseJsonBody(c, LinkSchema, 'link');
     const hash = await sha256Hex(normaliseCode(code));
     const row = await c.env.DB.prepare('SELECT child_id, expires_at FROM family_link_codes WHERE code_hash = ?').bind(hash).first<{ child_id: string; expires_at: number }>();

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { checkPrompt, MAX_INSTRUCTION_LENGTH, parseFeedInstruction, RecipeSchema, steerItem, topicsOfPrompt, ValidationError, type FeedSteering, type FeedTopicId } from '../../contracts/index.ts';
-import type { AccountSettings } from './accounts.ts';
+import { settingsOf } from './accounts.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
 import { parseJsonBody } from './request-body.ts';
 
@@ -57,11 +57,6 @@ const nextUtcMidnight = (s: number) => {
   const d = new Date(s * 1000);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1) / 1000;
 };
-
-export async function settingsOf(db: D1Database, userId: string): Promise<AccountSettings> {
-  const row = await db.prepare('SELECT settings_json FROM users WHERE id = ?').bind(userId).first<{ settings_json: string }>();
-  return JSON.parse(row?.settings_json ?? '{}') as AccountSettings;
-}
 
 export async function steeringOf(db: D1Database, userId: string): Promise<{ instruction: string; steering: FeedSteering }> {
   const row = await db.prepare('SELECT instruction, steering_json FROM feed_steering WHERE user_id = ?').bind(userId).first<{ instruction: string; steering_json: string }>();

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { checkPrompt, ConflictError, describeViolations, ForbiddenError, NotFoundError, RecipeIdSchema, ValidationError, type PolicyVerdict, type Recipe } from '../../contracts/index.ts';
 import { requireUser, type AuthEnv, type SessionUser } from './auth.ts';
-import { settingsOf } from './feed.ts';
+import { settingsOf } from './accounts.ts';
 import { parseJsonBody } from './request-body.ts';
 import { dropVideoIfUnpublished } from './videos.ts';
 

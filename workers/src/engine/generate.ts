@@ -19,7 +19,8 @@ export interface GraphRunner {
   /**
    * Optional: the whole sampler, with the tokens kept where the runner computes (a GPU) from the
    * first step to the last. Null when it can't here (no GPU, or the GPU failed and the runner fell
-   * back): the shared loop below runs instead, from the same noise.
+   * back): the shared loop below runs instead, from the same noise. The tokens it returns are
+   * already checked (NaN, ∞, a silent GPU failure), where its fallback can still act on them.
    */
   sampleResident?(job: ResidentSampling): Promise<Float32Array | null>;
 }
@@ -170,7 +171,6 @@ export async function generateClip(runner: GraphRunner, manifest: Manifest, toke
         },
       })
     : null;
-  if (resident) checkOutput('denoiser', 'tokens', { type: 'float32', data: resident, dims: [frames, dim] });
   const tokens =
     resident ??
     (await sampleFlow({
