@@ -36,7 +36,7 @@ class WithDataset(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = Path(tempfile.mkdtemp(prefix="zoetrope-train-"))
         cls.data = cls.tmp / "data"
-        export_world(cls.data, clips=6, seed=4242)
+        export_world(cls.data, clips=6, seed=4242, background=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -79,6 +79,28 @@ class PatchTokens(unittest.TestCase):
         torch.testing.assert_close(h[1, 17 * 2 + 16, :4], x[1, 2, 256:])
         torch.testing.assert_close(m.unpatch(h, 2, 3), x)
 
+    def test_slot_tokens_sit_between_the_patches_and_the_sound(self):
+        from zoetrope.generator import FlowGenerator, GeneratorConfig
+
+        g = GeneratorConfig(frames=2, token_dim=4 * 8 * 8 + 3 * 7 + 4, width=16, depth=1, heads=2, text_width=16, text_layers=1, text_heads=2, max_tokens=8, patch=2, latent_channels=4, latent_side=8, slots=3, slot_numbers=7)
+        m = FlowGenerator(g, 10)
+        with torch.no_grad():
+            for p in (m.space, m.pos):
+                p.zero_()
+            for lin in (m.inp, m.inp_slot, m.inp_audio, m.out, m.out_slot, m.out_audio):
+                lin.bias.zero_()
+                lin.weight.copy_(torch.eye(*lin.weight.shape))
+        x = torch.randn(2, 2, g.token_dim)
+        h = m.embed_patches(x)
+        self.assertEqual(tuple(h.shape), (2, 2 * (16 + 3 + 1), 16))
+        # Frame 1's second slot is its 18th token (after 16 patches and the first slot).
+        torch.testing.assert_close(h[0, 20 + 17, :7], x[0, 1, 256 + 7 : 256 + 14])
+        torch.testing.assert_close(h[1, 20 + 19, :4], x[1, 1, 256 + 21 :])
+        torch.testing.assert_close(m.unpatch(h, 2, 2), x)
+        with torch.no_grad():
+            v = m(x, torch.tensor([0.5, 0.9]), torch.ones(2, 8, dtype=torch.long), torch.ones(2, 8))
+        self.assertEqual(v.shape, x.shape)
+
     def test_a_patch_that_does_not_fit_is_refused(self):
         from zoetrope.generator import FlowGenerator, GeneratorConfig
 
@@ -103,11 +125,16 @@ class DatasetReader(WithDataset):
         self.assertEqual(batch.shape, (5, 32, 32, 3))
 
     def test_background_layer(self):
+        plain = self.tmp / "plain"
+        export_world(plain, clips=2, seed=4242)
         with self.assertRaisesRegex(DatasetError, "has no background layer: export it with"):
-            WorldDataset(self.data).background(0)
-        layered = self.tmp / "layered"
-        export_world(layered, clips=2, seed=4242, background=True)
-        ds = WorldDataset(layered)
+            WorldDataset(plain).background(0)
+        # The tiny config paints balls from slots: encoding a dataset without backgrounds is refused.
+        run = self.tmp / "run-plain"
+        for stage in ("video-ae", "audio-ae"):
+            self.assertEqual(train_main(["--config", "tiny", "--stage", stage, "--data", str(plain), "--run", str(run), "--steps", "1", "--threads", "1", "--quiet"]), 0)
+        self.assertEqual(train_main(["--config", "tiny", "--stage", "encode", "--data", str(plain), "--run", str(run), "--threads", "1", "--quiet"]), 2)
+        ds = WorldDataset(self.data)
         self.assertEqual(ds.layers, ("background",))
         frames, background = ds.clip(1).frames, ds.background(1)
         self.assertEqual(background.shape, frames.shape)
@@ -115,7 +142,7 @@ class DatasetReader(WithDataset):
         same = (frames == background).all(axis=-1).mean()
         self.assertGreater(same, 0.9)
         self.assertLess(same, 1.0)
-        np.testing.assert_array_equal(frames, WorldDataset(self.data).clip(1).frames)
+        np.testing.assert_array_equal(frames, WorldDataset(plain).clip(1).frames)
 
     def test_missing_index_is_named(self):
         with self.assertRaisesRegex(DatasetError, "holds no index.json"):
@@ -162,7 +189,7 @@ class TinyTraining(WithDataset):
                 args += ["--steps", str(steps)]
             self.assertEqual(train_main(args), 0, stage)
         tokens = np.load(run / "tokens.npy")
-        self.assertEqual(tokens.shape, (6, 12, 4 * 8 * 8 + 4))
+        self.assertEqual(tokens.shape, (6, 12, 4 * 8 * 8 + 5 * 7 + 4))
         self.assertTrue(np.isfinite(tokens.astype(np.float32)).all())
         tokenizer = json.loads((run / "tokenizer.json").read_text())
         self.assertEqual(tokenizer["vocab"][:3], ["[PAD]", "[UNK]", "[BOS]"])
@@ -194,7 +221,7 @@ class TinyTraining(WithDataset):
         self.assertEqual(export_main(["--config", "tiny", "--run", str(run), "--out", str(model_dir), "--version", "0.0.1", "--parity", str(parity)]), 0)
         manifest = json.loads((model_dir / "manifest.json").read_text())
         self.assertEqual(set(manifest["graphs"]), {"textEncoder", "denoiser", "videoDecoder", "audioDecoder"})
-        self.assertEqual(manifest["tokens"], {"frames": 12, "videoNumbers": 256, "audioNumbers": 4})
+        self.assertEqual(manifest["tokens"], {"frames": 12, "videoNumbers": 256 + 35, "audioNumbers": 4})
         checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
         self.assertIn("parity: every output within", checked.stdout)
@@ -230,9 +257,9 @@ class TinyTraining(WithDataset):
     def test_initial_noise_is_the_shared_generator(self):
         cfg = get_config("tiny")
         noise = initial_noise(cfg, 7)
-        self.assertEqual(tuple(noise.shape), (12, 260))
-        self.assertEqual(noise[1, :3].tolist(), gaussian_noise(7, 0, 3, offset=256))
-        self.assertEqual(noise[2, 256:].tolist(), gaussian_noise(7, 1, 4, offset=8))
+        self.assertEqual(tuple(noise.shape), (12, 295))
+        self.assertEqual(noise[1, :3].tolist(), gaussian_noise(7, 0, 3, offset=291))
+        self.assertEqual(noise[2, 291:].tolist(), gaussian_noise(7, 1, 4, offset=8))
 
     def test_wrong_frame_size_is_refused(self):
         big = self.tmp / "big"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from .audio_ae import AudioAEConfig
 from .generator import GeneratorConfig
+from .slots import SLOT_NUMBERS
 from .video_ae import VideoAEConfig
 
 
@@ -78,14 +79,22 @@ class Config:
     audio_ae_train: AudioAETrain = field(default_factory=AudioAETrain)
     generator_train: GeneratorTrain = field(default_factory=GeneratorTrain)
     distill: DistillTrain = field(default_factory=DistillTrain)
+    # Object slots (see slots.py): the video autoencoder encodes frames without their balls and each
+    # ball is SLOT_NUMBERS numbers per frame beside the latent. 0: balls stay in the latent.
+    slots: int = 0
 
     @property
     def frames(self) -> int:
         return round(self.fps * self.duration_s)
 
     @property
+    def video_numbers(self) -> int:
+        """The video part of a frame token: the latent, then the slots."""
+        return self.video_ae.latent_numbers + self.slots * SLOT_NUMBERS
+
+    @property
     def token_dim(self) -> int:
-        return self.video_ae.latent_numbers + self.audio_ae.latent_channels
+        return self.video_numbers + self.audio_ae.latent_channels
 
 
 CONFIGS: dict[str, Config] = {
@@ -97,11 +106,12 @@ CONFIGS: dict[str, Config] = {
         duration_s=1.0,
         video_ae=VideoAEConfig(size=32, latent_channels=4, latent_side=8, channels=(8, 16, 16)),
         audio_ae=AudioAEConfig(sample_rate=24_000, fps=12, latent_channels=4, strides=(5, 5, 5, 4, 4), channels=(4, 8, 8, 16, 16)),
-        generator=GeneratorConfig(frames=12, token_dim=4 * 8 * 8 + 4, width=32, depth=2, heads=2, text_width=32, text_layers=1, text_heads=2, max_tokens=96, patch=4, latent_channels=4, latent_side=8),
+        generator=GeneratorConfig(frames=12, token_dim=4 * 8 * 8 + 5 * SLOT_NUMBERS + 4, width=32, depth=2, heads=2, text_width=32, text_layers=1, text_heads=2, max_tokens=96, patch=4, latent_channels=4, latent_side=8, slots=5, slot_numbers=SLOT_NUMBERS),
         video_ae_train=VideoAETrain(batch=8, lr=2e-3, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0),
         audio_ae_train=AudioAETrain(batch=2, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
         generator_train=GeneratorTrain(batch=4, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0, bench_every=3, bench_clips=1),
         distill=DistillTrain(pairs=4, pair_batch=2, teacher_steps=3, batch=4, warmup_steps=1, steps=3, eval_every=2, checkpoint_minutes=0.0),
+        slots=5,
     ),
     "draft": Config(
         name="draft",
@@ -112,10 +122,13 @@ CONFIGS: dict[str, Config] = {
         # A 16×16 grid (one cell per 8×8 pixels): an 8×8 grid blurred the world's small balls past what the bench can track.
         video_ae=VideoAEConfig(size=128, latent_channels=4, latent_side=16, channels=(16, 32, 64, 128)),
         audio_ae=AudioAEConfig(sample_rate=24_000, fps=12, latent_channels=8),
-        # 4×4 patches of the 16×16 latent: 16 tokens a frame plus one for its sound, 408 in all. One token
-        # per frame (width 384, 18.5 M parameters, 0.1.0-dev) drew the stage but scattered the balls.
-        generator=GeneratorConfig(frames=24, token_dim=4 * 16 * 16 + 8, width=256, depth=6, heads=4, text_width=256, text_layers=2, text_heads=4, max_tokens=128, patch=4, latent_channels=4, latent_side=16),
+        # 4×4 patches of the 16×16 background latent, one token per ball slot (up to 5 balls) and one for
+        # the sound: 22 tokens a frame, 528 in all. Balls in the latent (0.1.0-dev: one token per frame;
+        # then patch tokens) came out as scattered spots: the latent's 8-px cells blur 3-px balls away.
+        generator=GeneratorConfig(frames=24, token_dim=4 * 16 * 16 + 5 * SLOT_NUMBERS + 8, width=256, depth=6, heads=4, text_width=256, text_layers=2, text_heads=4, max_tokens=128, patch=4, latent_channels=4, latent_side=16, slots=5, slot_numbers=SLOT_NUMBERS),
         generator_train=GeneratorTrain(batch=16, lr=4e-4, steps=7_000),
+        distill=DistillTrain(pairs=5_700),
+        slots=5,
     ),
     "pro": Config(
         name="pro",
@@ -125,7 +138,8 @@ CONFIGS: dict[str, Config] = {
         duration_s=4.0,
         video_ae=VideoAEConfig(size=256, latent_channels=8, latent_side=16, channels=(16, 32, 64, 128, 192)),
         audio_ae=AudioAEConfig(sample_rate=24_000, fps=12, latent_channels=16, channels=(32, 64, 96, 128, 192)),
-        generator=GeneratorConfig(frames=48, token_dim=8 * 16 * 16 + 16, width=512, depth=12, heads=8, text_width=384, text_layers=4, text_heads=6, max_tokens=128, patch=4, latent_channels=8, latent_side=16),
+        generator=GeneratorConfig(frames=48, token_dim=8 * 16 * 16 + 5 * SLOT_NUMBERS + 16, width=512, depth=12, heads=8, text_width=384, text_layers=4, text_heads=6, max_tokens=128, patch=4, latent_channels=8, latent_side=16, slots=5, slot_numbers=SLOT_NUMBERS),
+        slots=5,
     ),
 }
 
@@ -137,6 +151,8 @@ def get_config(name: str) -> Config:
     if cfg.generator.frames != cfg.frames or cfg.generator.token_dim != cfg.token_dim:
         raise ValueError(f"config {name}: the generator expects {cfg.generator.frames} frames of {cfg.generator.token_dim} numbers, the autoencoders make {cfg.frames} of {cfg.token_dim}")
     g = cfg.generator
+    if (g.slots, g.slot_numbers if g.slots else SLOT_NUMBERS) != (cfg.slots, SLOT_NUMBERS):
+        raise ValueError(f"config {name}: the generator has {g.slots} slots of {g.slot_numbers} numbers, the config {cfg.slots} of {SLOT_NUMBERS}")
     if g.patch and (g.latent_channels, g.latent_side) != (cfg.video_ae.latent_channels, cfg.video_ae.latent_side):
         raise ValueError(f"config {name}: the generator cuts a {g.latent_channels}×{g.latent_side}² latent into patches, the video autoencoder makes {cfg.video_ae.latent_channels}×{cfg.video_ae.latent_side}²")
     return cfg

@@ -22,7 +22,6 @@ import torch
 import torch.nn.functional as F
 
 from .configs import Config
-from .data import WorldDataset
 from .generator import FlowGenerator, drop_prompt, sample
 from .text import Tokenizer
 
@@ -36,12 +35,15 @@ def load_teacher(cfg: Config, run: Path, vocab: int) -> FlowGenerator:
     return teacher
 
 
-def make_pairs(cfg: Config, data: WorldDataset, run: Path, seed: int, log, minutes: float | None) -> dict:
+def make_pairs(cfg: Config, run: Path, seed: int, log, minutes: float | None, device: torch.device = torch.device("cpu"), batch: int | None = None) -> dict:
     """Teacher samples for the training prompts: noise [N, T, D] and results [N, T, D], resumable."""
+    from .train import RunClips
+
     d = cfg.distill
+    clips = RunClips(run)
     tokenizer = Tokenizer.load(run / "tokenizer.json")
-    teacher = load_teacher(cfg, run, len(tokenizer.vocab))
-    train_clips, _ = data.split()
+    teacher = load_teacher(cfg, run, len(tokenizer.vocab)).to(device)
+    train_clips, _ = clips.split()
     rng = np.random.default_rng(seed)
     order = rng.permutation(train_clips)[: d.pairs]
     path = run / "pairs.npz"
@@ -66,10 +68,11 @@ def make_pairs(cfg: Config, data: WorldDataset, run: Path, seed: int, log, minut
     while done < len(order):
         if minutes is not None and time.time() - started > minutes * 60:
             break
-        chunk = order[done : done + d.pair_batch]
-        ids, mask = tokenizer.batch([data.meta(int(i))["prompt"] for i in chunk])
+        chunk = order[done : done + (batch or d.pair_batch)]
+        ids, mask = tokenizer.batch([clips.meta(int(i))["prompt"] for i in chunk])
         noise = torch.stack([torch.randn(cfg.frames, cfg.token_dim, generator=gen) for _ in chunk])
-        result = sample(teacher, ids, mask, noise, d.teacher_steps, d.teacher_guidance)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type != "cpu"):
+            result = sample(teacher, ids.to(device), mask.to(device), noise.to(device), d.teacher_steps, d.teacher_guidance).float().cpu()
         noise_all[done : done + len(chunk)] = noise.numpy()
         result_all[done : done + len(chunk)] = result.numpy()
         done += len(chunk)
@@ -83,8 +86,8 @@ def make_pairs(cfg: Config, data: WorldDataset, run: Path, seed: int, log, minut
     return {"stage": "pairs", "done": done, "of": len(order)}
 
 
-def distill_student(cfg: Config, data: WorldDataset, run: Path, seed: int, minutes: float | None, steps: int | None, log) -> dict:
-    from .train import Loop
+def distill_student(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log, device: torch.device = torch.device("cpu"), anneal_minutes: float | None = None, batch: int | None = None) -> dict:
+    from .train import Loop, RunClips, ema_update, load_tokens
 
     d = cfg.distill
     path = run / "pairs.npz"
@@ -94,51 +97,50 @@ def distill_student(cfg: Config, data: WorldDataset, run: Path, seed: int, minut
     done = int(saved["done"])
     if done < d.pair_batch:
         raise ValueError(f"{path} holds only {done} pairs: let --stage pairs run longer")
-    noise_all = torch.from_numpy(saved["noise"][:done].astype(np.float32))
-    result_all = torch.from_numpy(saved["result"][:done].astype(np.float32))
-    clips = saved["clips"][:done]
-    tokens = torch.from_numpy(np.load(run / "tokens.npy").astype(np.float32))
+    noise_all = torch.from_numpy(saved["noise"][:done].astype(np.float32)).to(device)
+    result_all = torch.from_numpy(saved["result"][:done].astype(np.float32)).to(device)
+    pair_clips = saved["clips"][:done]
+    clips = RunClips(run)
+    tokens = load_tokens(run, clips, device)
     tokenizer = Tokenizer.load(run / "tokenizer.json")
-    ids_pairs, mask_pairs = tokenizer.batch([data.meta(int(i))["prompt"] for i in clips])
+    ids_pairs, mask_pairs = (x.to(device) for x in tokenizer.batch([clips.meta(int(i))["prompt"] for i in pair_clips]))
     torch.manual_seed(seed)
-    student = load_teacher(cfg, run, len(tokenizer.vocab))
+    student = load_teacher(cfg, run, len(tokenizer.vocab)).to(device)
     student.train()
     ema = copy.deepcopy(student).requires_grad_(False)
-    loop = Loop("student", cfg, student, d.lr, d.warmup_steps, steps if steps is not None else d.steps, run, seed, log, extra={"ema": ema})
-    train_clips, _ = data.split()
-    ids_all, mask_all = tokenizer.batch([data.meta(i)["prompt"] for i in range(len(data))])
-    val_idx = torch.arange(min(32, done))
-    val_t = torch.rand(len(val_idx), generator=torch.Generator().manual_seed(5))
+    b = batch or d.batch
+    loop = Loop("student", cfg, student, d.lr * min(2.0, (b / d.batch) ** 0.5), d.warmup_steps, steps if steps is not None else d.steps, run, seed, log, extra={"ema": ema}, anneal_minutes=anneal_minutes)
+    train_clips, _ = clips.split()
+    ids_all, mask_all = (x.to(device) for x in tokenizer.batch(clips.prompts()))
+    val_idx = torch.arange(min(32, done), device=device)
+    val_t = torch.rand(len(val_idx), generator=torch.Generator().manual_seed(5)).to(device)
 
     def straight_loss(net: FlowGenerator, idx: torch.Tensor, tt: torch.Tensor) -> torch.Tensor:
         x1, x0 = noise_all[idx], result_all[idx]
         xt = (1 - tt[:, None, None]) * x0 + tt[:, None, None] * x1
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast(device.type, dtype=torch.bfloat16):
             v = net(xt, tt, ids_pairs[idx], mask_pairs[idx])
         return F.mse_loss(v.float(), x1 - x0)
 
     def train_step() -> torch.Tensor:
-        b = d.batch
-        idx = torch.from_numpy(loop.rng.integers(0, done, size=b))
+        idx = torch.from_numpy(loop.rng.integers(0, done, size=b)).to(device)
         # Few-step students are evaluated at the schedule's times: sample t uniformly, plus t = 1 often.
-        tt = torch.rand(b)
+        tt = torch.rand(b, device=device)
         tt[: b // 4] = 1.0
         loss = straight_loss(student, idx, tt)
         # The unconditioned prompt keeps learning the data's flow (what guidance would compare against).
-        u = torch.from_numpy(loop.rng.choice(train_clips, size=b // 4))
+        u = torch.from_numpy(loop.rng.choice(train_clips, size=b // 4)).to(device)
         x0 = tokens[u]
         noise = torch.randn_like(x0)
-        tu = torch.sigmoid(torch.randn(len(u)))
-        uids, umask = drop_prompt(ids_all[u], mask_all[u], torch.ones(len(u), dtype=torch.bool))
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        tu = torch.sigmoid(torch.randn(len(u), device=device))
+        uids, umask = drop_prompt(ids_all[u], mask_all[u], torch.ones(len(u), dtype=torch.bool, device=device))
+        with torch.autocast(device.type, dtype=torch.bfloat16):
             vu = student((1 - tu[:, None, None]) * x0 + tu[:, None, None] * noise, tu, uids, umask)
         return loss + 0.25 * F.mse_loss(vu.float(), noise - x0)
 
     def after_step() -> None:
         with torch.no_grad():
-            decay = min(d.ema, (1 + loop.step) / (10 + loop.step))
-            for pe, pm in zip(ema.parameters(), student.parameters()):
-                pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+            ema_update(ema, student, min(d.ema, (1 + loop.step) / (10 + loop.step)))
 
     def evaluate() -> dict:
         with torch.no_grad():

@@ -24,6 +24,7 @@ from .configs import Config, get_config
 from .data import DatasetError, WorldDataset
 from .generator import FlowGenerator, sample
 from .noise import gaussian_noise
+from .slots import SLOT_NUMBERS, clip_slots, composite
 from .text import Tokenizer
 from .train import load_stage
 from .video_ae import FrameAutoencoder, to_unit
@@ -34,11 +35,22 @@ NOISE_STREAM_AUDIO = 1
 
 def initial_noise(cfg: Config, seed: int) -> torch.Tensor:
     """The frame tokens' starting noise [T, D]: video part from stream 0, audio part from stream 1, row-major (frame, channel)."""
-    nv = cfg.video_ae.latent_numbers
+    nv = cfg.video_numbers
     na = cfg.audio_ae.latent_channels
     video = np.asarray(gaussian_noise(seed, NOISE_STREAM_VIDEO, cfg.frames * nv), dtype=np.float32).reshape(cfg.frames, nv)
     audio = np.asarray(gaussian_noise(seed, NOISE_STREAM_AUDIO, cfg.frames * na), dtype=np.float32).reshape(cfg.frames, na)
     return torch.from_numpy(np.concatenate([video, audio], axis=1))
+
+
+def decode_video(cfg: Config, video: FrameAutoencoder, x: torch.Tensor) -> torch.Tensor:
+    """Raw (de-normalised) frame tokens [T, D] → RGB frames [T, S, S, 3] in [0, 1]: the latent through
+    the decoder, then, with object slots, each ball painted over it. The exported video decoder graph
+    is this function."""
+    nl, c, s = cfg.video_ae.latent_numbers, cfg.video_ae.latent_channels, cfg.video_ae.latent_side
+    rgb = ((video.decoder(x[:, :nl].reshape(-1, c, s, s)) + 1) * 0.5).clamp(0, 1).permute(0, 2, 3, 1)
+    if cfg.slots:
+        rgb = composite(rgb, x[:, nl : cfg.video_numbers].reshape(-1, cfg.slots, SLOT_NUMBERS))
+    return rgb
 
 
 def judge_folder(folder: Path) -> dict:
@@ -78,19 +90,22 @@ class Model:
     def decode(self, tokens: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Normalised frame tokens [T, D] → frames uint8 [T, S, S, 3] and PCM int16 [T × hop]."""
         x = tokens * self.std + self.mean
-        nv = self.cfg.video_ae.latent_numbers
-        c, s = self.cfg.video_ae.latent_channels, self.cfg.video_ae.latent_side
-        rgb = self.video.decoder(x[:, :nv].reshape(-1, c, s, s))
-        frames = ((rgb.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-        wave = self.audio.decoder(x[:, nv:].transpose(0, 1)[None])[0]
+        frames = (decode_video(self.cfg, self.video, x) * 255).round().to(torch.uint8).numpy()
+        wave = self.audio.decoder(x[:, self.cfg.video_numbers :].transpose(0, 1)[None])[0]
         pcm = (wave.clamp(-1, 1) * 32767).round().to(torch.int16).numpy()
         return frames, pcm
 
     @torch.no_grad()
-    def encode(self, frames: np.ndarray, pcm: np.ndarray) -> torch.Tensor:
-        zv = self.video.encoder(to_unit(torch.from_numpy(frames))).reshape(self.cfg.frames, -1)
-        za = self.audio.encoder(pcm_to_unit(torch.from_numpy(pcm.astype(np.int16)))[None])[0].transpose(0, 1)
-        return (torch.cat([zv, za], dim=1) - self.mean) / self.std
+    def encode(self, frames: np.ndarray, pcm: np.ndarray, background: np.ndarray | None = None, meta: dict | None = None) -> torch.Tensor:
+        """A clip's normalised frame tokens; with object slots, from its background and tracks too."""
+        if self.cfg.slots and (background is None or meta is None):
+            raise ValueError(f"config {self.cfg.name} encodes a clip's background and its balls' tracks: pass both")
+        zv = self.video.encoder(to_unit(torch.from_numpy(background if self.cfg.slots else frames))).reshape(self.cfg.frames, -1)
+        parts = [zv]
+        if self.cfg.slots:
+            parts.append(torch.from_numpy(clip_slots(meta, frames, background, self.cfg.slots)).reshape(self.cfg.frames, -1))
+        parts.append(self.audio.encoder(pcm_to_unit(torch.from_numpy(pcm.astype(np.int16)))[None])[0].transpose(0, 1))
+        return (torch.cat(parts, dim=1) - self.mean) / self.std
 
     @torch.no_grad()
     def generate(self, prompts: list[str], seeds: list[int], steps: int, guidance: float) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -148,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             metas = [data.meta(i) for i in chunk]
             if args.ground_truth or args.reconstruct:
                 real = [data.clip(i) for i in chunk]
-                outs = [(c.frames, c.audio) if args.ground_truth else model.decode(model.encode(c.frames, c.audio)) for c in real]
+                backgrounds = [data.background(i) if cfg.slots and args.reconstruct else None for i in chunk]
+                outs = [(c.frames, c.audio) if args.ground_truth else model.decode(model.encode(c.frames, c.audio, bg, c.meta)) for c, bg in zip(real, backgrounds)]
             else:
                 outs = model.generate([m["prompt"] for m in metas], [int(m["seed"]) for m in metas], args.steps, args.guidance)
             clips.extend((f, a, {"index": m["index"], "seed": m["seed"], "prompt": m["prompt"]}) for (f, a), m in zip(outs, metas))

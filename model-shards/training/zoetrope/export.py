@@ -23,7 +23,7 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
 from .configs import Config, get_config
-from .evaluate import Model
+from .evaluate import Model, decode_video
 
 OPSET = 17
 MAX_SHARD_BYTES = 32 * 1024 * 1024
@@ -56,17 +56,14 @@ class VideoDecoderGraph(nn.Module):
 
     def __init__(self, model: Model):
         super().__init__()
-        cfg = model.cfg
-        self.decoder = model.video.decoder
-        self.nv = cfg.video_ae.latent_numbers
-        self.c, self.s = cfg.video_ae.latent_channels, cfg.video_ae.latent_side
+        self.cfg = model.cfg
+        self.video = model.video
+        self.nv = self.cfg.video_numbers
         self.register_buffer("mean", model.mean[: self.nv].clone())
         self.register_buffer("std", model.std[: self.nv].clone())
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        z = (tokens[:, : self.nv] * self.std + self.mean).reshape(-1, self.c, self.s, self.s)
-        rgb = self.decoder(z)
-        return ((rgb + 1) * 0.5).clamp(0, 1).permute(0, 2, 3, 1)
+        return decode_video(self.cfg, self.video, tokens[:, : self.nv] * self.std + self.mean)
 
 
 class AudioDecoderGraph(nn.Module):
@@ -75,7 +72,7 @@ class AudioDecoderGraph(nn.Module):
     def __init__(self, model: Model):
         super().__init__()
         self.decoder = model.audio.decoder
-        self.nv = model.cfg.video_ae.latent_numbers
+        self.nv = model.cfg.video_numbers
         self.register_buffer("mean", model.mean[self.nv :].clone())
         self.register_buffer("std", model.std[self.nv :].clone())
 
@@ -244,7 +241,7 @@ def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str,
         "graphs": {role: {**ref(p), "externalData": [ref(s) for s in shards], "inputs": ins, "outputs": outs} for role, (p, shards, ins, outs) in graphs.items()},
         "tokenizer": {**ref(tokenizer_path), "kind": "word"},
         "sampler": {"method": "flow-euler", "steps": steps, "guidance": guidance, "timesteps": times},
-        "tokens": {"frames": cfg.frames, "videoNumbers": cfg.video_ae.latent_numbers, "audioNumbers": cfg.audio_ae.latent_channels},
+        "tokens": {"frames": cfg.frames, "videoNumbers": cfg.video_numbers, "audioNumbers": cfg.audio_ae.latent_channels},
         "output": {"fps": cfg.fps, "width": cfg.size, "height": cfg.size, "sampleRate": cfg.sample_rate, "audioChannels": 1, "maxDurationS": cfg.duration_s},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

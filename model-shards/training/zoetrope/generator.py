@@ -36,6 +36,11 @@ class GeneratorConfig:
     patch: int = 0
     latent_channels: int = 0
     latent_side: int = 0
+    # Object slots (slots.py), with patch tokens only: after the latent, `slots` groups of
+    # `slot_numbers`, one token each per frame, each with its own place embedding (slot k is the
+    # prompt's k-th ball).
+    slots: int = 0
+    slot_numbers: int = 0
 
     @property
     def patches_per_frame(self) -> int:
@@ -46,8 +51,16 @@ class GeneratorConfig:
         return self.latent_channels * self.patch * self.patch
 
     @property
+    def latent_numbers(self) -> int:
+        return self.latent_channels * self.latent_side * self.latent_side
+
+    @property
     def audio_numbers(self) -> int:
-        return self.token_dim - self.latent_channels * self.latent_side * self.latent_side
+        return self.token_dim - self.latent_numbers - self.slots * self.slot_numbers
+
+    @property
+    def tokens_per_frame(self) -> int:
+        return self.patches_per_frame + self.slots + 1
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -92,7 +105,9 @@ class FlowGenerator(nn.Module):
                 raise ValueError(f"generator: a {cfg.latent_side}² latent does not cut into {cfg.patch}² patches with sound beside it in {cfg.token_dim} numbers")
             self.inp = nn.Linear(cfg.patch_numbers, w)
             self.inp_audio = nn.Linear(cfg.audio_numbers, w)
-            self.space = nn.Parameter(torch.zeros(1, 1, cfg.patches_per_frame + 1, w))
+            if cfg.slots:
+                self.inp_slot = nn.Linear(cfg.slot_numbers, w)
+            self.space = nn.Parameter(torch.zeros(1, 1, cfg.tokens_per_frame, w))
             nn.init.normal_(self.space, std=0.02)
         else:
             self.inp = nn.Linear(cfg.token_dim, w)
@@ -115,6 +130,10 @@ class FlowGenerator(nn.Module):
             self.out_audio = nn.Linear(w, cfg.audio_numbers)
             nn.init.zeros_(self.out_audio.weight)
             nn.init.zeros_(self.out_audio.bias)
+            if cfg.slots:
+                self.out_slot = nn.Linear(w, cfg.slot_numbers)
+                nn.init.zeros_(self.out_slot.weight)
+                nn.init.zeros_(self.out_slot.bias)
         # A per-channel scale of x_t, set by (time, prompt): the head above can only reach a width-sized
         # subspace of the token, while the velocity's noise part lives in all of it (v ≈ (x_t − x̂₀) / t).
         self.skip = nn.Linear(w, cfg.token_dim)
@@ -142,22 +161,29 @@ class FlowGenerator(nn.Module):
         return v + self.skip(act)[:, None] * x
 
     def embed_patches(self, x: torch.Tensor) -> torch.Tensor:
-        """[B, T, D] frame tokens → [B, T·(N+1), W]: N video patches then the sound, frame by frame."""
+        """[B, T, D] frame tokens → [B, T·(N+K+1), W]: N video patches, K slots, then the sound, frame by frame."""
         c, p, n = self.cfg, self.cfg.patch, self.cfg.latent_side // self.cfg.patch
         B, T, _ = x.shape
-        video = x[..., : c.token_dim - c.audio_numbers].reshape(B, T, c.latent_channels, n, p, n, p)
+        nl, ns = c.latent_numbers, c.slots * c.slot_numbers
+        video = x[..., :nl].reshape(B, T, c.latent_channels, n, p, n, p)
         video = video.permute(0, 1, 3, 5, 2, 4, 6).reshape(B, T, n * n, c.patch_numbers)
-        h = torch.cat([self.inp(video), self.inp_audio(x[..., c.token_dim - c.audio_numbers :])[:, :, None]], dim=2)
-        h = h + self.space + self.pos[:, :T, None]
-        return h.reshape(B, T * (n * n + 1), -1)
+        parts = [self.inp(video)]
+        if c.slots:
+            parts.append(self.inp_slot(x[..., nl : nl + ns].reshape(B, T, c.slots, c.slot_numbers)))
+        parts.append(self.inp_audio(x[..., nl + ns :])[:, :, None])
+        h = torch.cat(parts, dim=2) + self.space + self.pos[:, :T, None]
+        return h.reshape(B, T * c.tokens_per_frame, -1)
 
     def unpatch(self, h: torch.Tensor, B: int, T: int) -> torch.Tensor:
-        """The inverse of embed_patches, through the output heads: [B, T·(N+1), W] → [B, T, D]."""
+        """The inverse of embed_patches, through the output heads: [B, T·(N+K+1), W] → [B, T, D]."""
         c, p, n = self.cfg, self.cfg.patch, self.cfg.latent_side // self.cfg.patch
-        h = h.reshape(B, T, n * n + 1, -1)
+        h = h.reshape(B, T, c.tokens_per_frame, -1)
         video = self.out(h[:, :, : n * n]).reshape(B, T, n, n, c.latent_channels, p, p)
-        video = video.permute(0, 1, 4, 2, 5, 3, 6).reshape(B, T, c.token_dim - c.audio_numbers)
-        return torch.cat([video, self.out_audio(h[:, :, n * n])], dim=-1)
+        parts = [video.permute(0, 1, 4, 2, 5, 3, 6).reshape(B, T, c.latent_numbers)]
+        if c.slots:
+            parts.append(self.out_slot(h[:, :, n * n : n * n + c.slots]).reshape(B, T, c.slots * c.slot_numbers))
+        parts.append(self.out_audio(h[:, :, -1]))
+        return torch.cat(parts, dim=-1)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         text, pooled = self.encode_text(ids, mask)
@@ -184,7 +210,7 @@ def sample(model: FlowGenerator, ids: torch.Tensor, mask: torch.Tensor, noise: t
     utext, upooled = model.encode_text(uids, umask)
     x = noise
     for t0, t1 in zip(times[:-1], times[1:]):
-        t = torch.full((B,), t0)
+        t = torch.full((B,), t0, device=noise.device)
         v = model.velocity(x, t, text, pooled, mask)
         if guidance != 1.0:
             vu = model.velocity(x, t, utext, upooled, umask)

@@ -76,7 +76,8 @@ class Tokenizer:
 
 
 class Attention(nn.Module):
-    """Multi-head attention from matmuls and softmax (exports cleanly; torch 1.13 has no fused SDPA)."""
+    """Multi-head attention from matmuls and softmax (exports cleanly; torch 1.13 has no fused SDPA).
+    On a GPU with a newer PyTorch, training uses the fused kernel for the same math."""
 
     def __init__(self, width: int, heads: int, kv_width: int | None = None):
         super().__init__()
@@ -92,6 +93,10 @@ class Attention(nn.Module):
         h = self.heads
         q = self.q(x).reshape(B, N, h, W // h).transpose(1, 2)
         k, v = self.kv(ctx).reshape(B, M, 2, h, W // h).permute(2, 0, 3, 1, 4)
+        if x.is_cuda and hasattr(nn.functional, "scaled_dot_product_attention"):
+            bias = None if mask is None else ((1.0 - mask[:, None, None, :]) * -1e4).to(q.dtype)
+            out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+            return self.o(out.transpose(1, 2).reshape(B, N, W))
         att = (q @ k.transpose(-1, -2)) * (W // h) ** -0.5
         if mask is not None:
             att = att + (1.0 - mask[:, None, None, :]) * -1e4

@@ -29,6 +29,7 @@ from .data import DatasetError, WorldDataset
 from .distill import distill_student, make_pairs
 from .generator import FlowGenerator, drop_prompt
 from .text import Tokenizer
+from .slots import SLOT_NUMBERS, clip_slots
 from .video_ae import FrameAutoencoder, psnr, to_unit, vivid_weight
 
 STAGES = ("video-ae", "audio-ae", "encode", "generator", "pairs", "student")
@@ -64,7 +65,7 @@ def load_stage(run: Path, stage: str, cfg: Config) -> dict:
     path = run / f"{stage}.pt"
     if not path.exists():
         raise ValueError(f"{run} has no {stage} checkpoint yet: train that stage first (--stage {stage})")
-    ckpt = torch.load(path, map_location="cpu")
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
     if ckpt["config"] != cfg.name:
         raise ValueError(f"{path} was trained with config {ckpt['config']!r}, not {cfg.name!r}: use another --run folder")
     return ckpt
@@ -73,8 +74,10 @@ def load_stage(run: Path, stage: str, cfg: Config) -> dict:
 class Loop:
     """Optimiser, schedule, checkpoint/resume and logging shared by the trained stages."""
 
-    def __init__(self, stage: str, cfg: Config, model: torch.nn.Module, lr: float, warmup: int, total: int, run: Path, seed: int, log: Logger, extra: dict | None = None):
+    def __init__(self, stage: str, cfg: Config, model: torch.nn.Module, lr: float, warmup: int, total: int, run: Path, seed: int, log: Logger, extra: dict | None = None, anneal_minutes: float | None = None):
         self.stage, self.cfg, self.model, self.lr, self.warmup, self.total, self.log = stage, cfg, model, lr, warmup, total, log
+        # With a time budget (a lent GPU), the schedule runs over the minutes rather than the steps.
+        self.anneal_minutes = anneal_minutes
         self.opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, betas=(0.9, 0.99), weight_decay=1e-4)
         self.path = run / f"{stage}.pt"
         self.step = 0
@@ -83,10 +86,13 @@ class Loop:
         if self.path.exists():
             ckpt = load_stage(run, stage, cfg)
             model.load_state_dict(ckpt["model"])
-            self.opt.load_state_dict(ckpt["optimizer"])
+            # A checkpoint brought back from a GPU machine (carry.py) has weights but no optimiser state.
+            if ckpt["optimizer"] is not None:
+                self.opt.load_state_dict(ckpt["optimizer"])
             self.step = ckpt["step"]
-            self.rng.bit_generator.state = ckpt["rng"]
-            torch.set_rng_state(ckpt["torch_rng"])
+            if ckpt["rng"] is not None:
+                self.rng.bit_generator.state = ckpt["rng"]
+                torch.set_rng_state(ckpt["torch_rng"])
             for k, v in ckpt.get("extra", {}).items():
                 if k in self.extra and isinstance(self.extra[k], torch.nn.Module):
                     self.extra[k].load_state_dict(v)
@@ -119,6 +125,9 @@ class Loop:
                 break
             for g in self.opt.param_groups:
                 g["lr"] = lr_at(self.step, self.lr, self.warmup, self.total)
+                if self.anneal_minutes and self.step >= self.warmup:
+                    done = (time.time() - started) / (self.anneal_minutes * 60)
+                    g["lr"] = self.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, done))))
             loss = train_step()
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{self.stage}: the loss became {loss.item()} at step {self.step}; lower the learning rate or resume from the last checkpoint")
@@ -140,6 +149,13 @@ class Loop:
         result = {"stage": self.stage, "step": self.step, "done": self.step >= self.total, **evaluate()}
         self.log(event="end", **result)
         return result
+
+
+def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """ema ← decay·ema + (1 − decay)·model, in two fused ops over all the weights."""
+    e = list(ema.parameters())
+    torch._foreach_mul_(e, decay)
+    torch._foreach_add_(e, [p.detach() for p in model.parameters()], alpha=1 - decay)
 
 
 def check_dataset(cfg: Config, data: WorldDataset) -> None:
@@ -215,9 +231,58 @@ def train_audio_ae(cfg: Config, data: WorldDataset, run: Path, seed: int, minute
     return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes)
 
 
+class RunClips:
+    """What the generator stages need of the dataset, written by the encode stage into <run>/clips.json
+    (index, seed and prompt per clip, and where the held-out clips start), so they train from the run
+    folder alone: on a lent GPU machine the tokens travel, the 7 GB of frames do not."""
+
+    def __init__(self, run: Path):
+        path = run / "clips.json"
+        if not path.exists():
+            raise ValueError(f"{run} has no clips.json: run --stage encode first")
+        saved = json.loads(path.read_text())
+        self.metas: list[dict] = saved["clips"]
+        self.n_train: int = saved["train"]
+
+    @staticmethod
+    def write(run: Path, data: WorldDataset) -> None:
+        train_clips, _ = data.split()
+        clips = [{k: data.meta(i)[k] for k in ("index", "seed", "prompt")} for i in range(len(data))]
+        (run / "clips.json").write_text(json.dumps({"train": len(train_clips), "clips": clips}) + "\n")
+
+    def __len__(self) -> int:
+        return len(self.metas)
+
+    def meta(self, i: int) -> dict:
+        return self.metas[i]
+
+    def prompts(self) -> list[str]:
+        return [m["prompt"] for m in self.metas]
+
+    def split(self) -> tuple[list[int], list[int]]:
+        return list(range(self.n_train)), list(range(self.n_train, len(self.metas)))
+
+
+def token_stats(cfg: Config, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-number mean and standard deviation [D] of raw frame tokens [N, D]. A slot's fields share
+    theirs across slots: the fifth ball is rare, and its own statistics would blow its values up
+    (present = 1 would sit ~8 deviations out), where pooled they all stay within a few."""
+    mean, std = flat.mean(0), flat.std(0)
+    if cfg.slots:
+        nl, nv = cfg.video_ae.latent_numbers, cfg.video_numbers
+        fields = flat[:, nl:nv].reshape(-1, cfg.slots, SLOT_NUMBERS)
+        mean[nl:nv] = np.tile(fields.mean((0, 1)), cfg.slots)
+        std[nl:nv] = np.tile(fields.std((0, 1)), cfg.slots)
+    return mean.astype(np.float32), (std + 1e-4).astype(np.float32)
+
+
 def encode_dataset(cfg: Config, data: WorldDataset, run: Path, log: Logger) -> dict:
-    """Every clip's frame tokens [N, T, D] (float16) with per-channel mean/std, and the tokenizer."""
+    """Every clip's frame tokens [N, T, D] (float16) with per-channel mean/std, the tokenizer and
+    clips.json. With object slots the video latent is of the frames without their balls, and each
+    ball's slot comes from its track (slots.py)."""
     check_dataset(cfg, data)
+    if cfg.slots and "background" not in data.layers:
+        raise DatasetError(f"config {cfg.name} paints balls from slots: export the dataset with --background")
     video = FrameAutoencoder(cfg.video_ae)
     video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
     audio = AudioAutoencoder(cfg.audio_ae)
@@ -225,24 +290,28 @@ def encode_dataset(cfg: Config, data: WorldDataset, run: Path, log: Logger) -> d
     video.eval()
     audio.eval()
     n = len(data)
+    nl, nv = cfg.video_ae.latent_numbers, cfg.video_numbers
     tokens = np.zeros((n, cfg.frames, cfg.token_dim), dtype=np.float32)
     started = time.time()
     with torch.no_grad():
         for i in range(n):
             clip = data.clip(i)
+            pixels = clip.frames
+            if cfg.slots:
+                pixels = data.background(i)
+                tokens[i, :, nl:nv] = clip_slots(clip.meta, clip.frames, pixels, cfg.slots).reshape(cfg.frames, -1)
             with torch.autocast("cpu", dtype=torch.bfloat16):
-                zv = video.encoder(to_unit(torch.from_numpy(clip.frames))).float()
+                zv = video.encoder(to_unit(torch.from_numpy(pixels))).float()
             za = audio.encoder(pcm_to_unit(torch.from_numpy(clip.audio.astype(np.int16)))[None]).float()
-            tokens[i, :, : cfg.video_ae.latent_numbers] = zv.reshape(cfg.frames, -1).numpy()
-            tokens[i, :, cfg.video_ae.latent_numbers :] = za[0].transpose(0, 1).numpy()
+            tokens[i, :, :nl] = zv.reshape(cfg.frames, -1).numpy()
+            tokens[i, :, nv:] = za[0].transpose(0, 1).numpy()
             if (i + 1) % 500 == 0:
                 log(event="progress", stage="encode", clips=i + 1, of=n, elapsed_s=round(time.time() - started, 1))
     train_clips, _ = data.split()
-    flat = tokens[train_clips].reshape(-1, cfg.token_dim)
-    mean = flat.mean(0)
-    std = flat.std(0) + 1e-4
+    mean, std = token_stats(cfg, tokens[train_clips].reshape(-1, cfg.token_dim))
     np.save(run / "tokens.npy", ((tokens - mean) / std).astype(np.float16))
     np.savez(run / "token-stats.npz", mean=mean, std=std)
+    RunClips.write(run, data)
     tokenizer = Tokenizer.build([data.meta(i)["prompt"] for i in train_clips], max_tokens=cfg.generator.max_tokens)
     tokenizer.save(run / "tokenizer.json")
     lengths = [len(tokenizer.encode(data.meta(i)["prompt"])[0]) for i in range(n)]
@@ -251,26 +320,34 @@ def encode_dataset(cfg: Config, data: WorldDataset, run: Path, log: Logger) -> d
     return result
 
 
-def train_generator(cfg: Config, data: WorldDataset, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger) -> dict:
-    check_dataset(cfg, data)
-    torch.manual_seed(seed)  # before any weights are made: the initialisation is part of the seed
-    for needed in ("tokens.npy", "tokenizer.json"):
-        if not (run / needed).exists():
-            raise ValueError(f"{run} has no {needed}: run --stage encode first")
+def load_tokens(run: Path, clips: RunClips, device: torch.device) -> torch.Tensor:
+    if not (run / "tokens.npy").exists():
+        raise ValueError(f"{run} has no tokens.npy: run --stage encode first")
     tokens = torch.from_numpy(np.load(run / "tokens.npy").astype(np.float32))
-    if tokens.shape[0] != len(data):
-        raise ValueError(f"{run}/tokens.npy holds {tokens.shape[0]} clips, the dataset {len(data)}: run --stage encode again")
+    if tokens.shape[0] != len(clips):
+        raise ValueError(f"{run}/tokens.npy holds {tokens.shape[0]} clips, clips.json {len(clips)}: run --stage encode again")
+    return tokens.to(device)
+
+
+def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, device: torch.device = torch.device("cpu"), anneal_minutes: float | None = None, batch: int | None = None) -> dict:
+    torch.manual_seed(seed)  # before any weights are made: the initialisation is part of the seed
+    clips = RunClips(run)
+    tokens = load_tokens(run, clips, device)
+    if not (run / "tokenizer.json").exists():
+        raise ValueError(f"{run} has no tokenizer.json: run --stage encode first")
     tokenizer = Tokenizer.load(run / "tokenizer.json")
     t = cfg.generator_train
-    model = FlowGenerator(cfg.generator, len(tokenizer.vocab))
+    b = batch or t.batch
+    model = FlowGenerator(cfg.generator, len(tokenizer.vocab)).to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
-    loop = Loop("generator", cfg, model, t.lr, t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema})
-    train_clips, val_clips = data.split()
-    ids_all, mask_all = tokenizer.batch([data.meta(i)["prompt"] for i in range(len(data))])
-    val = torch.tensor(val_clips[:64])
+    # A larger batch (on a GPU) takes a larger step, by √ of the ratio and at most twice the config's.
+    loop = Loop("generator", cfg, model, t.lr * min(2.0, math.sqrt(b / t.batch)), t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema}, anneal_minutes=anneal_minutes)
+    train_clips, val_clips = clips.split()
+    ids_all, mask_all = (x.to(device) for x in tokenizer.batch(clips.prompts()))
+    val = torch.tensor(val_clips[:64], device=device)
     val_gen = torch.Generator().manual_seed(777)
-    val_noise = torch.randn(len(val), cfg.frames, cfg.token_dim, generator=val_gen)
-    val_t = torch.rand(len(val), generator=val_gen)
+    val_noise = torch.randn(len(val), cfg.frames, cfg.token_dim, generator=val_gen).to(device)
+    val_t = torch.rand(len(val), generator=val_gen).to(device)
 
     def flow_loss(net: FlowGenerator, idx: torch.Tensor, noise: torch.Tensor, tt: torch.Tensor, drop: torch.Tensor | None) -> torch.Tensor:
         x0 = tokens[idx]
@@ -278,23 +355,22 @@ def train_generator(cfg: Config, data: WorldDataset, run: Path, seed: int, minut
         if drop is not None:
             ids, mask = drop_prompt(ids, mask, drop)
         xt = (1 - tt[:, None, None]) * x0 + tt[:, None, None] * noise
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast(device.type, dtype=torch.bfloat16):
             v = net(xt, tt, ids, mask)
         return F.mse_loss(v.float(), noise - x0)
 
     def train_step() -> torch.Tensor:
-        idx = torch.from_numpy(loop.rng.choice(train_clips, size=t.batch))
-        noise = torch.randn(t.batch, cfg.frames, cfg.token_dim)
+        idx = torch.from_numpy(loop.rng.choice(train_clips, size=b)).to(device)
+        noise = torch.randn(b, cfg.frames, cfg.token_dim, device=device)
         # Logit-normal flow times: more training where the picture takes shape, mid-way.
-        tt = torch.sigmoid(torch.randn(t.batch))
-        drop = torch.rand(t.batch) < t.prompt_dropout
+        tt = torch.sigmoid(torch.randn(b, device=device))
+        drop = torch.rand(b, device=device) < t.prompt_dropout
         return flow_loss(model, idx, noise, tt, drop)
 
     def after_step() -> None:
         with torch.no_grad():
             decay = min(t.ema, (1 + loop.step) / (10 + loop.step))
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+            ema_update(ema, model, decay)
 
     bench_model = None
 
@@ -307,21 +383,22 @@ def train_generator(cfg: Config, data: WorldDataset, run: Path, seed: int, minut
         if bench_model is None:
             bench_model = Model(cfg, run, denoiser="")
         picks = val_clips[: t.bench_clips]
-        metas = [data.meta(i) for i in picks]
+        metas = [clips.meta(i) for i in picks]
         ids, mask = tokenizer.batch([m["prompt"] for m in metas])
         noise = torch.stack([initial_noise(cfg, int(m["seed"])) for m in metas])
         ema.eval()
-        out = sample(ema, ids, mask, noise, 8, 2.0)
-        clips = [(*bench_model.decode(tok), {"index": m["index"], "seed": m["seed"], "prompt": m["prompt"]}) for tok, m in zip(out, metas)]
+        out = sample(ema, ids.to(device), mask.to(device), noise.to(device), 8, 2.0).cpu()
+        outs = [(*bench_model.decode(tok), {"index": m["index"], "seed": m["seed"], "prompt": m["prompt"]}) for tok, m in zip(out, metas)]
         folder = run / "bench" / f"generator-{loop.step}"
-        write_dataset(folder, cfg, clips, "zoetrope-model")
+        write_dataset(folder, cfg, outs, "zoetrope-model")
         rates = judge_folder(folder)["passRate"]
         return {f"bench_{k}": round(v, 3) for k, v in rates.items()}
 
     def evaluate() -> dict:
         with torch.no_grad():
             result = {"val_flow_loss": flow_loss(ema, val, val_noise, val_t, None).item()}
-        if t.bench_every and loop.step > 0 and loop.step % t.bench_every == 0:
+        # The bench needs the decoders and Node (the judge): not there on a GPU machine, which gets the tokens alone.
+        if t.bench_every and loop.step > 0 and loop.step % t.bench_every == 0 and (run / "video-ae.pt").exists() and device.type == "cpu":
             result.update(bench())
         return result
 
@@ -332,19 +409,31 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="npm run train --", description="Train a Zoetrope model stage on the world's dataset.")
     p.add_argument("--config", required=True, help="tiny, draft or pro")
     p.add_argument("--stage", required=True, choices=STAGES)
-    p.add_argument("--data", required=True, help="dataset folder written by `npm run world -- export`")
+    p.add_argument("--data", default=None, help="dataset folder written by `npm run world -- export` (the autoencoder and encode stages; later stages read the run folder)")
     p.add_argument("--run", required=True, help="folder for checkpoints and logs (resumed when it holds a checkpoint)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--minutes", type=float, default=None, help="stop (with a checkpoint) after this long")
     p.add_argument("--steps", type=int, default=None, help="total steps (default: the config's)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine (generator, pairs and student stages)")
+    p.add_argument("--anneal-minutes", type=float, default=None, help="run the learning-rate schedule over this many minutes instead of over the steps")
+    p.add_argument("--batch", type=int, default=None, help="batch size (default: the config's; the learning rate scales with its square root, at most 2×)")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
         cfg = get_config(args.config)
-        data = WorldDataset(args.data)
+        device = torch.device(args.device)
+        if device.type != "cpu" and not torch.cuda.is_available():
+            raise ValueError(f"--device {args.device}: this machine has no CUDA GPU")
+        if device.type != "cpu" and args.stage not in ("generator", "pairs", "student"):
+            raise ValueError(f"--device {args.device} is for the generator, pairs and student stages; {args.stage} runs on the CPU")
         run = Path(args.run)
+        data = None
+        if args.stage in ("video-ae", "audio-ae", "encode"):
+            if args.data is None:
+                raise ValueError(f"--stage {args.stage} needs --data (the dataset folder)")
+            data = WorldDataset(args.data)
         run.mkdir(parents=True, exist_ok=True)
         log = Logger(run / f"{args.stage}.log.jsonl", args.quiet)
         if args.stage == "video-ae":
@@ -354,11 +443,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.stage == "encode":
             encode_dataset(cfg, data, run, log)
         elif args.stage == "generator":
-            train_generator(cfg, data, run, args.seed, args.minutes, args.steps, log)
+            train_generator(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch)
         elif args.stage == "pairs":
-            make_pairs(cfg, data, run, args.seed, log, args.minutes)
+            make_pairs(cfg, run, args.seed, log, args.minutes, device, args.batch)
         else:
-            distill_student(cfg, data, run, args.seed, args.minutes, args.steps, log)
+            distill_student(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch)
     except (ValueError, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

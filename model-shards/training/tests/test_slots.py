@@ -1,0 +1,119 @@
+"""Object slots (slots.py): which ball goes in which slot, what a slot holds, how it is painted; and
+the carry round trip that moves a run's tokens to a GPU machine and its weights back."""
+
+import json
+import shutil
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from zoetrope.carry import main as carry_main
+from zoetrope.slots import SLOT_NUMBERS, ball_order, clip_slots, composite
+
+
+def track(colour: str, material: str, px: float = 10.0, py: float = 12.0, visible: bool = True) -> dict:
+    return {"id": f"{colour}-{material}", "material": material, "colour": colour, "px": px, "py": py, "radiusPx": 3.0, "visible": visible}
+
+
+class BallOrder(unittest.TestCase):
+    def test_slots_follow_the_prompt_not_the_scene(self):
+        meta = {
+            "prompt": "A fuzzy green tennis ball rolls down the ramp. A stack of two red crates. A blue basketball bounces and a bouncy orange ball falls.",
+            "tracks": [[track("orange", "rubber ball"), track("blue", "basketball"), track("red", "wooden box"), track("green", "tennis ball")]],
+        }
+        self.assertEqual(ball_order(meta), [3, 1, 0])
+
+    def test_a_default_colour_left_unsaid_is_found_by_its_material(self):
+        meta = {"prompt": "A red basketball rolls, and a tennis ball bounces.", "tracks": [[track("yellow", "tennis ball"), track("red", "basketball")]]}
+        self.assertEqual(ball_order(meta), [1, 0])
+
+    def test_same_colour_different_material(self):
+        meta = {"prompt": "A blue bowling ball drops. A blue tennis ball bounces.", "tracks": [[track("blue", "tennis ball"), track("blue", "bowling ball")]]}
+        self.assertEqual(ball_order(meta), [1, 0])
+
+
+class ClipSlots(unittest.TestCase):
+    def scene(self):
+        S, T = 32, 3
+        background = np.full((T, S, S, 3), 40, dtype=np.uint8)
+        frames = background.copy()
+        yy, xx = np.mgrid[0:S, 0:S] + 0.5
+        tracks = []
+        for f in range(T):
+            px, py = 8.0 + 4 * f, 20.0
+            frames[f][(xx - px) ** 2 + (yy - py) ** 2 <= 9] = (200, 30, 10)
+            tracks.append([track("red", "tennis ball", px, py, visible=f != 2), track("purple", "wooden box")])
+        return frames, background, {"index": 0, "prompt": "a red tennis ball", "tracks": tracks}
+
+    def test_position_radius_colour_and_presence(self):
+        frames, background, meta = self.scene()
+        slots = clip_slots(meta, frames, background, 2)
+        self.assertEqual(slots.shape, (3, 2, SLOT_NUMBERS))
+        np.testing.assert_allclose(slots[1, 0, :4], [1.0, 12 / 32, 20 / 32, 3 / 32])
+        np.testing.assert_allclose(slots[0, 0, 4:], np.array([200, 30, 10]) / 255, atol=1e-6)
+        self.assertEqual(slots[2, 0, 0], 0.0)  # out of sight
+        self.assertTrue((slots[:, 1] == 0).all())  # an unused slot is all zeros
+
+    def test_more_balls_than_slots_is_refused(self):
+        frames, background, meta = self.scene()
+        with self.assertRaisesRegex(ValueError, "has 1 balls, the config has 0 slots"):
+            clip_slots(meta, frames, background, 0)
+
+    def test_composite_paints_present_discs_and_only_them(self):
+        frames, background, meta = self.scene()
+        slots = torch.from_numpy(clip_slots(meta, frames, background, 2))
+        out = composite(torch.from_numpy(background).float() / 255, slots)
+        truth = torch.from_numpy(frames).float() / 255
+        # Frames 0 and 1: the disc where the world drew the ball (edges anti-aliased).
+        self.assertLess((out[:2] - truth[:2]).abs().mean().item(), 0.01)
+        self.assertGreater(out[0, 20, 8, 0].item(), 0.75)
+        # Frame 2: the ball is out of sight, so nothing is painted.
+        torch.testing.assert_close(out[2], torch.from_numpy(background[2]).float() / 255)
+
+
+class Carry(unittest.TestCase):
+    def test_pack_unpack_send_back_receive(self):
+        from zoetrope.configs import get_config
+        from zoetrope.generator import FlowGenerator
+
+        tmp = Path(tempfile.mkdtemp(prefix="zoetrope-carry-"))
+        try:
+            run, pack, gpu, back, home = tmp / "run", tmp / "pack", tmp / "gpu", tmp / "back", tmp / "home"
+            run.mkdir()
+            rng = np.random.default_rng(0)
+            still = rng.standard_normal((4, 1, 50)).astype(np.float16)
+            tokens = np.repeat(still, 12, axis=1)  # a still picture: the time differences are zero
+            np.save(run / "tokens.npy", tokens)
+            np.savez(run / "token-stats.npz", mean=np.zeros(50), std=np.ones(50))
+            (run / "clips.json").write_text(json.dumps({"train": 3, "clips": [{"index": i, "seed": i, "prompt": "a ball"} for i in range(4)]}))
+            (run / "tokenizer.json").write_text("{}")
+            self.assertEqual(carry_main(["pack", str(run), str(pack)]), 0)
+            self.assertLess((pack / "tokens.q8").stat().st_size, tokens.nbytes / 4)
+            self.assertEqual(carry_main(["unpack", str(pack), str(gpu)]), 0)
+            back_tokens = np.load(gpu / "tokens.npy").astype(np.float32)
+            self.assertLessEqual(np.abs(back_tokens - tokens.astype(np.float32)).max(), 0.5 / 24 + 1e-3)
+            self.assertEqual((gpu / "clips.json").read_text(), (run / "clips.json").read_text())
+
+            cfg = get_config("tiny")
+            model = FlowGenerator(cfg.generator, 20)
+            ema = FlowGenerator(cfg.generator, 20)
+            torch.save({"config": "tiny", "stage": "generator", "model": model.state_dict(), "optimizer": {}, "step": 7, "rng": None, "torch_rng": None, "extra": {"ema": ema.state_dict()}}, gpu / "generator.pt")
+            (gpu / "generator.log.jsonl").write_text('{"event": "end"}\n')
+            self.assertEqual(carry_main(["send-back", str(gpu), str(back)]), 0)
+            home.mkdir()
+            self.assertEqual(carry_main(["receive", str(back), str(home)]), 0)
+            ckpt = torch.load(home / "generator.pt")
+            self.assertEqual((ckpt["config"], ckpt["step"], ckpt["optimizer"]), ("tiny", 7, None))
+            for k, v in ema.state_dict().items():
+                torch.testing.assert_close(ckpt["extra"]["ema"][k], v.half().float())
+            self.assertEqual((home / "gpu-generator.log.jsonl").read_text(), '{"event": "end"}\n')
+            self.assertEqual(carry_main(["pack", str(tmp / "nowhere"), str(pack)]), 2)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()

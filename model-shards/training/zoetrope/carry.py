@@ -1,0 +1,122 @@
+"""Moving a run to a lent GPU machine and back (`npm run carry -- <command> ...`).
+
+The GPU machine gets a copy of the repository (at most 64 MiB with what it carries) and returns at
+most 8 files of 16 MiB. The generator stages need only the run folder, and its tokens compress well:
+    pack RUN DIR       tokens as int8, per number in steps of 1/QUANT standard deviations or coarser
+                       where a number's largest value needs it (the sound's impacts reach ~18), stored
+                       as differences along time and deflated (a still background is ~0 bytes),
+                       with the token statistics, clips.json and the tokenizer
+    unpack DIR RUN     the reverse, into a fresh run folder
+    send-back RUN OUT  the trained denoisers' weights (float16; the teacher's EMA and raw weights, the
+                       student's EMA) in parts of ≤ 15 MiB and the stage logs, for OUT (the machine's $OUT)
+    receive DIR RUN    the parts back into generator.pt / student.pt checkpoints in RUN: evaluate and
+                       export read them; training resumes from them with a fresh optimiser
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shutil
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+QUANT = 24.0
+PART_BYTES = 15 * 1024 * 1024
+SMALL_FILES = ("token-stats.npz", "clips.json", "tokenizer.json")
+DENOISERS = ("generator", "student")
+
+
+def pack(run: Path, out: Path) -> dict:
+    tokens = np.load(run / "tokens.npy")
+    scale = np.minimum(QUANT, 127.0 / np.maximum(np.abs(tokens.astype(np.float32)).max(axis=(0, 1)), 1e-6)).astype(np.float32)
+    q = np.clip(np.round(tokens.astype(np.float32) * scale), -127, 127).astype(np.int8)
+    delta = q.copy()
+    delta[:, 1:] = q[:, 1:] - q[:, :-1]  # int8 wrap-around is undone exactly by the cumulative sum
+    out.mkdir(parents=True, exist_ok=True)
+    blob = zlib.compress(delta.tobytes(), 9)
+    (out / "tokens.q8").write_bytes(json.dumps({"shape": list(q.shape), "scale": scale.tolist()}).encode() + b"\n" + blob)
+    for name in SMALL_FILES:
+        shutil.copy(run / name, out / name)
+    error = float(np.abs(q.astype(np.float32) / scale - tokens.astype(np.float32)).max())
+    return {"tokens_bytes": tokens.nbytes, "packed_bytes": len(blob), "max_error": error}
+
+
+def unpack(src: Path, run: Path) -> dict:
+    head, blob = (src / "tokens.q8").read_bytes().split(b"\n", 1)
+    meta = json.loads(head)
+    delta = np.frombuffer(zlib.decompress(blob), dtype=np.int8).reshape(meta["shape"])
+    q = np.cumsum(delta, axis=1, dtype=np.int8)
+    run.mkdir(parents=True, exist_ok=True)
+    np.save(run / "tokens.npy", (q.astype(np.float32) / np.asarray(meta["scale"], dtype=np.float32)).astype(np.float16))
+    for name in SMALL_FILES:
+        shutil.copy(src / name, run / name)
+    return {"clips": meta["shape"][0]}
+
+
+def send_back(run: Path, out: Path) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    sent = {}
+    for stage in DENOISERS:
+        path = run / f"{stage}.pt"
+        if not path.exists():
+            continue
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}  # noqa: E731
+        buf = io.BytesIO()
+        saved = {"config": ckpt["config"], "stage": stage, "step": ckpt["step"], "ema": half(ckpt["extra"]["ema"])}
+        if stage == "generator":  # the raw weights too, to train on from; the student's are not worth the bytes
+            saved["model"] = half(ckpt["model"])
+        torch.save(saved, buf)
+        data = buf.getvalue()
+        parts = [data[i : i + PART_BYTES] for i in range(0, len(data), PART_BYTES)]
+        for k, part in enumerate(parts):
+            (out / f"{stage}.part{k}").write_bytes(part)
+        sent[stage] = {"step": ckpt["step"], "parts": len(parts), "bytes": len(data)}
+    logs = {p.name: p.read_text() for p in sorted(run.glob("*.log.jsonl"))}
+    (out / "logs.json").write_text(json.dumps(logs))
+    return sent
+
+
+def receive(src: Path, run: Path) -> dict:
+    got = {}
+    for stage in DENOISERS:
+        parts = sorted(src.glob(f"{stage}.part*"), key=lambda p: int(p.name.rsplit("part", 1)[1]))
+        if not parts:
+            continue
+        saved = torch.load(io.BytesIO(b"".join(p.read_bytes() for p in parts)), map_location="cpu", weights_only=False)
+        full = lambda sd: {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}  # noqa: E731
+        ckpt = {"config": saved["config"], "stage": stage, "model": full(saved.get("model", saved["ema"])), "optimizer": None, "step": saved["step"], "rng": None, "torch_rng": None, "extra": {"ema": full(saved["ema"])}}
+        torch.save(ckpt, run / f"{stage}.pt")
+        got[stage] = saved["step"]
+    if (src / "logs.json").exists():
+        for name, text in json.loads((src / "logs.json").read_text()).items():
+            (run / f"gpu-{name}").write_text(text)
+    return got
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="npm run carry --", description="Move a run's generator stages to a GPU machine and back.")
+    p.add_argument("command", choices=("pack", "unpack", "send-back", "receive"))
+    p.add_argument("src")
+    p.add_argument("dst")
+    args = p.parse_args(argv)
+    src, dst = Path(args.src), Path(args.dst)
+    if not src.is_dir():
+        print(f"error: {src} is not a folder", file=sys.stderr)
+        return 2
+    try:
+        result = {"pack": pack, "unpack": unpack, "send-back": send_back, "receive": receive}[args.command](src, dst)
+    except FileNotFoundError as e:
+        print(f"error: {e.filename} is missing", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
