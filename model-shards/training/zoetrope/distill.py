@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .configs import Config
 from .generator import FlowGenerator, drop_prompt, sample
@@ -86,7 +85,7 @@ def make_pairs(cfg: Config, run: Path, seed: int, log, minutes: float | None, de
     return {"stage": "pairs", "done": done, "of": len(order)}
 
 
-def distill_student(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log, device: torch.device = torch.device("cpu"), anneal_minutes: float | None = None, batch: int | None = None) -> dict:
+def distill_student(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log, device: torch.device = torch.device("cpu"), anneal_minutes: float | None = None, batch: int | None = None, lr: float | None = None) -> dict:
     from .train import Loop, RunClips, ema_update, load_tokens
 
     d = cfg.distill
@@ -109,10 +108,11 @@ def distill_student(cfg: Config, run: Path, seed: int, minutes: float | None, st
     student.train()
     ema = copy.deepcopy(student).requires_grad_(False)
     b = batch or d.batch
-    loop = Loop("student", cfg, student, d.lr * min(2.0, (b / d.batch) ** 0.5), d.warmup_steps, steps if steps is not None else d.steps, run, seed, log, extra={"ema": ema}, anneal_minutes=anneal_minutes)
+    loop = Loop("student", cfg, student, lr or d.lr * min(2.0, (b / d.batch) ** 0.5), d.warmup_steps, steps if steps is not None else d.steps, run, seed, log, extra={"ema": ema}, anneal_minutes=anneal_minutes)
     train_clips, _ = clips.split()
     ids_all, mask_all = (x.to(device) for x in tokenizer.batch(clips.prompts()))
     val_idx = torch.arange(min(32, done), device=device)
+    weights = cfg.loss_weights().to(device)
     val_t = torch.rand(len(val_idx), generator=torch.Generator().manual_seed(5)).to(device)
 
     def straight_loss(net: FlowGenerator, idx: torch.Tensor, tt: torch.Tensor) -> torch.Tensor:
@@ -120,7 +120,7 @@ def distill_student(cfg: Config, run: Path, seed: int, minutes: float | None, st
         xt = (1 - tt[:, None, None]) * x0 + tt[:, None, None] * x1
         with torch.autocast(device.type, dtype=torch.bfloat16):
             v = net(xt, tt, ids_pairs[idx], mask_pairs[idx])
-        return F.mse_loss(v.float(), x1 - x0)
+        return (weights * (v.float() - (x1 - x0)) ** 2).mean()
 
     def train_step() -> torch.Tensor:
         idx = torch.from_numpy(loop.rng.integers(0, done, size=b)).to(device)
@@ -136,7 +136,7 @@ def distill_student(cfg: Config, run: Path, seed: int, minutes: float | None, st
         uids, umask = drop_prompt(ids_all[u], mask_all[u], torch.ones(len(u), dtype=torch.bool, device=device))
         with torch.autocast(device.type, dtype=torch.bfloat16):
             vu = student((1 - tu[:, None, None]) * x0 + tu[:, None, None] * noise, tu, uids, umask)
-        return loss + 0.25 * F.mse_loss(vu.float(), noise - x0)
+        return loss + 0.25 * (weights * (vu.float() - (noise - x0)) ** 2).mean()
 
     def after_step() -> None:
         with torch.no_grad():

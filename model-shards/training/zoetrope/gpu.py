@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from .carry import send_back, unpack
+from .carry import receive, send_back, unpack
 from .train import main as train_main
 
 
@@ -29,16 +29,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--pair-batch", type=int, default=500)
     p.add_argument("--device", default="cuda")
+    p.add_argument("--resume", default=None, help="weights sent back by an earlier call (carry send-back): the teacher trains on from them")
+    p.add_argument("--lr", type=float, default=None, help="the teacher's peak learning rate (lower to fine-tune from --resume)")
     args = p.parse_args(argv)
     run, out = Path(args.run), Path(args.out)
     started = time.time()
     print(json.dumps({"unpack": unpack(Path(args.pack), run)}), flush=True)
+    if args.resume:
+        print(json.dumps({"resume": receive(Path(args.resume), run)}), flush=True)
     common = ["--config", args.config, "--run", str(run), "--device", args.device, "--quiet"]
     timing = {}
     for stage, minutes, batch in (("generator", args.generator_minutes, args.batch), ("pairs", None, args.pair_batch), ("student", args.student_minutes, args.batch)):
         t0 = time.time()
         extra = ["--minutes", str(minutes), "--anneal-minutes", str(minutes), "--steps", "100000000"] if minutes else []
-        code = train_main([*common, "--stage", stage, "--batch", str(batch), *extra])
+        lr = ["--lr", str(args.lr)] if args.lr and stage == "generator" else []
+        code = train_main([*common, "--stage", stage, "--batch", str(batch), *extra, *lr])
         timing[stage] = round(time.time() - t0, 1)
         print(json.dumps({"stage": stage, "exit": code, "seconds": timing[stage]}), flush=True)
         print(json.dumps({"sent": send_back(run, out)}), flush=True)

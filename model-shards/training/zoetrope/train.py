@@ -21,7 +21,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .audio_ae import AudioAutoencoder, envelope_loss, pcm_to_unit, stft_loss
 from .configs import Config, get_config
@@ -117,6 +116,7 @@ class Loop:
                 signal.signal(sig, handler)
 
     def _loop(self, train_step, evaluate, eval_every, checkpoint_minutes, minutes, after_step, started, last_ckpt, losses, stop_requested) -> dict:
+        first_step = self.step
         while self.step < self.total:
             if stop_requested:
                 self.log(event="stopped", stage=self.stage, step=self.step, signal=stop_requested[0])
@@ -125,9 +125,10 @@ class Loop:
                 break
             for g in self.opt.param_groups:
                 g["lr"] = lr_at(self.step, self.lr, self.warmup, self.total)
-                if self.anneal_minutes and self.step >= self.warmup:
+                if self.anneal_minutes:  # warm up again from this session's first step (the optimiser may be fresh)
                     done = (time.time() - started) / (self.anneal_minutes * 60)
-                    g["lr"] = self.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, done))))
+                    warm = min(1.0, (self.step - first_step + 1) / self.warmup)
+                    g["lr"] = self.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, done))))
             loss = train_step()
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{self.stage}: the loss became {loss.item()} at step {self.step}; lower the learning rate or resume from the last checkpoint")
@@ -329,7 +330,7 @@ def load_tokens(run: Path, clips: RunClips, device: torch.device) -> torch.Tenso
     return tokens.to(device)
 
 
-def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, device: torch.device = torch.device("cpu"), anneal_minutes: float | None = None, batch: int | None = None) -> dict:
+def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, device: torch.device = torch.device("cpu"), anneal_minutes: float | None = None, batch: int | None = None, lr: float | None = None) -> dict:
     torch.manual_seed(seed)  # before any weights are made: the initialisation is part of the seed
     clips = RunClips(run)
     tokens = load_tokens(run, clips, device)
@@ -341,10 +342,11 @@ def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, st
     model = FlowGenerator(cfg.generator, len(tokenizer.vocab)).to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
     # A larger batch (on a GPU) takes a larger step, by √ of the ratio and at most twice the config's.
-    loop = Loop("generator", cfg, model, t.lr * min(2.0, math.sqrt(b / t.batch)), t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema}, anneal_minutes=anneal_minutes)
+    loop = Loop("generator", cfg, model, lr or t.lr * min(2.0, math.sqrt(b / t.batch)), t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema}, anneal_minutes=anneal_minutes)
     train_clips, val_clips = clips.split()
     ids_all, mask_all = (x.to(device) for x in tokenizer.batch(clips.prompts()))
     val = torch.tensor(val_clips[:64], device=device)
+    weights = cfg.loss_weights().to(device)
     val_gen = torch.Generator().manual_seed(777)
     val_noise = torch.randn(len(val), cfg.frames, cfg.token_dim, generator=val_gen).to(device)
     val_t = torch.rand(len(val), generator=val_gen).to(device)
@@ -357,7 +359,7 @@ def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, st
         xt = (1 - tt[:, None, None]) * x0 + tt[:, None, None] * noise
         with torch.autocast(device.type, dtype=torch.bfloat16):
             v = net(xt, tt, ids, mask)
-        return F.mse_loss(v.float(), noise - x0)
+        return (weights * (v.float() - (noise - x0)) ** 2).mean()
 
     def train_step() -> torch.Tensor:
         idx = torch.from_numpy(loop.rng.choice(train_clips, size=b)).to(device)
@@ -417,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine (generator, pairs and student stages)")
     p.add_argument("--anneal-minutes", type=float, default=None, help="run the learning-rate schedule over this many minutes instead of over the steps")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the config's, scaled for --batch); lower for fine-tuning a trained model")
     p.add_argument("--batch", type=int, default=None, help="batch size (default: the config's; the learning rate scales with its square root, at most 2×)")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
@@ -443,11 +446,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.stage == "encode":
             encode_dataset(cfg, data, run, log)
         elif args.stage == "generator":
-            train_generator(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch)
+            train_generator(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr)
         elif args.stage == "pairs":
             make_pairs(cfg, run, args.seed, log, args.minutes, device, args.batch)
         else:
-            distill_student(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch)
+            distill_student(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr)
     except (ValueError, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
