@@ -16,7 +16,7 @@ const run = (cmd: string, args: string[]) => {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal})`);
 };
 try {
-  run('node_modules/.bin/tsx', ['model-shards/world/cli.ts', 'export', '--clips', '6', '--seed', '4242', '--size', '32', '--duration', '1', '--sample-rate', '24000', '--workers', '0', '--out', join(tmp, 'data')]);
+  run('node_modules/.bin/tsx', ['model-shards/world/cli.ts', 'export', '--clips', '6', '--seed', '4242', '--size', '32', '--duration', '1', '--sample-rate', '24000', '--workers', '0', '--background', '--out', join(tmp, 'data')]);
   for (const stage of ['video-ae', 'audio-ae', 'encode', 'generator', 'pairs', 'student']) {
     run('/usr/bin/python3', ['-m', 'zoetrope.train', '--config', 'tiny', '--stage', stage, '--data', join(tmp, 'data'), '--run', join(tmp, 'run'), '--steps', '3', '--threads', '1', '--quiet']);
   }

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from zoetrope.carry import main as carry_main
-from zoetrope.slots import SLOT_NUMBERS, ball_order, clip_slots, composite
+from zoetrope.slots import SLOT_NUMBERS, ball_order, clip_slots, composite, smooth_tracks
 
 
 def track(colour: str, material: str, px: float = 10.0, py: float = 12.0, visible: bool = True) -> dict:
@@ -72,6 +72,44 @@ class ClipSlots(unittest.TestCase):
         self.assertGreater(out[0, 20, 8, 0].item(), 0.75)
         # Frame 2: the ball is out of sight, so nothing is painted.
         torch.testing.assert_close(out[2], torch.from_numpy(background[2]).float() / 255)
+
+
+class SmoothTracks(unittest.TestCase):
+    def track(self, ys, xs=None, present=None):
+        T = len(ys)
+        slots = torch.zeros(T, 1, SLOT_NUMBERS)
+        slots[:, 0, 0] = torch.tensor(present if present is not None else [1.0] * T)
+        slots[:, 0, 1] = torch.tensor(xs if xs is not None else [0.5] * T) / 1
+        slots[:, 0, 2] = torch.tensor(ys) / 128
+        return slots
+
+    def test_a_fall_keeps_its_gravity_and_loses_its_jitter(self):
+        t = torch.arange(12, dtype=torch.float32)
+        fall = 20 + 0.6 * t * t  # px: gravity 1.2 px/frame²
+        jitter = torch.tensor([0.5, -0.5] * 6)
+        out = smooth_tracks(self.track((fall + jitter).tolist()))[:, 0, 2] * 128
+        d2 = out[2:] - 2 * out[1:-1] + out[:-2]
+        raw_d2 = (fall + jitter)[2:] - 2 * (fall + jitter)[1:-1] + (fall + jitter)[:-2]
+        self.assertLess((d2[1:-1] - 1.2).abs().max().item(), 0.01)  # a clean parabola inside
+        self.assertGreater((raw_d2 - 1.2).abs().max().item(), 1.9)
+
+    def test_a_bounce_a_cut_and_an_absent_ball_are_left_alone(self):
+        bounce = [60.0, 80.0, 100.0, 118.0, 100.0, 84.0]
+        out = smooth_tracks(self.track(bounce))[:, 0, 2] * 128
+        self.assertAlmostEqual(out[3].item(), 118.0, places=3)
+        cut = [50.0, 50.2, 50.0, 90.0, 90.2, 90.0]
+        out = smooth_tracks(self.track(cut))[:, 0, 2] * 128
+        self.assertAlmostEqual(out[2].item(), 50.0, places=3)
+        self.assertAlmostEqual(out[3].item(), 90.0, places=3)
+        gone = smooth_tracks(self.track([50.0, 51.0, 50.0, 51.0, 50.0], present=[1.0, 0.0, 0.0, 1.0, 1.0]))
+        torch.testing.assert_close(gone[:4, 0, 2] * 128, torch.tensor([50.0, 51.0, 50.0, 51.0]))
+        torch.testing.assert_close(gone[:, 0, 0], torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0]))
+
+    def test_a_one_frame_blink_is_mended(self):
+        blink = smooth_tracks(self.track([50.0] * 5, present=[1.0, 1.0, 0.1, 1.0, 1.0]))
+        torch.testing.assert_close(blink[:, 0, 0], torch.ones(5))
+        ghost = smooth_tracks(self.track([50.0] * 5, present=[0.0, 0.0, 0.9, 0.0, 0.0]))
+        torch.testing.assert_close(ghost[:, 0, 0], torch.zeros(5))
 
 
 class Carry(unittest.TestCase):

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     tsx = str(REPO / "node_modules" / ".bin" / "tsx")
     if not (data / "index.json").exists():
-        run([tsx, "model-shards/world/cli.ts", "export", "--clips", str(DATA["clips"]), "--seed", str(DATA["seed"]), "--size", str(DATA["size"]), "--duration", str(DATA["duration"]), "--fps", str(DATA["fps"]), "--sample-rate", str(DATA["sample_rate"]), "--out", str(data)])
+        run([tsx, "model-shards/world/cli.ts", "export", "--clips", str(DATA["clips"]), "--seed", str(DATA["seed"]), "--size", str(DATA["size"]), "--duration", str(DATA["duration"]), "--fps", str(DATA["fps"]), "--sample-rate", str(DATA["sample_rate"]), "--background", "--out", str(data)])
     py = "/usr/bin/python3"
     for stage, steps, minutes in DRAFT_PLAN:
         cmd = [py, "-m", "zoetrope.train", "--config", "draft", "--stage", stage, "--data", str(data), "--run", str(run_dir), "--minutes", str(minutes)]
