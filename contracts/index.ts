@@ -78,6 +78,7 @@ export {
   recipeIdOf,
   remixLinkById,
   remixLinkWithRecipe,
+  withoutConsentTokens,
   type CameoUse,
   type Recipe,
   type RecipeId,

@@ -97,6 +97,25 @@ export function canonicalRecipeJson(recipe: Recipe): string {
   return canonicalJson(parseRecipe(recipe));
 }
 
+/**
+ * A recipe as it may travel inside a file (MP4 metadata, the C2PA recipe assertion): each cameo keeps
+ * its `cameoId` and loses its consent token, a short-lived credential for one render that a copy of
+ * the file must not hand on. A remix asks the cameo's owner for a fresh token. Values that are not a
+ * recipe-shaped object pass through unchanged.
+ */
+export function withoutConsentTokens(recipe: unknown): unknown {
+  if (typeof recipe !== 'object' || recipe === null || Array.isArray(recipe)) return recipe;
+  const cameos = (recipe as { cameos?: unknown }).cameos;
+  if (!Array.isArray(cameos)) return recipe;
+  return {
+    ...recipe,
+    cameos: cameos.map((c: unknown) => {
+      const id = typeof c === 'object' && c !== null ? (c as { cameoId?: unknown }).cameoId : undefined;
+      return typeof id === 'string' ? { cameoId: id } : {};
+    }),
+  };
+}
+
 export async function recipeIdOf(recipe: Recipe): Promise<RecipeId> {
   return sha256Base32(canonicalRecipeJson(recipe));
 }

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { InferenceSession } from 'onnxruntime-node';
 import {
   CanceledError,
-  canonicalRecipeJson,
+  canonicalJson,
   ConflictError,
   deserializeError,
   InternalError,
@@ -13,6 +13,7 @@ import {
   UnauthorizedError,
   UnsupportedError,
   ValidationError,
+  withoutConsentTokens,
   ZoetropeError,
   type Recipe,
 } from '../../contracts/index.ts';
@@ -250,7 +251,7 @@ export class RenderNode {
       const clip = await model.generate({ prompt: recipe.prompt, seed: recipe.seed, steps: recipe.steps, guidance: recipe.guidance, signal: stop.signal });
       // Rendered: from here the job is finished even if the node is asked to stop (encoding and upload take seconds).
       const encodeStarted = performance.now();
-      const mp4 = await encodeMp4(clip, canonicalRecipeJson(recipe), { width: recipe.width, height: recipe.height, durationS: recipe.durationS });
+      const mp4 = await encodeMp4(clip, canonicalJson(withoutConsentTokens(recipe)), { width: recipe.width, height: recipe.height, durationS: recipe.durationS });
       this.log({ event: 'rendered', jobId, frames: clip.frameCount, renderMs: Math.round(encodeStarted - started), encodeMs: Math.round(performance.now() - encodeStarted), bytes: mp4.byteLength });
       if (lost !== null) return this.lost(jobId, lost);
       const uploaded = (await (await this.call('PUT', `/api/render/jobs/${jobId}/result`, mp4)).json()) as { resultKey: string; bytes: number };

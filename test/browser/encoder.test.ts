@@ -52,6 +52,15 @@ describe('encoder worker: MP4 (H.264 + AAC) or WebM, watermarked, with the recip
     expect(video.provenance).to.include({ signed: true, standard: 'c2pa' });
   });
 
+  it("keeps cameos' consent tokens out of the file's metadata", async () => {
+    const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    const withCameo = { ...recipe, cameos: [{ cameoId: 'cam_1', consentToken: token }] };
+    const video = await encoder.encode(syntheticClip(), { recipe: withCameo, container: 'webm', scale: 1 });
+    const back = await readBack(video.bytes);
+    expect(JSON.parse(back.tags.comment ?? 'null')).to.deep.equal({ ...recipe, cameos: [{ cameoId: 'cam_1' }] });
+    expect(new TextDecoder('latin1').decode(video.bytes)).not.to.include(token);
+  });
+
   it('writes WebM (VP9 + Opus) when asked', async () => {
     const video = await encoder.encode(syntheticClip(), { recipe, container: 'webm', scale: 1 });
     const back = await readBack(video.bytes);

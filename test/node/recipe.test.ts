@@ -9,6 +9,7 @@ import {
   remixLinkById,
   remixLinkWithRecipe,
   ValidationError,
+  withoutConsentTokens,
   type Recipe,
 } from '../../contracts/index.ts';
 import { DRAFT_RECIPE, DRAFT_RECIPE_ID } from '../fixtures/recipes.ts';
@@ -99,6 +100,24 @@ describe('Recipe v1', () => {
   it('normalises typed prompts to the stored form', () => {
     expect(normalizePrompt('  Cafe\u0301\tball\n\n bounces  ')).toBe('Café ball bounces');
     expect(parseRecipe(with_({ prompt: normalizePrompt(' a\u0000ball ') })).prompt).toBe('a ball');
+  });
+});
+
+describe('a recipe inside a file', () => {
+  it('keeps each cameo id and drops its consent token, leaving the rest as it was', () => {
+    const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
+    const recipe = { ...DRAFT_RECIPE, cameos: [{ cameoId: 'cam_a', consentToken: token }, { cameoId: 'cam_b', consentToken: token }] };
+    const shared = withoutConsentTokens(recipe);
+    expect(shared).toEqual({ ...DRAFT_RECIPE, cameos: [{ cameoId: 'cam_a' }, { cameoId: 'cam_b' }] });
+    expect(JSON.stringify(shared)).not.toContain(token);
+    expect(recipe.cameos[0]?.consentToken).toBe(token); // the caller's recipe is not changed
+  });
+
+  it('passes anything else through', () => {
+    expect(withoutConsentTokens(DRAFT_RECIPE)).toEqual(DRAFT_RECIPE);
+    expect(withoutConsentTokens({ prompt: 'x' })).toEqual({ prompt: 'x' });
+    expect(withoutConsentTokens(null)).toBeNull();
+    expect(withoutConsentTokens({ cameos: [{ consentToken: 'abc' }, 7] })).toEqual({ cameos: [{}, {}] });
   });
 });
 

@@ -1,6 +1,6 @@
 import { registerAacEncoder } from '@mediabunny/aac-encoder';
 import { AudioSample, AudioSampleSource, BufferTarget, canEncodeAudio, canEncodeVideo, CanvasSource, Mp4OutputFormat, Output, QUALITY_HIGH, WebMOutputFormat } from 'mediabunny';
-import { UnsupportedError } from '../../../contracts/index.ts';
+import { UnsupportedError, withoutConsentTokens } from '../../../contracts/index.ts';
 import type { GeneratedClip } from './generate.ts';
 import { signWithDeviceKey, type ProvenanceReport } from './provenance.ts';
 
@@ -88,7 +88,8 @@ export async function encodeClip(clip: RawClip, options: EncodeOptions): Promise
   const audio = new AudioSampleSource({ codec: audioCodec, bitrate: 96_000 });
   output.addVideoTrack(video, { frameRate: clip.fps });
   output.addAudioTrack(audio);
-  const recipe = JSON.stringify(options.recipe);
+  // The recipe rides in the file (remix from a download) without its cameos' consent tokens.
+  const recipe = JSON.stringify(withoutConsentTokens(options.recipe));
   output.setMetadataTags({ comment: recipe, description: AI_GENERATED_NOTE, title: typeof (options.recipe as { prompt?: unknown })?.prompt === 'string' ? (options.recipe as { prompt: string }).prompt.slice(0, 200) : 'Zoetrope clip' });
   await output.start();
 

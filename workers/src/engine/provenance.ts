@@ -11,7 +11,7 @@
  * its own, nested in whichever worker calls it.
  */
 import type { C2paSdk, ManifestDefinition, Signer } from '@contentauth/c2pa-web';
-import { ProvenanceError, RecipeSchema, recipeIdOf, type ProvenanceFailure } from '../../../contracts/index.ts';
+import { ProvenanceError, RecipeSchema, recipeIdOf, withoutConsentTokens, type ProvenanceFailure } from '../../../contracts/index.ts';
 import { coseSign1Es256, coseSign1ReserveSize } from './cose-sign1.ts';
 import { DeviceIdentityStore } from './device-identity.ts';
 
@@ -56,10 +56,10 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export async function recipeAssertion(recipe: unknown): Promise<RecipeAssertion> {
   const parsed = RecipeSchema.safeParse(recipe);
   const recipeId = parsed.success ? await recipeIdOf(parsed.data) : undefined;
-  if (!isRecord(recipe) || !Array.isArray(recipe['cameos'])) return { recipe, cameoIds: [], ...(recipeId ? { recipeId } : {}) };
-  const cameos = recipe['cameos'].map((c: unknown) => (isRecord(c) && typeof c['cameoId'] === 'string' ? { cameoId: c['cameoId'] } : {}));
-  const cameoIds = cameos.flatMap((c) => (c.cameoId === undefined ? [] : [c.cameoId]));
-  return { recipe: { ...recipe, cameos }, cameoIds, ...(recipeId ? { recipeId } : {}) };
+  const shared = withoutConsentTokens(recipe);
+  const cameos: unknown[] = isRecord(shared) && Array.isArray(shared['cameos']) ? shared['cameos'] : [];
+  const cameoIds = cameos.flatMap((c) => (isRecord(c) && typeof c['cameoId'] === 'string' ? [c['cameoId']] : []));
+  return { recipe: shared, cameoIds, ...(recipeId ? { recipeId } : {}) };
 }
 
 /** The manifest for one clip: created by a trained model (the software agent), with the recipe. */
