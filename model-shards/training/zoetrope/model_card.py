@@ -21,6 +21,7 @@ from torch import nn
 from .configs import Config, get_config
 from .evaluate import Model
 from .export import DenoiserGraph
+from .slots import SLOT_FIELDS, SLOT_NUMBERS
 from .video_ae import flops_per_frame
 
 
@@ -145,10 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Architecture",
         "",
-        f"- **Video latent**: a per-frame conv autoencoder, {cfg.size}×{cfg.size}×3 ↔ {cfg.video_ae.latent_side}×{cfg.video_ae.latent_side}×{cfg.video_ae.latent_channels}.",
+        f"- **Video latent**: a per-frame conv autoencoder, {cfg.size}×{cfg.size}×3 ↔ {cfg.video_ae.latent_side}×{cfg.video_ae.latent_side}×{cfg.video_ae.latent_channels}"
+        + (f", of each frame *without its balls*; the balls are {cfg.slots} object slots of {SLOT_NUMBERS} numbers per frame ({', '.join(SLOT_FIELDS)}), in the order the prompt names them, painted by the video decoder as anti-aliased discs over the decoded background along tracks smoothed where they barely bend (`zoetrope/slots.py`)." if cfg.slots else "."),
         f"- **Audio latent**: a 1-D conv autoencoder, {cfg.audio_ae.latent_channels} numbers per video frame ({cfg.audio_ae.hop} samples), multi-resolution spectral loss.",
         f"- **Text**: word tokenizer ({len(model.tokenizer.vocab)} words, built from the training prompts, unknown words reported), a {cfg.generator.text_layers}-layer transformer (width {cfg.generator.text_width}).",
-        f"- **Denoiser**: rectified flow over {T} frame tokens of {D} numbers (video ‖ audio latent: sound rides in the frame's token, so it stays in sync), "
+        f"- **Denoiser**: rectified flow over {T} frame tokens of {D} numbers (video{' ‖ slots' if cfg.slots else ''} ‖ audio latent: sound rides in the frame's token, so it stays in sync), "
         f"a {cfg.generator.depth}-block transformer (width {cfg.generator.width}), cross-attention to the prompt, adaLN-single on flow time + pooled prompt.",
         f"- **Sampler shipped**: {manifest['sampler']['method']}, {steps} steps, guidance {manifest['sampler']['guidance']}, timesteps {manifest['sampler']['timesteps']}.",
         "",
@@ -162,11 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"{index['clips']} clips of the simulated world (`npm run world -- export --clips {index['clips']} --seed {index['seed']} --size {index['size']} --fps {index['fps']} --sample-rate {index['sampleRate']}`), "
         f"seeds {index['seed']}–{index['seed'] + index['clips'] - 1}; the last {held_out} are held out and never trained on. "
-        "Training ran on 2 CPU cores (bf16 autocast); minutes per stage, from the stage logs:",
+        "Minutes per stage, from the stage logs (bf16 autocast throughout). Stages logged as `gpu<N>-…` ran on a lent GPU (`python3 -m zoetrope.gpu`, call N), the rest on 2 CPU cores:",
         "",
-        "| stage | minutes |",
-        "|---|---|",
-        *[f"| {k} | {v} |" for k, v in minutes.items()],
+        "| stage | where | minutes |",
+        "|---|---|---|",
+        *[f"| {k} | {'GPU' if k.startswith('gpu') else '2 CPU cores'} | {v} |" for k, v in minutes.items()],
         "",
         "## Physics bench on held-out prompts",
         "",

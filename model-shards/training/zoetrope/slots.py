@@ -100,7 +100,7 @@ def composite(background: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
 def smooth_tracks(slots: torch.Tensor, bend: float = 2 / 128) -> torch.Tensor:
     """Slots [T, K, SLOT_NUMBERS] (raw) with each present ball's x and y filtered [1, 2, 1] / 4 over
     time where its path bends by less than `bend` (a share of the frame's side: how far the frame's
-    position is from the midpoint of its neighbours). A generator's small frame-to-frame errors in
+    position is from the midpoint of its neighbours), fading to no filter at twice that. A generator's small frame-to-frame errors in
     position (~0.5 px) read as jerks and phantom impacts; the filter removes them and keeps a
     parabola's curvature exactly (gravity is unchanged), while a bounce, a knock or a cut bends a path
     far more than `bend` and is left as it is. Presence is the median of three frames, so a ball does
@@ -116,8 +116,11 @@ def smooth_tracks(slots: torch.Tensor, bend: float = 2 / 128) -> torch.Tensor:
     prev, nxt = before(pos), after(pos)
     frame = torch.cumsum(torch.ones_like(p), dim=0) - 1  # each frame's index, from tensors alone
     inner = ((frame > 0) & (frame < frame.amax(dim=0, keepdim=True))).to(slots.dtype)
-    shown = (present > 0.5).to(slots.dtype)
-    straight = ((pos - (prev + nxt) / 2).abs().amax(dim=-1) < bend).to(slots.dtype)
+    # Continuous ramps rather than thresholds, so a hair's difference between runtimes (or steps)
+    # changes the picture by a hair: shown as composite() ramps presence, straight fading out from
+    # `bend` to twice it.
+    shown = ((present - 0.3) / 0.4).clamp(0, 1)
+    straight = (2 - (pos - (prev + nxt) / 2).abs().amax(dim=-1) / bend).clamp(0, 1)
     use = (inner * shown * before(shown) * after(shown) * straight)[..., None]
     pos = pos + use * ((prev + 2 * pos + nxt) / 4 - pos)
     return torch.cat([present[..., None], pos, slots[..., 3:]], dim=-1)
