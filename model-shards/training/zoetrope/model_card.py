@@ -74,6 +74,8 @@ def stage_minutes(run: Path) -> dict[str, float]:
             last = e["time"]
         if start is not None and last is not None:
             total += last - start
+        # A stage that logs only its end (pairs) says how long it took.
+        total = max(total, max((float(e.get("elapsed_s", 0)) for e in events), default=0.0))
         out[log.name.replace(".log.jsonl", "")] = round(total / 60, 1)
     return out
 
@@ -85,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", required=True, help="the exported model folder (manifest.json)")
     p.add_argument("--evals", required=True, help="folder of evaluation folders, each judged (judgement.json) and described by its name")
     p.add_argument("--data", required=True, help="the dataset the run trained on (its index.json describes the data)")
+    p.add_argument("--shipped", default=None, help="the evaluation folder of the shipped denoiser and sampler, for the sample frames (default: student-<steps> when the run has a student, else teacher-<steps>)")
     p.add_argument("--notes", default=None, help="a Markdown file with known failure modes and remarks, appended as is")
     args = p.parse_args(argv)
     cfg: Config = get_config(args.config)
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         v = json.loads((folder / "judgement.json").read_text())
         rows.append((folder.name, v["clips"], v["passRate"]["adherence"], v["passRate"]["physics"], v["passRate"]["sync"], v["allAxesPassRate"]))
     # Sample frames: the shipped denoiser's clips (student if distilled, else the teacher at the shipped steps).
-    shipped = f"{'student' if (run / 'student.pt').exists() else 'teacher'}-{manifest['sampler']['steps']}"
+    shipped = args.shipped or f"{'student' if (run / 'student.pt').exists() else 'teacher'}-{manifest['sampler']['steps']}"
     sheet = None
     if (evals / shipped / "shard-00000.frames.npy").exists():
         frames = np.load(evals / shipped / "shard-00000.frames.npy")
@@ -162,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Data and training compute",
         "",
-        f"{index['clips']} clips of the simulated world (`npm run world -- export --clips {index['clips']} --seed {index['seed']} --size {index['size']} --fps {index['fps']} --sample-rate {index['sampleRate']}`), "
+        f"{index['clips']} clips of the simulated world (`npm run world -- export --clips {index['clips']} --seed {index['seed']} --size {index['size']} --fps {index['fps']} --sample-rate {index['sampleRate']}{' --background' if 'background' in index.get('layers', []) else ''}`), "
         f"seeds {index['seed']}–{index['seed'] + index['clips'] - 1}; the last {held_out} are held out and never trained on. "
         "Minutes per stage, from the stage logs (bf16 autocast throughout). Stages logged as `gpu<N>-…` ran on a lent GPU (`python3 -m zoetrope.gpu`, call N), the rest on 2 CPU cores:",
         "",
