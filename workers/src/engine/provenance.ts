@@ -11,8 +11,7 @@
  * its own, nested in whichever worker calls it.
  */
 import type { C2paSdk, ManifestDefinition, Signer } from '@contentauth/c2pa-web';
-import { ProvenanceError, RecipeSchema, recipeIdOf, withoutConsentTokens, type ProvenanceFailure } from '../../../contracts/index.ts';
-import { coseSign1Es256, coseSign1ReserveSize } from './cose-sign1.ts';
+import { coseSign1Es256, coseSign1ReserveSize, ProvenanceError, RecipeSchema, recipeIdOf, withoutConsentTokens, type ProvenanceFailure } from '../../../contracts/index.ts';
 import { DeviceIdentityStore } from './device-identity.ts';
 
 /** The claim generator's version: bump with the root package.json. */
