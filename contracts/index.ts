@@ -2,7 +2,8 @@
 // DOM, webworker or Node library, so web/, workers/, edge/ and render/ can all import it.
 export { canonicalJson } from './canonical-json.ts';
 export { cborHead, CborTag, encodeCbor, type Cbor } from './cbor.ts';
-export { issueSigningCertificate, p1363ToDer, type CertificateSubject, type IssuedCertificate, type SigningKeyPair } from './c2pa-certificate.ts';
+// contracts/c2pa-certificate.ts (issueSigningCertificate) is imported by path, not from here: it
+// brings the ASN.1 libraries (~110 KB), which the web app's bundle should not carry.
 export {
   ANY_AUDIENCE,
   CONSENT_SCOPES,

@@ -7,7 +7,6 @@ import {
   coseSign1Fits,
   coseSign1MinimumSize,
   coseSign1ReserveSize,
-  issueSigningCertificate,
   NotFoundError,
   PayloadTooLargeError,
   RateLimitedError,
@@ -15,6 +14,7 @@ import {
   sha256Hex,
   ValidationError,
 } from '../../contracts/index.ts';
+import { issueSigningCertificate } from '../../contracts/c2pa-certificate.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
 import { parseJsonBody } from './request-body.ts';
 

@@ -1,7 +1,8 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, ExtendedKeyUsage, id_ce_extKeyUsage, id_ce_keyUsage } from '@peculiar/asn1-x509';
 import { describe, expect, it } from 'vitest';
-import { coseSign1Es256, coseSign1Fits, coseSign1MinimumSize, coseSign1ReserveSize, issueSigningCertificate, p1363ToDer } from '../../contracts/index.ts';
+import { issueSigningCertificate, p1363ToDer } from '../../contracts/c2pa-certificate.ts';
+import { coseSign1Es256, coseSign1Fits, coseSign1MinimumSize, coseSign1ReserveSize } from '../../contracts/index.ts';
 
 /** The C2PA claim signature's COSE_Sign1 must fill the space c2pa-rs reserved to the byte. */
 describe('COSE_Sign1 for C2PA (ES256, detached payload)', () => {

@@ -10,7 +10,7 @@
  * validators report the signature as valid and the signer as untrusted; a clip can be signed with
  * the instance's key instead (provenance.ts `signWithInstanceKey`).
  */
-import { issueSigningCertificate } from '../../../contracts/index.ts';
+import { issueSigningCertificate } from '../../../contracts/c2pa-certificate.ts';
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 
 const ECDSA_P256: EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
