@@ -261,7 +261,11 @@ export class RemoteInstanceError extends ZoetropeError {
   }
 }
 
-export const PROVENANCE_FAILURES = ['key_unavailable', 'sdk_unavailable', 'sign_failed'] as const;
+/**
+ * `instance_unreachable`: the instance asked to sign could not be reached or answered something
+ * unusable; `instance_refused`: it answered with an error (signed out, not your recipe, rate limit…).
+ */
+export const PROVENANCE_FAILURES = ['key_unavailable', 'sdk_unavailable', 'sign_failed', 'instance_unreachable', 'instance_refused'] as const;
 export type ProvenanceFailure = (typeof PROVENANCE_FAILURES)[number];
 
 /**

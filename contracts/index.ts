@@ -1,6 +1,9 @@
 // The shared contracts of Zoetrope (DESIGN.md § Contracts). Environment-neutral: compiled with no
 // DOM, webworker or Node library, so web/, workers/, edge/ and render/ can all import it.
 export { canonicalJson } from './canonical-json.ts';
+export { cborHead, CborTag, encodeCbor, type Cbor } from './cbor.ts';
+// contracts/c2pa-certificate.ts (issueSigningCertificate) is imported by path, not from here: it
+// brings the ASN.1 libraries (~110 KB), which the web app's bundle should not carry.
 export {
   ANY_AUDIENCE,
   CONSENT_SCOPES,
@@ -14,6 +17,7 @@ export {
   type ConsentExpectation,
   type ConsentScope,
 } from './consent.ts';
+export { coseSign1Es256, coseSign1Fits, coseSign1MinimumSize, coseSign1ReserveSize, type CoseEs256Signer } from './cose-sign1.ts';
 export { sha256Base32, sha256Hex } from './digest.ts';
 export {
   CanceledError,

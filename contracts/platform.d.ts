@@ -21,5 +21,11 @@ declare class URLSearchParams {
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- opaque handle; each runtime defines its own
 interface CryptoKey {}
 declare const crypto: {
-  readonly subtle: { digest(algorithm: 'SHA-256', data: Uint8Array<ArrayBuffer>): Promise<ArrayBuffer> };
+  readonly subtle: {
+    digest(algorithm: 'SHA-256', data: Uint8Array<ArrayBuffer>): Promise<ArrayBuffer>;
+    // ES256 and the public half of its key, for the C2PA signing certificate (c2pa-certificate.ts).
+    sign(algorithm: { readonly name: 'ECDSA'; readonly hash: 'SHA-256' }, key: CryptoKey, data: Uint8Array<ArrayBuffer>): Promise<ArrayBuffer>;
+    exportKey(format: 'spki', key: CryptoKey): Promise<ArrayBuffer>;
+  };
+  getRandomValues<T extends Uint8Array<ArrayBuffer>>(array: T): T;
 };

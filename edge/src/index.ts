@@ -11,6 +11,7 @@ import { moderation, reports } from './moderation.ts';
 import { openapi } from './openapi.ts';
 import { passkeys } from './passkeys.ts';
 import { proJobs, renderNodes } from './pro-jobs.ts';
+import { provenance } from './provenance.ts';
 import { recipes } from './recipes.ts';
 import { consentStatus, wellKnown } from './signing-keys.ts';
 
@@ -18,7 +19,7 @@ import { consentStatus, wellKnown } from './signing-keys.ts';
  * The edge API. One sub-app per resource, mounted with `route()` and chained so that `AppType`
  * gives web/ a typed client (`hc<AppType>`).
  */
-const app = new Hono<AuthEnv>().basePath('/api').use(sessionMiddleware).route('/health', health).route('/', accounts).route('/passkeys', passkeys).route('/recipes', recipes).route('/recipes/import-remote', federation).route('/cameos', cameos).route('/consent', consentStatus).route('/pro-jobs', proJobs).route('/feed', feed).route('/settings', settings).route('/family', family).route('/reports', reports).route('/moderation', moderation).route('/render', renderNodes).route('/openapi.json', openapi);
+const app = new Hono<AuthEnv>().basePath('/api').use(sessionMiddleware).route('/health', health).route('/', accounts).route('/passkeys', passkeys).route('/recipes', recipes).route('/recipes/import-remote', federation).route('/cameos', cameos).route('/consent', consentStatus).route('/pro-jobs', proJobs).route('/feed', feed).route('/settings', settings).route('/family', family).route('/reports', reports).route('/moderation', moderation).route('/render', renderNodes).route('/provenance', provenance).route('/openapi.json', openapi);
 
 app.notFound(answerNotFound);
 app.onError(answerError);
@@ -38,5 +39,6 @@ export type { CameoView } from './cameos.ts';
 export type { FeedItem, FeedPage } from './feed.ts';
 export type { ChildView } from './family.ts';
 export type { ReportView } from './moderation.ts';
+export type { ClaimSignatureView, InstanceCertificateView, SignedClaimView } from './provenance.ts';
 export { ProQueue } from './pro-queue.ts';
 export default root;

@@ -8,6 +8,7 @@ import { LinkSchema, SettingsSchema } from './family.ts';
 import { CheckInSchema, SteeringSchema } from './feed.ts';
 import { DecisionSchema, PolicyCheckSchema, ReportSchema } from './moderation.ts';
 import { PasskeyAuthenticationOptionsSchema, PasskeyAuthenticationSchema, PasskeyRegistrationSchema } from './passkeys.ts';
+import { SignClaimSchema } from './provenance.ts';
 import { ImportSchema, PublishSchema } from './recipes.ts';
 
 /**
@@ -24,6 +25,9 @@ const recipeView = z.object({ id: z.string(), recipe: RecipeSchema, parent: z.st
 const passkeyView = z.object({ id: z.string(), name: z.string(), deviceType: z.enum(['singleDevice', 'multiDevice']), backedUp: z.boolean(), transports: z.array(z.string()), createdAt: z.number(), lastUsedAt: z.number().nullable() });
 const webauthnOptions = z.object({ challengeId: z.string(), options: z.record(z.string(), z.unknown()) });
 const federatedImportView = recipeView.extend({ origin: z.string(), consent: z.array(z.object({ cameoId: z.string(), issuer: z.string(), jti: z.string(), expiresAt: z.number() })) });
+const signedClaimView = z.object({ cose: z.string(), claimSha256: z.string(), certificateSha256: z.string(), signedAt: z.number() });
+const instanceCertificateView = z.object({ certificate: z.string(), certificateSha256: z.string(), notBefore: z.number(), notAfter: z.number() });
+const claimSignatureView = z.object({ claimSha256: z.string(), recipeId: z.string(), certificateSha256: z.string(), signedAt: z.number() });
 const me = z.object({ id: z.string(), handle: z.string(), isTeen: z.boolean(), settings: z.record(z.string(), z.unknown()), csrfToken: z.string() });
 
 /** An OpenAPI 3.1 document (typed loosely on purpose: its literal type is too large to name). */
@@ -121,6 +125,9 @@ export function openApiDocument(serverUrl: string): OpenApiDocument {
       '/api/render/jobs/{id}/complete': { post: { summary: 'Render node: the render is already stored at resultKey (PUT …/result stores and completes in one call)', security: [{ node: [] }], parameters: [idParam], responses: { '200': { description: '{id, status}' }, ...errors(400, 401, 409) } } },
       '/api/render/jobs/{id}/fail': { post: { summary: 'Render node: the render failed (retried up to 3 attempts)', security: [{ node: [] }], parameters: [idParam], responses: { '200': { description: '{id, status, attempts}' }, ...errors(400, 401, 409) } } },
       '/api/consent/status/{jti}': { get: { summary: 'Is this consent token revoked? (other instances ask before honouring it)', parameters: [{ name: 'jti', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{16,64}$' } }], responses: { '200': { description: '{jti, revoked}' }, ...errors(400) } } },
+      '/api/provenance/sign': { post: { summary: "Sign a C2PA claim with the instance's key, for a recipe you published here (60 per hour); answers the COSE_Sign1 c2pa-web's signer returns, exactly reserveSize bytes. The signature says only that an account here that published the recipe asked for this claim", security: session, parameters: csrf, requestBody: { required: true, content: json(SignClaimSchema) }, responses: { '200': { description: 'the signature', content: json(signedClaimView) }, ...errors(400, 401, 403, 404, 409, 413, 429) } } },
+      '/api/provenance/certificate': { get: { summary: "The instance's C2PA signing certificate (self-issued; pin it to trust claims this instance signed)", responses: { '200': { description: 'the certificate', content: json(instanceCertificateView) } } } },
+      '/api/provenance/signatures/{claimSha256}': { get: { summary: 'Did this instance sign the C2PA claim with this sha256, for which recipe, and when?', parameters: [{ name: 'claimSha256', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } }], responses: { '200': { description: 'the signature record', content: json(claimSignatureView) }, ...errors(400, 404) } } },
       '/.well-known/jwks.json': { get: { summary: "The instance's consent-token public keys (the active one and those retired within 12 h)", responses: { '200': { description: 'a JWK set' } } } },
       '/api/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
     },

@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { wrap, type Remote } from 'comlink';
 import { ALL_FORMATS, BufferSource, EncodedPacketSink, Input } from 'mediabunny';
-import { parseRecipe, ProvenanceError, type Recipe } from '../../contracts/index.ts';
+import { base64 } from '@scure/base';
+import { issueSigningCertificate } from '../../contracts/c2pa-certificate.ts';
+import { coseSign1Es256, parseRecipe, ProvenanceError, recipeIdOf, sha256Hex, ValidationError, type Recipe } from '../../contracts/index.ts';
 import { DeviceIdentityStore, type DeviceIdentity } from '../../workers/src/engine/device-identity.ts';
 import type { RawClip } from '../../workers/src/engine/encode.ts';
 import type { EncoderApi } from '../../workers/src/engine/encoder.worker.ts';
-import { CLAIM_GENERATOR, loadC2pa, RECIPE_ASSERTION_LABEL, signWithDeviceKey, TRAINED_ALGORITHMIC_MEDIA } from '../../workers/src/engine/provenance.ts';
+import { CLAIM_GENERATOR, loadC2pa, RECIPE_ASSERTION_LABEL, signWithDeviceKey, signWithInstanceKey, TRAINED_ALGORITHMIC_MEDIA } from '../../workers/src/engine/provenance.ts';
 import { registerErrorTransfer } from '../../workers/src/index.ts';
 
 registerErrorTransfer();
@@ -82,7 +84,7 @@ describe('provenance: a C2PA manifest signed with the device key on every export
     worker = new Worker(new URL('../../workers/src/engine/encoder.worker.ts', import.meta.url), { type: 'module' });
     encoder = wrap<EncoderApi>(worker);
     const video = await encoder.encode(tinyClip(), { recipe, container: 'mp4', scale: 1 });
-    expect(video.provenance).to.include({ signed: true, standard: 'c2pa' });
+    expect(video.provenance).to.include({ signed: true, standard: 'c2pa', signer: 'device' });
     signed = video.bytes;
     certificateSha256 = (video.provenance as { certificateSha256: string }).certificateSha256;
   });
@@ -208,5 +210,117 @@ describe('device identity and signing failures', () => {
     expect(error).to.be.instanceOf(ProvenanceError);
     expect((error as ProvenanceError).reason).to.equal('sign_failed');
     expect((error as Error).message).to.contain('key.usages does not permit this operation');
+  });
+});
+
+const pemOf = (der: Uint8Array) => `-----BEGIN CERTIFICATE-----\n${btoa(String.fromCharCode(...der))}\n-----END CERTIFICATE-----\n`;
+
+describe("provenance: a C2PA manifest signed with the instance's key through the edge API", () => {
+  const edgeOrigin = 'https://zoetrope.example';
+  const csrfToken = 'f'.repeat(32);
+  /** What the stub instance saw: each request, and the claims it signed. */
+  const requests: { url: string; method: string; credentials: string | undefined; csrf: string | null; body: Record<string, unknown> | null }[] = [];
+  const claims: Uint8Array[] = [];
+  let instanceCertificate: Uint8Array<ArrayBuffer>;
+  let certificateSha256: string;
+  let recipeId: string;
+  let unsigned: Uint8Array<ArrayBuffer>;
+  let worker: Worker;
+  let encoder: Remote<EncoderApi>;
+
+  /**
+   * The edge's two provenance routes, answered in the page by a real ES256 key and its certificate
+   * (contracts/c2pa-certificate.ts), signing with contracts/cose-sign1.ts as POST /api/provenance/sign does.
+   */
+  let instanceFetch: typeof fetch;
+  before(async () => {
+    const keys = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+    instanceCertificate = (await issueSigningCertificate(keys, { commonName: 'Zoetrope test instance', lifetimeDays: 30 }, new Date())).der;
+    certificateSha256 = await sha256Hex(instanceCertificate);
+    recipeId = await recipeIdOf(recipe);
+    worker = new Worker(new URL('../../workers/src/engine/encoder.worker.ts', import.meta.url), { type: 'module' });
+    encoder = wrap<EncoderApi>(worker);
+    unsigned = (await encoder.encode(tinyClip(), { recipe, container: 'mp4', scale: 1, provenance: 'none' })).bytes as Uint8Array<ArrayBuffer>;
+    instanceFetch = async (input, init) => {
+      const url = String(input);
+      const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as Record<string, unknown>) : null;
+      requests.push({ url, method: init?.method ?? 'GET', credentials: init?.credentials, csrf: new Headers(init?.headers).get('x-csrf-token'), body });
+      if (url === `${edgeOrigin}/api/provenance/certificate`) return Response.json({ certificate: base64.encode(instanceCertificate), certificateSha256, notBefore: 0, notAfter: 0 });
+      if (url === `${edgeOrigin}/api/provenance/sign` && body) {
+        const claim = base64.decode(body['claim'] as string);
+        claims.push(claim);
+        const sign = async (data: Uint8Array<ArrayBuffer>) => new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys.privateKey, data));
+        const cose = await coseSign1Es256(claim, { certificates: [instanceCertificate], sign }, body['reserveSize'] as number);
+        return Response.json({ cose: base64.encode(cose), claimSha256: await sha256Hex(claim), certificateSha256, signedAt: Math.floor(Date.now() / 1000) });
+      }
+      return Response.json({ code: 'not_found', message: `no route ${url}`, details: {} }, { status: 404 });
+    };
+  });
+
+  after(() => worker.terminate());
+
+  it("asks the instance with the session's CSRF token, and the manifest validates with the instance's certificate as signer", async () => {
+    const result = await signWithInstanceKey(unsigned, 'video/mp4', recipe, { edgeOrigin, csrfToken, recipeId, fetch: instanceFetch });
+    expect(requests.map((r) => [r.method, r.url])).to.deep.equal([
+      ['GET', `${edgeOrigin}/api/provenance/certificate`],
+      ['POST', `${edgeOrigin}/api/provenance/sign`],
+    ]);
+    const signRequest = requests[1]!;
+    expect(signRequest).to.include({ credentials: 'include', csrf: csrfToken });
+    expect(signRequest.body?.['recipeId']).to.equal(recipeId);
+    expect(claims).to.have.length(1);
+    expect(result.provenance).to.deep.equal({ signed: true, standard: 'c2pa', signer: 'instance', instance: edgeOrigin, certificateSha256, claimSha256: await sha256Hex(claims[0]!) });
+
+    const read = await readManifest(result.bytes);
+    expect(read?.manifest.signature_info).to.include({ alg: 'Es256', common_name: 'Zoetrope test instance' });
+    const assertion = read?.manifest.assertions?.find((a) => a.label === RECIPE_ASSERTION_LABEL)?.data as Record<string, unknown>;
+    expect(assertion['recipeId']).to.equal(recipeId);
+    expect(read?.codes.success).to.include('claimSignature.validated');
+    expect(read?.codes.failure).to.deep.equal(['signingCredential.untrusted']);
+    // A verifier that pins the instance's certificate (GET /api/provenance/certificate) trusts it.
+    const trusted = await readManifest(result.bytes, { trust: { allowedList: pemOf(instanceCertificate) } });
+    expect(trusted?.codes.failure).to.deep.equal([]);
+    expect(trusted?.validationState).to.equal('Trusted');
+  });
+
+  it('turns a refusal into ProvenanceError instance_refused with the instance\'s reason, and a network failure into instance_unreachable', async () => {
+    const refusing: typeof fetch = (input, init) =>
+      String(input).endsWith('/sign') ? Promise.resolve(Response.json({ code: 'rate_limited', message: 'you have had 60 claims signed in the last hour: try again in 120 s', details: { retryAfterS: 120 } }, { status: 429 })) : instanceFetch(input, init);
+    const refused = await signWithInstanceKey(unsigned, 'video/mp4', recipe, { edgeOrigin, csrfToken, recipeId, fetch: refusing }).then(() => null, (e: unknown) => e);
+    expect(refused).to.be.instanceOf(ProvenanceError);
+    expect((refused as ProvenanceError).reason).to.equal('instance_refused');
+    expect((refused as Error).message).to.contain('HTTP 429').and.contain('try again in 120 s');
+
+    const offline: typeof fetch = () => Promise.reject(new TypeError('Failed to fetch'));
+    const unreachable = await signWithInstanceKey(unsigned, 'video/mp4', recipe, { edgeOrigin, csrfToken, recipeId, fetch: offline }).then(() => null, (e: unknown) => e);
+    expect((unreachable as ProvenanceError).reason).to.equal('instance_unreachable');
+    expect((unreachable as Error).message).to.contain('Failed to fetch');
+
+    // A COSE of the wrong size is unusable: refused here rather than handed to c2pa-web.
+    const short: typeof fetch = async (input, init) => {
+      const res = await instanceFetch(input, init);
+      if (!String(input).endsWith('/sign')) return res;
+      const body = (await res.json()) as Record<string, unknown>;
+      return Response.json({ ...body, cose: base64.encode(base64.decode(body['cose'] as string).subarray(1)) });
+    };
+    const unusable = await signWithInstanceKey(unsigned, 'video/mp4', recipe, { edgeOrigin, csrfToken, recipeId, fetch: short }).then(() => null, (e: unknown) => e);
+    expect((unusable as ProvenanceError).reason).to.equal('instance_unreachable');
+    expect((unusable as Error).message).to.contain('unusable');
+  });
+
+  it('refuses malformed instance options before encoding, naming the fields, also through the encoder worker', async () => {
+    const wrongRecipe = await signWithInstanceKey(unsigned, 'video/mp4', recipe, { edgeOrigin, csrfToken, recipeId: 'a'.repeat(52), fetch: instanceFetch }).then(() => null, (e: unknown) => e);
+    expect(wrongRecipe).to.be.instanceOf(ValidationError);
+    expect((wrongRecipe as ValidationError).field).to.equal('provenance.recipeId');
+
+    const bad = { kind: 'instance', edgeOrigin: 'ftp://zoetrope.example', csrfToken: '', recipeId } as const;
+    const error = await encoder.encode(tinyClip(), { recipe, container: 'mp4', scale: 1, provenance: bad }).then(() => null, (e: unknown) => e);
+    expect(error).to.be.instanceOf(ValidationError);
+    expect((error as ValidationError).issues.map((i) => i.field)).to.deep.equal(['provenance.edgeOrigin', 'provenance.csrfToken']);
+    // A real request from the worker to a closed port: unreachable, and the file is withheld.
+    const closed = { kind: 'instance', edgeOrigin: 'http://127.0.0.1:9', csrfToken, recipeId } as const;
+    const offline = await encoder.encode(tinyClip(), { recipe, container: 'mp4', scale: 1, provenance: closed }).then(() => null, (e: unknown) => e);
+    expect(offline).to.be.instanceOf(ProvenanceError);
+    expect((offline as ProvenanceError).reason).to.equal('instance_unreachable');
   });
 });

@@ -54,7 +54,8 @@ describe('bad request bodies, on every JSON route', () => {
       const wrongTypes = await send(JSON.stringify({ recipe: 7, handle: false, prompt: 12, code: [], instruction: {}, answer: 3, link: null, action: 1, reason: 2, recipeId: true, name: 5, audience: 9, scope: 0, password: 1, birthDate: 2, challengeId: 3, response: 4 }));
       expect(wrongTypes.status, `${label}: wrong types`).toBe(400);
 
-      const oversized = await send(JSON.stringify({ padding: 'x'.repeat(70_000) }));
+      // Over every route's limit (64 KiB, or 96 KiB where a base64 C2PA claim travels).
+      const oversized = await send(JSON.stringify({ padding: 'x'.repeat(100_000) }));
       expect(oversized.status, `${label}: oversized`).toBe(413);
     }
     expect(await fingerprint()).toEqual(before);

@@ -2,14 +2,14 @@ import { registerAacEncoder } from '@mediabunny/aac-encoder';
 import { AudioSample, AudioSampleSource, BufferTarget, canEncodeAudio, canEncodeVideo, CanvasSource, Mp4OutputFormat, Output, QUALITY_HIGH, WebMOutputFormat } from 'mediabunny';
 import { UnsupportedError, withoutConsentTokens } from '../../../contracts/index.ts';
 import type { GeneratedClip } from './generate.ts';
-import { signWithDeviceKey, type ProvenanceReport } from './provenance.ts';
+import { assertRecipeIs, checkInstanceSigning, signWithDeviceKey, signWithInstanceKey, type InstanceSigning, type ProvenanceReport } from './provenance.ts';
 
 /**
  * A generated clip → a video file, in the browser: MP4 with H.264 + AAC (Chromium's WebCodecs has no
  * AAC encoder, so @mediabunny/aac-encoder supplies it), or WebM with VP9 + Opus where H.264 can't be
  * encoded. Every frame carries a visible watermark that moves (it can't be cropped off one corner),
  * and the file's metadata holds the recipe and says the clip is AI-generated. MP4 files also get a
- * C2PA manifest signed with the device's key (provenance.ts); WebM can't carry one yet.
+ * C2PA manifest signed with the device's key or the instance's (provenance.ts); WebM can't carry one yet.
  */
 
 /** What the encoder needs of a generated clip (frames RGB, frames × height × width × 3; audio mono in [-1, 1]). */
@@ -24,9 +24,11 @@ export interface EncodeOptions {
   readonly watermark?: string;
   /**
    * `'device'` (default): sign a C2PA manifest with this device's key into MP4 files, or fail with
-   * ProvenanceError; WebM files stay unsigned (reported in `provenance`). `'none'`: don't sign.
+   * ProvenanceError; WebM files stay unsigned (reported in `provenance`). `{ kind: 'instance', … }`:
+   * the same, signed by the instance's key through its edge API, for a recipe the signed-in person
+   * published there. `'none'`: don't sign.
    */
-  readonly provenance?: 'device' | 'none';
+  readonly provenance?: 'device' | 'none' | InstanceSigning;
 }
 
 export interface EncodedVideo {
@@ -66,8 +68,11 @@ export function watermarkPosition(i: number, fps: number, width: number, height:
 
 export async function encodeClip(clip: RawClip, options: EncodeOptions): Promise<EncodedVideo> {
   const scale = options.scale ?? 2;
-  const provenance = options.provenance ?? 'device';
-  if (provenance !== 'device' && provenance !== 'none') throw new RangeError(`provenance must be 'device' or 'none' (got ${String(provenance)})`);
+  const asked = options.provenance ?? 'device';
+  if (typeof asked !== 'object' && asked !== 'device' && asked !== 'none') throw new RangeError(`provenance must be 'device', 'none' or { kind: 'instance', … } (got ${String(asked)})`);
+  // Checked before any encoding, so a malformed request costs nothing.
+  const provenance = typeof asked === 'object' ? checkInstanceSigning(asked) : asked;
+  if (typeof provenance === 'object') await assertRecipeIs(options.recipe, provenance.recipeId);
   if (!Number.isInteger(scale) || scale < 1 || scale > 8) throw new RangeError(`scale must be an integer 1–8 (got ${scale})`);
   if (clip.frames.length !== clip.frameCount * clip.width * clip.height * 3) throw new RangeError(`frames must hold ${clip.frameCount} RGB frames of ${clip.width}×${clip.height}`);
   const width = clip.width * scale;
@@ -137,6 +142,6 @@ export async function encodeClip(clip: RawClip, options: EncodeOptions): Promise
   const done = { mimeType, container, videoCodec, audioCodec, width, height } as const;
   if (provenance === 'none') return { ...done, bytes: new Uint8Array(buffer), provenance: { signed: false, reason: 'not_requested' } };
   if (container === 'webm') return { ...done, bytes: new Uint8Array(buffer), provenance: { signed: false, reason: 'container_unsupported' } };
-  const signed = await signWithDeviceKey(new Uint8Array(buffer), 'video/mp4', options.recipe);
+  const signed = provenance === 'device' ? await signWithDeviceKey(new Uint8Array(buffer), 'video/mp4', options.recipe) : await signWithInstanceKey(new Uint8Array(buffer), 'video/mp4', options.recipe, provenance);
   return { ...done, bytes: signed.bytes, provenance: signed.provenance };
 }
