@@ -1,6 +1,9 @@
 import { checkPrompt, describeViolations, UnsupportedError, ValidationError, type GraphRole, type Manifest, type WordTokenizer } from '../../../contracts/index.ts';
 import { initialNoise, sampleFlow } from './flow.ts';
 
+/** Frames decoded on each side of a preview frame (see `preview` in generateClip). */
+const PREVIEW_CONTEXT = 2;
+
 /**
  * One clip from a prompt and a seed, the same in every runtime: the tab (onnxruntime-web), the Node
  * reference generator and the Pro render node (onnxruntime-node) each supply a GraphRunner; the
@@ -148,9 +151,15 @@ export async function generateClip(runner: GraphRunner, manifest: Manifest, toke
 
   t0 = now();
   const middle = Math.floor(frames / 2);
+  // The middle frame is decoded with up to two neighbours on each side: a video decoder may look
+  // across frames (the Draft smooths ball tracks over three frames, whose presence is itself a
+  // median of three), and with this window the last preview is exactly the clip's middle frame.
+  const [from, to] = [Math.max(0, middle - PREVIEW_CONTEXT), Math.min(frames, middle + PREVIEW_CONTEXT + 1)];
+  const frameValues = manifest.output.width * manifest.output.height * 3;
   const preview = async (step: number, steps: number, predicted: Float32Array) => {
-    const rgb = (await run('videoDecoder', { tokens: { type: 'float32', data: predicted.slice(middle * dim, (middle + 1) * dim), dims: [1, dim] } })).rgb as PlainTensor;
-    return request.onStep?.(step, steps, { rgb: toBytes(rgb.data as Float32Array), width: manifest.output.width, height: manifest.output.height });
+    const rgb = (await run('videoDecoder', { tokens: { type: 'float32', data: predicted.slice(from * dim, to * dim), dims: [to - from, dim] } })).rgb as PlainTensor;
+    const frame = (rgb.data as Float32Array).subarray((middle - from) * frameValues, (middle - from + 1) * frameValues);
+    return request.onStep?.(step, steps, { rgb: toBytes(frame), width: manifest.output.width, height: manifest.output.height });
   };
   const noise = initialNoise(request.seed, manifest.tokens);
   const resident = runner.sampleResident
