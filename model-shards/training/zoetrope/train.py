@@ -27,8 +27,8 @@ from .configs import Config, get_config
 from .data import DatasetError, WorldDataset
 from .distill import distill_student, make_pairs
 from .generator import FlowGenerator, drop_prompt
-from .text import Tokenizer
 from .slots import SLOT_NUMBERS, clip_slots
+from .text import Tokenizer
 from .video_ae import FrameAutoencoder, psnr, to_unit, vivid_weight
 
 STAGES = ("video-ae", "audio-ae", "encode", "generator", "pairs", "student")
@@ -235,7 +235,7 @@ def train_audio_ae(cfg: Config, data: WorldDataset, run: Path, seed: int, minute
 class RunClips:
     """What the generator stages need of the dataset, written by the encode stage into <run>/clips.json
     (index, seed and prompt per clip, and where the held-out clips start), so they train from the run
-    folder alone: on a lent GPU machine the tokens travel, the 7 GB of frames do not."""
+    folder alone: on a lent GPU machine the tokens travel, the 15 GB of frames do not."""
 
     def __init__(self, run: Path):
         path = run / "clips.json"
