@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import torch
+
 from .audio_ae import AudioAEConfig
 from .generator import GeneratorConfig
 from .slots import SLOT_NUMBERS
@@ -91,10 +93,8 @@ class Config:
     def frames(self) -> int:
         return round(self.fps * self.duration_s)
 
-    def loss_weights(self) -> "torch.Tensor":
+    def loss_weights(self) -> torch.Tensor:
         """Per-number weights [D] of the flow loss, mean 1 (see GeneratorTrain.slot_weight)."""
-        import torch
-
         w = torch.ones(self.token_dim)
         w[self.video_ae.latent_numbers : self.video_numbers] = self.generator_train.slot_weight
         w[self.video_numbers :] = self.generator_train.audio_weight

@@ -42,16 +42,16 @@ def initial_noise(cfg: Config, seed: int) -> torch.Tensor:
     return torch.from_numpy(np.concatenate([video, audio], axis=1))
 
 
-def decode_video(cfg: Config, video: FrameAutoencoder, x: torch.Tensor, smooth: bool = True) -> torch.Tensor:
+def decode_video(cfg: Config, video: FrameAutoencoder, x: torch.Tensor) -> torch.Tensor:
     """Raw (de-normalised) frame tokens [T, D] → RGB frames [T, S, S, 3] in [0, 1]: the latent through
     the decoder, then, with object slots, each ball painted over it along its smoothed track
-    (slots.smooth_tracks; `smooth=False` paints the raw one). The exported video decoder graph is this
-    function, so a clip decoded whole is smoothed and a lone preview frame is painted as it is."""
+    (slots.smooth_tracks, which looks two frames either way: the engine decodes a preview frame with
+    two neighbours on each side). The exported video decoder graph is this function."""
     nl, c, s = cfg.video_ae.latent_numbers, cfg.video_ae.latent_channels, cfg.video_ae.latent_side
     rgb = ((video.decoder(x[:, :nl].reshape(-1, c, s, s)) + 1) * 0.5).clamp(0, 1).permute(0, 2, 3, 1)
     if cfg.slots:
         slots = x[:, nl : cfg.video_numbers].reshape(-1, cfg.slots, SLOT_NUMBERS)
-        rgb = composite(rgb, smooth_tracks(slots) if smooth else slots)
+        rgb = composite(rgb, smooth_tracks(slots))
     return rgb
 
 
@@ -89,10 +89,10 @@ class Model:
             self.generator.eval()
 
     @torch.no_grad()
-    def decode(self, tokens: torch.Tensor, smooth: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def decode(self, tokens: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Normalised frame tokens [T, D] → frames uint8 [T, S, S, 3] and PCM int16 [T × hop]."""
         x = tokens * self.std + self.mean
-        frames = (decode_video(self.cfg, self.video, x, smooth) * 255).round().to(torch.uint8).numpy()
+        frames = (decode_video(self.cfg, self.video, x) * 255).round().to(torch.uint8).numpy()
         wave = self.audio.decoder(x[:, self.cfg.video_numbers :].transpose(0, 1)[None])[0]
         pcm = (wave.clamp(-1, 1) * 32767).round().to(torch.int16).numpy()
         return frames, pcm
