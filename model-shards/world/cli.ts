@@ -51,11 +51,14 @@ export options:
   --workers N        worker threads, ${EXPORT_LIMITS.workers.join('–')}; 0 renders on the main thread (default ${DEFAULT_EXPORT.workers})
   --force            write into a non-empty folder that holds no previous dataset
   --background       also write each clip without its balls (shard-*.background.npy), for object-slot decoders
+  --cameos           every clip has a figure wearing a random face; each face, as the user's reference image,
+                     goes to shard-*.appearance.npy (uint8 [clips, 16, 16, 3])
 
 sample options:
   --seed S           scene seed (required)
   --duration S       clip length in seconds (default ${DEFAULT_EXPORT.durationS})
   --fps N            frames per second (default ${DEFAULT_EXPORT.fps})
+  --cameos           the scene a cameo export would render: a figure with a random face
 
 judge options:
   --dataset DIR      a folder written by export (or by the model's generator in the same format)
@@ -84,11 +87,13 @@ const COMMANDS = {
     '--workers': ['workers', 'number'],
     '--force': ['force', 'flag'],
     '--background': ['background', 'flag'],
+    '--cameos': ['cameos', 'flag'],
   },
   sample: {
     '--seed': ['seed', 'number'],
     '--duration': ['durationS', 'number'],
     '--fps': ['fps', 'number'],
+    '--cameos': ['cameos', 'flag'],
   },
   judge: {
     '--dataset': ['out', 'string'],
@@ -206,7 +211,7 @@ function runSample(args: readonly string[], io: CliIo): number {
   requireOptions('sample', values, ['seed']);
   // The export's checks, for one clip: the same bounds and messages for --seed, --duration, --fps.
   const o = resolveExportOptions({ ...(values as unknown as ExportOptions), out: '-', clips: 1 });
-  const scene = sampleScene(o.seed, { durationS: o.durationS, fps: o.fps });
+  const scene = sampleScene(o.seed, { durationS: o.durationS, fps: o.fps, cameo: o.cameos });
   io.stdout(`${JSON.stringify({ seed: o.seed, prompt: describeScene(scene, scene.seed), scene }, null, 2)}\n`);
   return EXIT.ok;
 }

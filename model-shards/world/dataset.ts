@@ -15,6 +15,7 @@ import {
   type SerializedError,
 } from '../../contracts/index.ts';
 import { MIN_AUDIBLE_IMPULSE_NS, MIN_AUDIBLE_NORMAL_SPEED, toInt16 } from './audio.ts';
+import { APPEARANCE_SIDE, appearanceRgb } from './cameo.ts';
 import { makeClip, type Clip } from './clip.ts';
 import { MATERIAL_SPECS } from './materials.ts';
 import { createRenderer, MAX_FRAME_SIZE } from './render.ts';
@@ -25,8 +26,10 @@ import type { BodyPose, ContactEvent, NetPass } from './trace.ts';
 /**
  * Exports world clips as shards that PyTorch reads with numpy alone: per shard a uint8 frames .npy
  * [n, T, S, S, 3], an int16 audio .npy [n, samples] and one JSON line of metadata per clip, plus an
- * index.json with every file's size and sha256. Clip i is `sampleScene(seed + i)`, so a dataset is a
- * pure function of (seed, clips, clip options): the same bytes whatever the shard size or workers.
+ * index.json with every file's size and sha256. Optional layers add per-shard files: `background`
+ * (the frames without their balls) and `appearance` (with cameos: each clip's reference face, uint8
+ * [n, 16, 16, 3]). Clip i is `sampleScene(seed + i)`, so a dataset is a pure function of (seed,
+ * clips, clip options): the same bytes whatever the shard size or workers.
  */
 
 export const DATASET_VERSION = 1;
@@ -42,6 +45,11 @@ export interface ClipSpec {
   readonly sampleRate: number;
   /** Also render each clip without its balls (the background layer an object-slot decoder paints over). */
   readonly background: boolean;
+  /**
+   * Cameo clips: every scene has a figure wearing a random face (sampleScene's `cameo`), and the
+   * face, as the reference image a user would give, is written to the appearance layer.
+   */
+  readonly cameos: boolean;
 }
 
 export interface ExportOptions extends Partial<ClipSpec> {
@@ -60,7 +68,7 @@ export interface ExportOptions extends Partial<ClipSpec> {
 
 export type ResolvedExportOptions = Required<ExportOptions>;
 
-export const DEFAULT_EXPORT = Object.freeze({ size: 128, durationS: 2, fps: 12, sampleRate: 16_000, shardSize: 256, workers: 2, force: false, background: false });
+export const DEFAULT_EXPORT = Object.freeze({ size: 128, durationS: 2, fps: 12, sampleRate: 16_000, shardSize: 256, workers: 2, force: false, background: false, cameos: false });
 
 /** Inclusive bounds of the integer options (durationS is a number in its own range). */
 export const EXPORT_LIMITS = Object.freeze({
@@ -105,6 +113,7 @@ export function resolveExportOptions(input: ExportOptions): ResolvedExportOption
   }
   if (typeof o.force !== 'boolean') issues.push({ field: 'force', message: `must be true or false (got ${String(o.force)})` });
   if (typeof o.background !== 'boolean') issues.push({ field: 'background', message: `must be true or false (got ${String(o.background)})` });
+  if (typeof o.cameos !== 'boolean') issues.push({ field: 'cameos', message: `must be true or false (got ${String(o.cameos)})` });
   if (issues.length > 0) throw new ValidationError(issues);
   return o;
 }
@@ -208,6 +217,8 @@ export interface RenderedClip {
   readonly frames: Uint8Array;
   /** The same frames without the balls, when the spec asks for the background layer. */
   readonly background?: Uint8Array;
+  /** The figure's face as APPEARANCE_SIDE² × 3 RGB bytes, when the spec asks for cameos. */
+  readonly appearance?: Uint8Array;
   readonly audio: Int16Array;
   /** The clip's ClipMeta as one JSON line, without the newline. */
   readonly metaLine: string;
@@ -215,7 +226,7 @@ export interface RenderedClip {
 
 export async function renderDatasetClip(index: number, baseSeed: number, spec: ClipSpec): Promise<RenderedClip> {
   const seed = baseSeed + index;
-  const scene = sampleScene(seed, { durationS: spec.durationS, fps: spec.fps });
+  const scene = sampleScene(seed, { durationS: spec.durationS, fps: spec.fps, cameo: spec.cameos });
   const clip = await makeClip(scene, { size: spec.size, sampleRate: spec.sampleRate });
   const frameBytes = framesPerClip(spec) * spec.size * spec.size * 3;
   // A mismatch here would silently shift every later clip in the shard: fail loudly instead.
@@ -228,7 +239,22 @@ export async function renderDatasetClip(index: number, baseSeed: number, spec: C
     const one = spec.size * spec.size * 3;
     for (let f = 0; f < framesPerClip(spec); f++) background.set(layer.frame(f), f * one);
   }
-  return { index, frames: clip.frames, ...(background ? { background } : {}), audio: toInt16(clip.audio), metaLine: JSON.stringify(clipMeta(clip, index)) };
+  let appearance: Uint8Array | undefined;
+  if (spec.cameos) {
+    const face = scene.character?.appearance;
+    if (!face || face.width !== APPEARANCE_SIDE || face.height !== APPEARANCE_SIDE) {
+      throw new InternalError(`clip ${index} (seed ${seed}) has no ${APPEARANCE_SIDE}×${APPEARANCE_SIDE} face for its appearance layer`);
+    }
+    appearance = appearanceRgb(face);
+  }
+  return {
+    index,
+    frames: clip.frames,
+    ...(background ? { background } : {}),
+    ...(appearance ? { appearance } : {}),
+    audio: toInt16(clip.audio),
+    metaLine: JSON.stringify(clipMeta(clip, index)),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,6 +277,7 @@ export async function answerDatasetRequest(request: DatasetWorkerRequest): Promi
     const clip = await renderDatasetClip(request.index, request.baseSeed, request.spec);
     const transfer = [clip.frames.buffer as ArrayBuffer, clip.audio.buffer as ArrayBuffer];
     if (clip.background) transfer.push(clip.background.buffer as ArrayBuffer);
+    if (clip.appearance) transfer.push(clip.appearance.buffer as ArrayBuffer);
     return { reply: { kind: 'clip', clip }, transfer };
   } catch (error) {
     // serializeError hides unknown errors' messages (meant for HTTP); here the user is the developer.
@@ -402,15 +429,20 @@ export interface DatasetIndex {
   readonly framesPerClip: number;
   readonly samplesPerClip: number;
   readonly shardSize: number;
-  /** Extra per-shard layers: `background` is `shard-*.background.npy`, the frames without their balls. */
-  readonly layers?: readonly 'background'[];
+  /**
+   * Extra per-shard layers: `background` is `shard-*.background.npy`, the frames without their
+   * balls; `appearance` is `shard-*.appearance.npy`, uint8 [n, 16, 16, 3], each clip's cameo face.
+   */
+  readonly layers?: readonly DatasetLayer[];
   readonly shards: readonly DatasetShard[];
 }
+
+export type DatasetLayer = 'background' | 'appearance';
 
 export const shardName = (k: number): string => `shard-${String(k).padStart(5, '0')}`;
 
 /** Files an export writes (and temp files an interrupted one leaves): safe to replace. */
-const DATASET_FILE = /^(index\.json|shard-\d{5,}\.(frames\.npy|background\.npy|audio\.npy|meta\.jsonl))(\.tmp-\d+)?$/;
+const DATASET_FILE = /^(index\.json|shard-\d{5,}\.(frames\.npy|background\.npy|appearance\.npy|audio\.npy|meta\.jsonl))(\.tmp-\d+)?$/;
 
 /** A file written under a temp name, hashed as it goes, renamed into place when complete. */
 class HashedFile {
@@ -471,7 +503,13 @@ class ShardWriter {
   private constructor(
     readonly name: string,
     private readonly clips: number,
-    private readonly files: { readonly frames: HashedFile; readonly background?: HashedFile; readonly audio: HashedFile; readonly meta: HashedFile },
+    private readonly files: {
+      readonly frames: HashedFile;
+      readonly background?: HashedFile;
+      readonly appearance?: HashedFile;
+      readonly audio: HashedFile;
+      readonly meta: HashedFile;
+    },
   ) {}
 
   static async open(dir: string, name: string, clips: number, spec: ClipSpec): Promise<ShardWriter> {
@@ -484,13 +522,15 @@ class ShardWriter {
       };
       const frames = await make(`${name}.frames.npy`);
       const background = spec.background ? await make(`${name}.background.npy`) : undefined;
+      const appearance = spec.cameos ? await make(`${name}.appearance.npy`) : undefined;
       const audio = await make(`${name}.audio.npy`);
       const meta = await make(`${name}.meta.jsonl`);
       const frameShape = [clips, framesPerClip(spec), spec.size, spec.size, 3];
       await frames.write(npyHeader('|u1', frameShape));
       await background?.write(npyHeader('|u1', frameShape));
+      await appearance?.write(npyHeader('|u1', [clips, APPEARANCE_SIDE, APPEARANCE_SIDE, 3]));
       await audio.write(npyHeader('<i2', [clips, samplesPerClip(spec)]));
-      return new ShardWriter(name, clips, { frames, ...(background ? { background } : {}), audio, meta });
+      return new ShardWriter(name, clips, { frames, ...(background ? { background } : {}), ...(appearance ? { appearance } : {}), audio, meta });
     } catch (error) {
       await Promise.all(created.map((f) => f.discard()));
       throw error;
@@ -503,6 +543,10 @@ class ShardWriter {
       if (!clip.background) throw new InternalError(`clip ${clip.index} came without its background layer`);
       await this.files.background.write(clip.background);
     }
+    if (this.files.appearance) {
+      if (!clip.appearance) throw new InternalError(`clip ${clip.index} came without its appearance layer`);
+      await this.files.appearance.write(clip.appearance);
+    }
     await this.files.audio.write(int16Bytes(clip.audio));
     await this.files.meta.write(Buffer.from(`${clip.metaLine}\n`, 'utf8'));
     this.written++;
@@ -510,12 +554,18 @@ class ShardWriter {
 
   async commit(): Promise<DatasetShard> {
     if (this.written !== this.clips) throw new InternalError(`${this.name} got ${this.written} clips, expected ${this.clips}`);
-    const files = [await this.files.frames.commit(), ...(this.files.background ? [await this.files.background.commit()] : []), await this.files.audio.commit(), await this.files.meta.commit()];
+    const files = [
+      await this.files.frames.commit(),
+      ...(this.files.background ? [await this.files.background.commit()] : []),
+      ...(this.files.appearance ? [await this.files.appearance.commit()] : []),
+      await this.files.audio.commit(),
+      await this.files.meta.commit(),
+    ];
     return { name: this.name, clips: this.clips, files };
   }
 
   async discard(): Promise<void> {
-    await Promise.all([this.files.frames.discard(), this.files.background?.discard(), this.files.audio.discard(), this.files.meta.discard()]);
+    await Promise.all([this.files.frames.discard(), this.files.background?.discard(), this.files.appearance?.discard(), this.files.audio.discard(), this.files.meta.discard()]);
   }
 }
 
@@ -587,7 +637,7 @@ export async function exportDataset(options: ExportOptions, run: ExportRun = {})
   const o = resolveExportOptions(options);
   const { signal, onProgress } = run;
   const started = performance.now();
-  const spec: ClipSpec = { size: o.size, durationS: o.durationS, fps: o.fps, sampleRate: o.sampleRate, background: o.background };
+  const spec: ClipSpec = { size: o.size, durationS: o.durationS, fps: o.fps, sampleRate: o.sampleRate, background: o.background, cameos: o.cameos };
   if (signal?.aborted) throw new CanceledError('the export was canceled');
   await prepareOutDir(o.out, o.force);
 
@@ -634,6 +684,7 @@ export async function exportDataset(options: ExportOptions, run: ExportRun = {})
       writer = undefined;
       onProgress?.({ status: 'shard', name: shardName(k), done: k + 1, total: shardCount });
     }
+    const layers: DatasetLayer[] = [...(o.background ? (['background'] as const) : []), ...(o.cameos ? (['appearance'] as const) : [])];
     const index: DatasetIndex = {
       version: DATASET_VERSION,
       generator: DATASET_GENERATOR,
@@ -646,7 +697,7 @@ export async function exportDataset(options: ExportOptions, run: ExportRun = {})
       framesPerClip: framesPerClip(spec),
       samplesPerClip: samplesPerClip(spec),
       shardSize: o.shardSize,
-      ...(o.background ? { layers: ['background'] as const } : {}),
+      ...(layers.length > 0 ? { layers } : {}),
       shards,
     };
     await writeFileAtomic(o.out, 'index.json', `${JSON.stringify(index, null, 2)}\n`);

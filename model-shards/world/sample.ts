@@ -1,3 +1,4 @@
+import { randomAppearance } from './cameo.ts';
 import { MATERIAL_SPECS } from './materials.ts';
 import { SETTING_PALETTES } from './palette.ts';
 import { SeededRandom } from './rng.ts';
@@ -27,7 +28,15 @@ export interface SampleOptions {
   readonly fps?: number;
   /** Most shots in a clip (cuts at frame boundaries, each shot ≥ 0.5 s). */
   readonly maxShots?: number;
+  /**
+   * Cameo training data: every scene has a figure, wearing a random face (randomAppearance). A
+   * scene already full (4 objects) loses its last extra dropped ball to make room for the figure's.
+   */
+  readonly cameo?: boolean;
 }
+
+/** The stream of a scene's seed that the figure's face is drawn from ('face'). */
+const APPEARANCE_STREAM = 0x6661_6365;
 
 const BALLS = ['rubber ball', 'basketball', 'bowling ball', 'tennis ball'] as const satisfies readonly Material[];
 
@@ -119,25 +128,29 @@ export function sampleScene(seed: number, options: SampleOptions = {}): Scene {
   }
 
   // The dropped ball: always there, so every clip has a fall, a bounce and its sound.
-  const placeBall = (id: string, material: Material, colour: Colour, yLo: number, yHi: number) => {
+  const placeBall = (id: string, material: Material, colour: Colour, yLo: number, yHi: number): [number, number] | undefined => {
     for (let attempt = 0; attempt < 12; attempt++) {
       const x = rng.uniform(-2.4, 2.4);
       if (!free(x, 0.3) && attempt < 11) continue;
-      occupied.push([x - 0.3, x + 0.3]);
+      const span: [number, number] = [x - 0.3, x + 0.3];
+      occupied.push(span);
       scene.objects.push({ id, material, colour, x, y: rng.uniform(yLo, yHi), vx: rng.uniform(-1.5, 1.5), vy: rng.uniform(-0.5, 1.5), spin: rng.uniform(-3, 3) });
-      return;
+      return span;
     }
+    return undefined;
   };
   const shared = rng.chance(0.12);
   const firstMaterial = rng.pick(BALLS);
   const firstColour = takeColour();
   placeBall('ball-1', firstMaterial, firstColour, 1.6, 3.4);
   const extra = rng.weighted([0, 1, 2], [0.45, 0.4, 0.15]);
+  const extras: { readonly id: string; readonly span: [number, number] | undefined }[] = [];
   for (let i = 0; i < extra; i++) {
     // Now and then a second ball of the same kind and colour ("two red rubber balls").
     const same = shared && i === 0;
     const material: Material = same ? firstMaterial : rng.chance(0.12) ? 'wooden box' : rng.pick(BALLS);
-    placeBall(`ball-${i + 2}`, material, same ? firstColour : takeColour(), 0.6, 3.2);
+    const id = `ball-${i + 2}`;
+    extras.push({ id, span: placeBall(id, material, same ? firstColour : takeColour(), 0.6, 3.2) });
   }
   const ramp = scene.ramp;
   if (ramp && rng.chance(0.6) && scene.objects.length < 4) {
@@ -149,7 +162,17 @@ export function sampleScene(seed: number, options: SampleOptions = {}): Scene {
     const inward = ramp.side === 'right' ? -1 : 1;
     scene.objects.push({ id: `ball-${scene.objects.length + 1}`, material, colour: takeColour(), x: top[0] + inward * (0.25 + r), y: top[1] + r + 0.05, vx: 0, vy: 0, spin: 0 });
   }
-  if (rng.chance(0.3) && scene.objects.length < 4) {
+  // Drawn whether or not the option asks for a figure, so a cameo scene keeps the draws (stage,
+  // balls, shots) of the plain scene of its seed as far as it can.
+  const figure = rng.chance(0.3) || options.cameo === true;
+  const dropped = options.cameo === true && scene.objects.length >= 4 ? extras.at(-1) : undefined;
+  if (dropped) {
+    // Room for the figure's ball: an extra dropped one goes (never ball-1, whose fall each clip
+    // shows, nor the ramp's ball), and the rest are renumbered so ids stay ball-1…ball-n.
+    if (dropped.span) occupied.splice(occupied.indexOf(dropped.span), 1);
+    scene.objects = scene.objects.filter((o) => o.id !== dropped.id).map((o, i) => ({ ...o, id: `ball-${i + 1}` }));
+  }
+  if (figure && scene.objects.length < 4) {
     const facing = scene.hoop ? (scene.hoop.side === 'right' ? 'right' : 'left') : rng.pick(['left', 'right'] as const);
     // Stand clear of the stack and the ramp: a throw from inside a stack only blows it apart.
     let x = (facing === 'right' ? -1 : 1) * rng.uniform(1.2, 2.3);
@@ -158,6 +181,8 @@ export function sampleScene(seed: number, options: SampleOptions = {}): Scene {
     const id = `ball-${scene.objects.length + 1}`;
     scene.objects.push({ id, material: rng.pick(['rubber ball', 'basketball', 'tennis ball'] as const), colour: takeColour(), x, y: 1, vx: 0, vy: 0, spin: 0 });
     scene.character = { x, facing, action, objectId: id, releaseAtS: rng.uniform(0.35, Math.min(0.9, durationS / 2)) };
+    // Its own stream: the face does not depend on how many draws the scene took, nor shifts them.
+    if (options.cameo) scene.character.appearance = randomAppearance(new SeededRandom(seed, APPEARANCE_STREAM));
   }
 
   const targets: string[] = [
@@ -181,5 +206,6 @@ export function sampleScene(seed: number, options: SampleOptions = {}): Scene {
   if (last) last.durationS = durationS - head;
 
   if (scene.objects.some((o) => Math.abs(o.x) > STAGE_HALF_WIDTH)) throw new RangeError('sampler placed an object off the stage');
+  if (options.cameo && !scene.character?.appearance) throw new RangeError('sampler left a cameo scene without its figure');
   return parseScene(scene);
 }
