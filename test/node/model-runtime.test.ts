@@ -144,6 +144,41 @@ describe('the tiny exported model in onnxruntime-node', () => {
     expect((await model.generate({ prompt: 'a scary ball bounces', seed: 1, steps: 1 })).frameCount).toBe(12);
   });
 
+  it('draws a cameo: the same face gives the same clip, another face another, none the plain figure', async () => {
+    const face = (r: number, g: number, b: number) => {
+      const data = new Uint8ClampedArray(40 * 30 * 4);
+      for (let i = 0; i < data.length; i += 4) data.set([r, g, b, 255], i);
+      return { appearance: { width: 40, height: 30, data } };
+    };
+    const request = { prompt: 'a person kicks a ball', seed: 3, steps: 2 };
+    const plain = await model.generate(request);
+    const a = await model.generate({ ...request, cameo: face(220, 180, 140) });
+    const again = await model.generate({ ...request, cameo: face(220, 180, 140) });
+    const b = await model.generate({ ...request, cameo: face(60, 40, 30) });
+    // The tiny model is all but untrained (its blocks' gates barely open), so a face moves its output
+    // by far less than a pixel level: compare the sound, which comes out as float32.
+    const same = (x: typeof a, y: typeof a) => Buffer.from(x.frames).equals(Buffer.from(y.frames)) && x.audio.every((v, i) => v === y.audio[i]);
+    expect(same(a, again)).toBe(true);
+    expect(same(a, b)).toBe(false);
+    expect(same(a, plain)).toBe(false);
+    await expect(model.generate({ ...request, cameo: { appearance: { width: 2, height: 2, data: new Uint8ClampedArray(3) } } })).rejects.toThrow('cameo.appearance.data must hold width × height × 4 RGBA bytes (16), not 3');
+  });
+
+  it('refuses a cameo on a model that cannot draw one, before running any graph', async () => {
+    const copy = join(tmp, 'no-cameo');
+    await cp(FIXTURE, copy, { recursive: true });
+    const manifest = JSON.parse(await readFile(join(copy, 'manifest.json'), 'utf8')) as { graphs: { textEncoder: { inputs: { name: string }[] } } };
+    manifest.graphs.textEncoder.inputs = manifest.graphs.textEncoder.inputs.filter((i) => i.name !== 'appearance' && i.name !== 'cameo');
+    await writeFile(join(copy, 'manifest.json'), JSON.stringify(manifest));
+    const old = await OnnxModel.load(copy);
+    try {
+      const data = new Uint8ClampedArray(4).fill(200);
+      await expect(old.generate({ prompt: 'a person kicks a ball', seed: 1, cameo: { appearance: { width: 1, height: 1, data } } })).rejects.toThrow(/recipe\.cameos model zoetrope-tiny 0\.0\.1 cannot draw cameos/);
+    } finally {
+      await old.release();
+    }
+  });
+
   it('refuses a model folder whose shard does not match its manifest, naming the file', async () => {
     const copy = join(tmp, 'corrupt');
     await cp(FIXTURE, copy, { recursive: true });

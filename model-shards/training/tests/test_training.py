@@ -21,10 +21,10 @@ from zoetrope.train import main as train_main
 REPO = Path(__file__).resolve().parents[3]
 
 
-def export_world(out: Path, clips: int, seed: int, size: int = 32, background: bool = False) -> None:
+def export_world(out: Path, clips: int, seed: int, size: int = 32, background: bool = False, cameos: bool = False) -> None:
     tsx = REPO / "node_modules" / ".bin" / "tsx"
     subprocess.run(
-        [str(tsx), "model-shards/world/cli.ts", "export", "--clips", str(clips), "--seed", str(seed), "--size", str(size), "--duration", "1", "--sample-rate", "24000", "--workers", "0", "--out", str(out), *(["--background"] if background else [])],
+        [str(tsx), "model-shards/world/cli.ts", "export", "--clips", str(clips), "--seed", str(seed), "--size", str(size), "--duration", "1", "--sample-rate", "24000", "--workers", "0", "--out", str(out), *(["--background"] if background else []), *(["--cameos"] if cameos else [])],
         cwd=REPO,
         check=True,
         capture_output=True,
@@ -225,6 +225,62 @@ class TinyTraining(WithDataset):
         checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
         self.assertIn("parity: every output within", checked.stdout)
+
+    def test_cameo_stage_fine_tunes_the_base_generator_with_a_reference_face(self):
+        from zoetrope.cameo_bench import main as cameo_bench_main
+
+        base, run, cameos = self.tmp / "run-base", self.tmp / "run-cameo", self.tmp / "cameos"
+        for stage, steps in (("video-ae", 1), ("audio-ae", 1), ("encode", 0), ("generator", 2)):
+            args = ["--config", "tiny", "--stage", stage, "--data", str(self.data), "--run", str(base), "--threads", "1", "--quiet"]
+            self.assertEqual(train_main(args + (["--steps", str(steps)] if steps else [])), 0, stage)
+        export_world(cameos, clips=40, seed=777, background=True, cameos=True)
+        cameo_args = ["--config", "tiny", "--run", str(run), "--threads", "1", "--quiet"]
+        # The cameo stage needs a cameo run: encoded with --base from a dataset with faces.
+        self.assertEqual(train_main(cameo_args + ["--stage", "cameo", "--steps", "1"]), 2)
+        self.assertEqual(train_main(cameo_args + ["--stage", "encode", "--data", str(cameos), "--base", str(base)]), 0)
+        for name in ("video-ae.pt", "audio-ae.pt", "tokenizer.json", "token-stats.npz"):
+            self.assertEqual((run / name).read_bytes(), (base / name).read_bytes(), name)
+        faces = np.load(run / "appearance.npy")
+        self.assertEqual(faces.shape, (40, 16, 16, 3))
+        np.testing.assert_array_equal(faces[2], WorldDataset(cameos).appearance(2))
+        # Zero steps: the checkpoint is the base generator with a new appearance encoder beside it.
+        self.assertEqual(train_main(cameo_args + ["--stage", "cameo", "--steps", "0"]), 0)
+        start = torch.load(run / "generator.pt")["extra"]["ema"]
+        base_ema = torch.load(base / "generator.pt")["extra"]["ema"]
+        self.assertEqual(set(start) - set(base_ema), {k for k in start if k.startswith("appearance.")})
+        self.assertTrue(set(start) - set(base_ema))
+        for k, v in base_ema.items():
+            self.assertTrue(torch.equal(start[k], v), k)
+        self.assertEqual(train_main(cameo_args + ["--stage", "cameo", "--steps", "3"]), 0)
+        logged = [json.loads(line) for line in (run / "cameo.log.jsonl").read_text().splitlines()]
+        last = [e for e in logged if e["event"] == "end"][-1]
+        self.assertEqual(last["step"], 3)
+        for k in ("val_flow_loss", "val_other_face", "val_no_cameo"):
+            self.assertTrue(np.isfinite(last[k]), k)
+        # The bench swaps faces between held-out clips and says how often each video matches its own.
+        report = self.tmp / "cameo-bench.json"
+        self.assertEqual(cameo_bench_main(["--config", "tiny", "--run", str(run), "--data", str(cameos), "--clips", "2", "--steps", "2", "--threads", "1", "--out", str(report)]), 0)
+        bench = json.loads(report.read_text())
+        self.assertEqual(bench["clips"], 2)
+        self.assertTrue(0 <= bench["toldApart"] <= 1)
+        self.assertEqual(cameo_bench_main(["--config", "tiny", "--run", str(run), "--data", str(self.data), "--clips", "2", "--threads", "1"]), 2)
+        # Exported, the text encoder takes the face and says which condition tokens to attend to.
+        model_dir, parity = self.tmp / "model-cameo", self.tmp / "parity-cameo.json"
+        self.assertEqual(export_main(["--config", "tiny", "--run", str(run), "--out", str(model_dir), "--version", "0.0.1", "--denoiser", "generator", "--parity", str(parity)]), 0)
+        graphs = json.loads((model_dir / "manifest.json").read_text())["graphs"]
+        self.assertEqual([i["name"] for i in graphs["textEncoder"]["inputs"]], ["ids", "mask", "appearance", "cameo"])
+        self.assertEqual([o["name"] for o in graphs["textEncoder"]["outputs"]], ["text", "pooled", "textMask"])
+        self.assertEqual(graphs["denoiser"]["inputs"][4]["shape"], ["batch", get_config("tiny").generator.max_tokens + 1])
+        tsx = REPO / "node_modules" / ".bin" / "tsx"
+        checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        # A cameo run shares its base's decoders: encoding into it from another base is refused.
+        other = self.tmp / "run-other-base"
+        other.mkdir()
+        for name in ("video-ae.pt", "audio-ae.pt", "token-stats.npz"):
+            shutil.copy(base / name, other / name)
+        (other / "tokenizer.json").write_text((base / "tokenizer.json").read_text().replace("[UNK]", "[UNKNOWN]"))
+        self.assertEqual(train_main(cameo_args + ["--stage", "encode", "--data", str(cameos), "--base", str(other)]), 2)
 
     def test_ctrl_c_stops_after_the_step_with_a_checkpoint(self):
         import os

@@ -119,7 +119,7 @@ CONFIGS: dict[str, Config] = {
         duration_s=1.0,
         video_ae=VideoAEConfig(size=32, latent_channels=4, latent_side=8, channels=(8, 16, 16)),
         audio_ae=AudioAEConfig(sample_rate=24_000, fps=12, latent_channels=4, strides=(5, 5, 5, 4, 4), channels=(4, 8, 8, 16, 16)),
-        generator=GeneratorConfig(frames=12, token_dim=4 * 8 * 8 + 5 * SLOT_NUMBERS + 4, width=32, depth=2, heads=2, text_width=32, text_layers=1, text_heads=2, max_tokens=96, patch=4, latent_channels=4, latent_side=8, slots=5, slot_numbers=SLOT_NUMBERS),
+        generator=GeneratorConfig(frames=12, token_dim=4 * 8 * 8 + 5 * SLOT_NUMBERS + 4, width=32, depth=2, heads=2, text_width=32, text_layers=1, text_heads=2, max_tokens=96, patch=4, latent_channels=4, latent_side=8, slots=5, slot_numbers=SLOT_NUMBERS, appearance_side=16),
         video_ae_train=VideoAETrain(batch=8, lr=2e-3, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0),
         audio_ae_train=AudioAETrain(batch=2, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
         generator_train=GeneratorTrain(batch=4, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0, bench_every=3, bench_clips=1),
@@ -138,7 +138,7 @@ CONFIGS: dict[str, Config] = {
         # 4×4 patches of the 16×16 background latent, one token per ball slot (up to 5 balls) and one for
         # the sound: 22 tokens a frame, 528 in all. Balls in the latent (0.1.0-dev: one token per frame;
         # then patch tokens) came out as scattered spots: the latent's 8-px cells blur 3-px balls away.
-        generator=GeneratorConfig(frames=24, token_dim=4 * 16 * 16 + 5 * SLOT_NUMBERS + 8, width=256, depth=6, heads=4, text_width=256, text_layers=2, text_heads=4, max_tokens=128, patch=4, latent_channels=4, latent_side=16, slots=5, slot_numbers=SLOT_NUMBERS),
+        generator=GeneratorConfig(frames=24, token_dim=4 * 16 * 16 + 5 * SLOT_NUMBERS + 8, width=256, depth=6, heads=4, text_width=256, text_layers=2, text_heads=4, max_tokens=128, patch=4, latent_channels=4, latent_side=16, slots=5, slot_numbers=SLOT_NUMBERS, appearance_side=16),
         generator_train=GeneratorTrain(batch=16, lr=4e-4, steps=7_000, slot_weight=8.0, audio_weight=4.0),
         distill=DistillTrain(pairs=5_700),
         slots=5,

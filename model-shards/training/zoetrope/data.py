@@ -49,13 +49,14 @@ class WorldDataset:
         self.layers: tuple[str, ...] = tuple(index.get("layers", ()))
         self._frames: list[np.ndarray] = []
         self._background: list[np.ndarray] = []
+        self._appearance: list[np.ndarray] = []
         self._audio: list[np.ndarray] = []
         self._meta: list[dict] = []
         self._where: list[tuple[int, int]] = []
         for k, shard in enumerate(index["shards"]):
             name = shard["name"]
             files = {f["file"]: f for f in shard["files"]}
-            kinds = ("frames.npy", "audio.npy", "meta.jsonl") + (("background.npy",) if "background" in self.layers else ())
+            kinds = ("frames.npy", "audio.npy", "meta.jsonl") + tuple(f"{layer}.npy" for layer in ("background", "appearance") if layer in self.layers)
             paths = {kind: self.root / f"{name}.{kind}" for kind in kinds}
             for kind, path in paths.items():
                 if not path.is_file():
@@ -78,6 +79,11 @@ class WorldDataset:
                 if background.shape != frames.shape or background.dtype != np.uint8:
                     raise DatasetError(f"{name}.background.npy has shape {background.shape} {background.dtype}, expected {frames.shape} uint8")
                 self._background.append(background)
+            if "appearance" in self.layers:
+                appearance = np.load(paths["appearance.npy"], mmap_mode="r")
+                if appearance.ndim != 4 or appearance.shape[0] != n or appearance.shape[1] != appearance.shape[2] or appearance.shape[3] != 3 or appearance.dtype != np.uint8:
+                    raise DatasetError(f"{name}.appearance.npy has shape {appearance.shape} {appearance.dtype}, expected ({n}, side, side, 3) uint8")
+                self._appearance.append(appearance)
             self._frames.append(frames)
             self._audio.append(audio)
             self._meta.extend(meta)
@@ -103,6 +109,14 @@ class WorldDataset:
             raise DatasetError(f"{self.root} has no background layer: export it with `npm run world -- export --background ...`")
         k, j = self._where[i]
         return np.array(self._background[k][j])
+
+    def appearance(self, i: int) -> np.ndarray:
+        """Clip i's cameo reference image (uint8 [side, side, 3]): the face its figure wears. The
+        dataset must be exported with --cameos."""
+        if "appearance" not in self.layers:
+            raise DatasetError(f"{self.root} has no appearance layer: export it with `npm run world -- export --cameos ...`")
+        k, j = self._where[i]
+        return np.array(self._appearance[k][j])
 
     def meta(self, i: int) -> dict:
         return self._meta[i]

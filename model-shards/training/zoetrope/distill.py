@@ -21,15 +21,14 @@ import numpy as np
 import torch
 
 from .configs import Config
-from .generator import FlowGenerator, drop_prompt, sample
+from .generator import FlowGenerator, drop_prompt, generator_for, sample
 from .text import Tokenizer
 
 
 def load_teacher(cfg: Config, run: Path, vocab: int) -> FlowGenerator:
     from .train import load_stage
 
-    teacher = FlowGenerator(cfg.generator, vocab)
-    teacher.load_state_dict(load_stage(run, "generator", cfg)["extra"]["ema"])
+    teacher = generator_for(cfg.generator, vocab, load_stage(run, "generator", cfg)["extra"]["ema"])
     teacher.eval()
     return teacher
 

@@ -22,7 +22,7 @@ import torch
 from .audio_ae import AudioAutoencoder, pcm_to_unit
 from .configs import Config, get_config
 from .data import DatasetError, WorldDataset
-from .generator import FlowGenerator, sample
+from .generator import FlowGenerator, generator_for, sample
 from .noise import gaussian_noise
 from .slots import SLOT_NUMBERS, clip_slots, composite, smooth_tracks
 from .text import Tokenizer
@@ -84,8 +84,7 @@ class Model:
         self.generator: FlowGenerator | None = None
         if denoiser and (run / f"{denoiser}.pt").exists():
             ckpt = load_stage(run, denoiser, cfg)
-            self.generator = FlowGenerator(cfg.generator, len(self.tokenizer.vocab))
-            self.generator.load_state_dict(ckpt["extra"]["ema"])
+            self.generator = generator_for(cfg.generator, len(self.tokenizer.vocab), ckpt["extra"]["ema"])
             self.generator.eval()
 
     @torch.no_grad()

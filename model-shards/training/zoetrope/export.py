@@ -34,13 +34,17 @@ TOKEN_STATISTICS = ("mean", "std")
 
 
 class TextEncoderGraph(nn.Module):
+    """ids, mask → text, pooled; with cameos also (appearance [batch, side, side, 3] in [0, 1], cameo
+    [batch]: 1 where the clip has one) → text and textMask one token longer, the denoiser's condition."""
+
     def __init__(self, model: Model):
         super().__init__()
         assert model.generator is not None
-        self.text = model.generator.text
+        self.generator = model.generator
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor):
-        return self.text(ids, mask)
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None):
+        text, pooled, text_mask = self.generator.encode_text(ids, mask, appearance, cameo)
+        return (text, pooled, text_mask) if self.generator.cfg.appearance_side else (text, pooled)
 
 
 class DenoiserGraph(nn.Module):
@@ -181,8 +185,16 @@ def parity_cases(model: Model, cfg: Config) -> dict:
         mask[b, : len(tokens)] = 1
     cases: dict = {}
     with torch.no_grad():
-        text, pooled = TextEncoderGraph(model)(ids, mask)
-        cases["textEncoder"] = {"inputs": {"ids": ids, "mask": mask}, "outputs": {"text": text, "pooled": pooled}}
+        side = model.generator.cfg.appearance_side if model.generator is not None else 0
+        if side:
+            # A cameo for the first prompt, none for the empty one (guidance's unconditional case).
+            appearance = torch.rand(2, side, side, 3, generator=gen)
+            cameo = torch.tensor([1.0, 0.0])
+            text, pooled, mask = TextEncoderGraph(model)(ids, mask, appearance, cameo)
+            cases["textEncoder"] = {"inputs": {"ids": ids, "mask": mask[:, : g.max_tokens], "appearance": appearance, "cameo": cameo}, "outputs": {"text": text, "pooled": pooled, "textMask": mask}}
+        else:
+            text, pooled = TextEncoderGraph(model)(ids, mask)
+            cases["textEncoder"] = {"inputs": {"ids": ids, "mask": mask}, "outputs": {"text": text, "pooled": pooled}}
         x = torch.randn(2, cfg.frames, cfg.token_dim, generator=gen)
         t = torch.tensor([0.9, 0.3])
         v = DenoiserGraph(model)(x, t, text, pooled, mask)
@@ -216,17 +228,31 @@ def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str,
     ids[0, :5] = torch.tensor([2, 10, 11, 12, 13]).clamp(max=len(model.tokenizer.vocab) - 1)
     mask = torch.zeros(1, L)
     mask[0, :5] = 1
-    text, pooled = TextEncoderGraph(model)(ids, mask)
     graphs = {}
-    path, shards = export_graph(TextEncoderGraph(model), (ids, mask), ["ids", "mask"], ["text", "pooled"], {"ids": {0: "batch"}, "mask": {0: "batch"}, "text": {0: "batch"}, "pooled": {0: "batch"}}, out, "text-encoder", fp16)
-    graphs["textEncoder"] = (path, shards, [spec("ids", "int64", ["batch", L]), spec("mask", "float32", ["batch", L])], [spec("text", "float32", ["batch", L, W]), spec("pooled", "float32", ["batch", W])])
+    side = model.generator.cfg.appearance_side
+    if side:
+        # Cameos: the reference appearance rides into the text encoder, whose condition is one token longer.
+        appearance, cameo = torch.rand(1, side, side, 3), torch.ones(1)
+        text, pooled, text_mask = TextEncoderGraph(model)(ids, mask, appearance, cameo)
+        path, shards = export_graph(
+            TextEncoderGraph(model), (ids, mask, appearance, cameo), ["ids", "mask", "appearance", "cameo"], ["text", "pooled", "textMask"],
+            {k: {0: "batch"} for k in ("ids", "mask", "appearance", "cameo", "text", "pooled", "textMask")}, out, "text-encoder", fp16,
+        )
+        Lc = L + 1
+        graphs["textEncoder"] = (path, shards, [spec("ids", "int64", ["batch", L]), spec("mask", "float32", ["batch", L]), spec("appearance", "float32", ["batch", side, side, 3]), spec("cameo", "float32", ["batch"])], [spec("text", "float32", ["batch", Lc, W]), spec("pooled", "float32", ["batch", W]), spec("textMask", "float32", ["batch", Lc])])
+        mask = text_mask
+    else:
+        text, pooled = TextEncoderGraph(model)(ids, mask)
+        path, shards = export_graph(TextEncoderGraph(model), (ids, mask), ["ids", "mask"], ["text", "pooled"], {"ids": {0: "batch"}, "mask": {0: "batch"}, "text": {0: "batch"}, "pooled": {0: "batch"}}, out, "text-encoder", fp16)
+        Lc = L
+        graphs["textEncoder"] = (path, shards, [spec("ids", "int64", ["batch", L]), spec("mask", "float32", ["batch", L])], [spec("text", "float32", ["batch", L, W]), spec("pooled", "float32", ["batch", W])])
     x = torch.randn(2, T, D)
     t = torch.tensor([1.0, 0.5])
     path, shards = export_graph(
         DenoiserGraph(model), (x, t, text.repeat(2, 1, 1), pooled.repeat(2, 1), mask.repeat(2, 1)), ["x", "t", "text", "pooled", "mask"], ["velocity"],
         {k: {0: "batch"} for k in ("x", "t", "text", "pooled", "mask", "velocity")}, out, "denoiser", fp16,
     )
-    graphs["denoiser"] = (path, shards, [spec("x", "float32", ["batch", T, D]), spec("t", "float32", ["batch"]), spec("text", "float32", ["batch", L, W]), spec("pooled", "float32", ["batch", W]), spec("mask", "float32", ["batch", L])], [spec("velocity", "float32", ["batch", T, D])])
+    graphs["denoiser"] = (path, shards, [spec("x", "float32", ["batch", T, D]), spec("t", "float32", ["batch"]), spec("text", "float32", ["batch", Lc, W]), spec("pooled", "float32", ["batch", W]), spec("mask", "float32", ["batch", Lc])], [spec("velocity", "float32", ["batch", T, D])])
     tokens = torch.randn(T, D)
     path, shards = export_graph(VideoDecoderGraph(model), (tokens,), ["tokens"], ["rgb"], {"tokens": {0: "frames"}, "rgb": {0: "frames"}}, out, "video-decoder", fp16)
     graphs["videoDecoder"] = (path, shards, [spec("tokens", "float32", ["frames", D])], [spec("rgb", "float32", ["frames", cfg.size, cfg.size, 3])])

@@ -8,6 +8,7 @@ guidance.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -41,6 +42,9 @@ class GeneratorConfig:
     # prompt's k-th ball).
     slots: int = 0
     slot_numbers: int = 0
+    # Cameos: the side of the reference appearance image (RGB, side × side) that conditions the clip,
+    # or 0 for a generator without cameo conditioning.
+    appearance_side: int = 0
 
     @property
     def patches_per_frame(self) -> int:
@@ -69,6 +73,31 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     freqs = torch.exp(-math.log(10_000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
     args = (t.float() * 1000.0)[:, None] * freqs[None]
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+
+
+class AppearanceEncoder(nn.Module):
+    """A cameo's reference appearance image [B, side, side, 3] in [0, 1] → one conditioning token
+    [B, text_width], placed after the prompt's tokens, and a vector added to the pooled prompt. At the
+    Draft's size a face is ~40 pixels on the figure's head, so what can carry over is its layout of
+    colours (skin, hair, backdrop), which two strided convolutions keep."""
+
+    def __init__(self, side: int, text_width: int):
+        super().__init__()
+        if side % 4:
+            raise ValueError(f"generator: an appearance image of side {side} does not halve twice into whole cells")
+        self.conv = nn.Sequential(nn.Conv2d(3, 32, 3, stride=2, padding=1), nn.SiLU(), nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.SiLU())
+        self.token = nn.Linear(64 * (side // 4) ** 2, text_width)
+        self.place = nn.Parameter(torch.zeros(1, text_width))
+        nn.init.normal_(self.place, std=0.02)
+        # Zero at the start: fine-tuning a trained generator starts from exactly what it drew before.
+        self.pooled = nn.Linear(text_width, text_width)
+        nn.init.zeros_(self.pooled.weight)
+        nn.init.zeros_(self.pooled.bias)
+
+    def forward(self, appearance: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.conv(appearance.permute(0, 3, 1, 2) * 2 - 1).flatten(1)
+        token = self.token(h) + self.place
+        return token, self.pooled(token)
 
 
 class Block(nn.Module):
@@ -100,6 +129,8 @@ class FlowGenerator(nn.Module):
         self.cfg = cfg
         w = cfg.width
         self.text = TextEncoder(vocab_size, cfg.max_tokens, cfg.text_width, cfg.text_layers, cfg.text_heads)
+        if cfg.appearance_side:
+            self.appearance = AppearanceEncoder(cfg.appearance_side, cfg.text_width)
         if cfg.patch:
             if cfg.latent_side % cfg.patch or cfg.audio_numbers <= 0:
                 raise ValueError(f"generator: a {cfg.latent_side}² latent does not cut into {cfg.patch}² patches with sound beside it in {cfg.token_dim} numbers")
@@ -140,8 +171,25 @@ class FlowGenerator(nn.Module):
         nn.init.zeros_(self.skip.weight)
         nn.init.zeros_(self.skip.bias)
 
-    def encode_text(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.text(ids, mask)
+    def encode_text(self, ids: torch.Tensor, mask: torch.Tensor, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The condition the denoiser attends to: the prompt's tokens [B, L, W] (and, with cameos, one
+        more for the reference appearance, masked out where `cameo` [B] is 0), the pooled vector
+        [B, W], and the attention mask over those tokens."""
+        text, pooled = self.text(ids, mask)
+        if not self.cfg.appearance_side:
+            if appearance is not None:
+                raise ValueError("this generator has no cameo conditioning (appearance_side = 0)")
+            return text, pooled, mask
+        B, side = ids.shape[0], self.cfg.appearance_side
+        if appearance is None:
+            appearance = torch.zeros(B, side, side, 3, device=ids.device)
+            cameo = torch.zeros(B, device=ids.device)
+        elif cameo is None:
+            cameo = torch.ones(B, device=ids.device)
+        token, extra = self.appearance(appearance.to(text.dtype))
+        cameo = cameo.to(text.dtype)
+        text = torch.cat([text, token[:, None]], dim=1)
+        return text, pooled + cameo[:, None] * extra, torch.cat([mask, cameo[:, None]], dim=1)
 
     def velocity(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor, pooled: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         """x_t [B, T, D], t [B], encoded prompt → velocity [B, T, D]."""
@@ -185,9 +233,20 @@ class FlowGenerator(nn.Module):
         parts.append(self.out_audio(h[:, :, -1]))
         return torch.cat(parts, dim=-1)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        text, pooled = self.encode_text(ids, mask)
-        return self.velocity(x, t, text, pooled, mask)
+    def forward(self, x: torch.Tensor, t: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None) -> torch.Tensor:
+        text, pooled, text_mask = self.encode_text(ids, mask, appearance, cameo)
+        return self.velocity(x, t, text, pooled, text_mask)
+
+
+def generator_for(cfg: GeneratorConfig, vocab_size: int, state: dict | None = None) -> FlowGenerator:
+    """A generator shaped for a saved state dict (or, without one, for training from scratch, which
+    sees no cameos): one trained before cameos has no appearance weights and loads without them."""
+    if cfg.appearance_side and (state is None or not any(k.startswith("appearance.") for k in state)):
+        cfg = dataclasses.replace(cfg, appearance_side=0)
+    model = FlowGenerator(cfg, vocab_size)
+    if state is not None:
+        model.load_state_dict(state)
+    return model
 
 
 def drop_prompt(ids: torch.Tensor, mask: torch.Tensor, drop: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -200,14 +259,15 @@ def drop_prompt(ids: torch.Tensor, mask: torch.Tensor, drop: torch.Tensor) -> tu
 
 
 @torch.no_grad()
-def sample(model: FlowGenerator, ids: torch.Tensor, mask: torch.Tensor, noise: torch.Tensor, steps: int, guidance: float, schedule: list[float] | None = None) -> torch.Tensor:
-    """Euler integration of the flow from noise (t = 1) to data (t = 0), with classifier-free guidance.
-    `schedule` lists the times visited (default: `steps` equal steps from 1 to 0)."""
+def sample(model: FlowGenerator, ids: torch.Tensor, mask: torch.Tensor, noise: torch.Tensor, steps: int, guidance: float, schedule: list[float] | None = None, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None) -> torch.Tensor:
+    """Euler integration of the flow from noise (t = 1) to data (t = 0), with classifier-free guidance
+    against the empty prompt without a cameo. `schedule` lists the times visited (default: `steps`
+    equal steps from 1 to 0)."""
     times = schedule if schedule is not None else [1.0 - i / steps for i in range(steps + 1)]
     B = noise.shape[0]
-    text, pooled = model.encode_text(ids, mask)
-    uids, umask = drop_prompt(ids, mask, torch.ones(B, dtype=torch.bool))
-    utext, upooled = model.encode_text(uids, umask)
+    text, pooled, mask = model.encode_text(ids, mask, appearance, cameo)
+    uids, umask = drop_prompt(ids, mask[:, : ids.shape[1]], torch.ones(B, dtype=torch.bool))
+    utext, upooled, umask = model.encode_text(uids, umask)
     x = noise
     for t0, t1 in zip(times[:-1], times[1:]):
         t = torch.full((B,), t0, device=noise.device)

@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     T, D, L = cfg.frames, cfg.token_dim, cfg.generator.max_tokens
     ids = torch.zeros(1, L, dtype=torch.long)
     mask = torch.ones(1, L)
-    text, pooled = g.encode_text(ids, mask)
+    text, pooled, mask = g.encode_text(ids, mask)
     params = {
         "text encoder": sum(p.numel() for p in g.text.parameters()),
         "denoiser": sum(p.numel() for p in g.parameters()) - sum(p.numel() for p in g.text.parameters()),

@@ -13,6 +13,7 @@ import copy
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import time
@@ -26,12 +27,15 @@ from .audio_ae import AudioAutoencoder, envelope_loss, pcm_to_unit, stft_loss
 from .configs import Config, get_config
 from .data import DatasetError, WorldDataset
 from .distill import distill_student, make_pairs
-from .generator import FlowGenerator, drop_prompt
+from .generator import FlowGenerator, drop_prompt, generator_for
 from .slots import SLOT_NUMBERS, clip_slots
 from .text import Tokenizer
 from .video_ae import FrameAutoencoder, psnr, to_unit, vivid_weight
 
-STAGES = ("video-ae", "audio-ae", "encode", "generator", "pairs", "student")
+STAGES = ("video-ae", "audio-ae", "encode", "generator", "cameo", "pairs", "student")
+# What a cameo run takes from the run it builds on (encode --base): the decoders, the tokenizer and
+# the token statistics, so its tokens mean what the base generator's mean.
+BASE_FILES = ("video-ae.pt", "audio-ae.pt", "tokenizer.json", "token-stats.npz")
 
 
 class Logger:
@@ -277,13 +281,32 @@ def token_stats(cfg: Config, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), (std + 1e-4).astype(np.float32)
 
 
-def encode_dataset(cfg: Config, data: WorldDataset, run: Path, log: Logger) -> dict:
+def adopt_base(run: Path, base: Path) -> None:
+    """Copies a base run's decoders, tokenizer and token statistics into `run` (a cameo run), or checks
+    that the ones there are the base's."""
+    for name in BASE_FILES:
+        source, target = base / name, run / name
+        if not source.exists():
+            raise ValueError(f"--base {base} has no {name}: train and encode the base run first")
+        if target.exists():
+            if target.read_bytes() != source.read_bytes():
+                raise ValueError(f"{target} differs from the base run's {name}: a cameo run must share its base's decoders, tokenizer and statistics (use a new --run folder)")
+            continue
+        shutil.copyfile(source, target)
+    (run / "base.json").write_text(json.dumps({"base": str(base.resolve())}) + "\n")
+
+
+def encode_dataset(cfg: Config, data: WorldDataset, run: Path, log: Logger, base: Path | None = None) -> dict:
     """Every clip's frame tokens [N, T, D] (float16) with per-channel mean/std, the tokenizer and
     clips.json. With object slots the video latent is of the frames without their balls, and each
-    ball's slot comes from its track (slots.py)."""
+    ball's slot comes from its track (slots.py). With `base` (a cameo run), the base run's decoders,
+    tokenizer and statistics are used as they are, and a dataset exported with --cameos also gives
+    appearance.npy, each clip's reference image."""
     check_dataset(cfg, data)
     if cfg.slots and "background" not in data.layers:
         raise DatasetError(f"config {cfg.name} paints balls from slots: export the dataset with --background")
+    if base is not None:
+        adopt_base(run, base)
     video = FrameAutoencoder(cfg.video_ae)
     video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
     audio = AudioAutoencoder(cfg.audio_ae)
@@ -309,12 +332,19 @@ def encode_dataset(cfg: Config, data: WorldDataset, run: Path, log: Logger) -> d
             if (i + 1) % 500 == 0:
                 log(event="progress", stage="encode", clips=i + 1, of=n, elapsed_s=round(time.time() - started, 1))
     train_clips, _ = data.split()
-    mean, std = token_stats(cfg, tokens[train_clips].reshape(-1, cfg.token_dim))
+    if base is None:
+        mean, std = token_stats(cfg, tokens[train_clips].reshape(-1, cfg.token_dim))
+        np.savez(run / "token-stats.npz", mean=mean, std=std)
+        tokenizer = Tokenizer.build([data.meta(i)["prompt"] for i in train_clips], max_tokens=cfg.generator.max_tokens)
+        tokenizer.save(run / "tokenizer.json")
+    else:
+        stats = np.load(run / "token-stats.npz")
+        mean, std = stats["mean"], stats["std"]
+        tokenizer = Tokenizer.load(run / "tokenizer.json")
     np.save(run / "tokens.npy", ((tokens - mean) / std).astype(np.float16))
-    np.savez(run / "token-stats.npz", mean=mean, std=std)
+    if "appearance" in data.layers:
+        np.save(run / "appearance.npy", np.stack([data.appearance(i) for i in range(n)]))
     RunClips.write(run, data)
-    tokenizer = Tokenizer.build([data.meta(i)["prompt"] for i in train_clips], max_tokens=cfg.generator.max_tokens)
-    tokenizer.save(run / "tokenizer.json")
     lengths = [len(tokenizer.encode(data.meta(i)["prompt"])[0]) for i in range(n)]
     result = {"stage": "encode", "clips": n, "vocab": len(tokenizer.vocab), "longest_prompt_tokens": max(lengths), "truncated_prompts": sum(l >= cfg.generator.max_tokens for l in lengths), "elapsed_s": round(time.time() - started, 1)}
     log(event="end", **result)
@@ -339,7 +369,8 @@ def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, st
     tokenizer = Tokenizer.load(run / "tokenizer.json")
     t = cfg.generator_train
     b = batch or t.batch
-    model = FlowGenerator(cfg.generator, len(tokenizer.vocab)).to(device)
+    # The teacher learns from prompts alone; the cameo stage adds the appearance encoder to it.
+    model = generator_for(cfg.generator, len(tokenizer.vocab)).to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
     # A larger batch (on a GPU) takes a larger step, by √ of the ratio and at most twice the config's.
     loop = Loop("generator", cfg, model, lr or t.lr * min(2.0, math.sqrt(b / t.batch)), t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema}, anneal_minutes=anneal_minutes)
@@ -407,6 +438,94 @@ def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, st
     return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes, after_step)
 
 
+def train_cameo(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, device: torch.device = torch.device("cpu"), batch: int | None = None, lr: float | None = None) -> dict:
+    """Teaches a trained generator (the base run's) to draw a cameo: the figure wears the face of a
+    reference appearance image. Fine-tunes it, with a new appearance encoder (generator.py), on the
+    cameo run's clips (each with its reference) mixed half and half with the base run's clips (no
+    cameo), so what it drew before is kept. The result is this run's generator.pt, which exports and
+    evaluates like any generator. Validation reports the flow loss on held-out cameo clips with their
+    own reference and with another clip's: the gap is how much the reference steers the picture."""
+    if cfg.generator.appearance_side == 0:
+        raise ValueError(f"config {cfg.name} has no cameo conditioning (appearance_side = 0)")
+    if not (run / "base.json").exists():
+        raise ValueError(f"{run} is not a cameo run: encode a dataset exported with --cameos into it with --stage encode --base <run>")
+    base = Path(json.loads((run / "base.json").read_text())["base"])
+    torch.manual_seed(seed)
+    clips, base_clips = RunClips(run), RunClips(base)
+    tokens, base_tokens = load_tokens(run, clips, device), load_tokens(base, base_clips, device)
+    if not (run / "appearance.npy").exists():
+        raise ValueError(f"{run} has no appearance.npy: its dataset was not exported with --cameos")
+    side = cfg.generator.appearance_side
+    appearance = torch.from_numpy(np.load(run / "appearance.npy")).float().div(255).to(device)
+    if appearance.shape[1:] != (side, side, 3):
+        raise ValueError(f"{run}/appearance.npy holds {tuple(appearance.shape[1:])} images; config {cfg.name} takes ({side}, {side}, 3): export with the default cameo size")
+    tokenizer = Tokenizer.load(run / "tokenizer.json")
+    t = cfg.generator_train
+    b = batch or t.batch
+    model = FlowGenerator(cfg.generator, len(tokenizer.vocab)).to(device)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    fresh = not (run / "generator.pt").exists()
+    if fresh:
+        start = load_stage(base, "generator", cfg)["extra"]["ema"]
+        missing, unexpected = model.load_state_dict(start, strict=False)
+        if unexpected or any(not k.startswith("appearance.") for k in missing):
+            raise ValueError(f"the base generator does not fit config {cfg.name}: missing {missing}, unexpected {unexpected}")
+        ema.load_state_dict(model.state_dict())
+    total = steps if steps is not None else 4_000
+    loop = Loop("generator", cfg, model, lr or t.lr / 2, t.warmup_steps, total, run, seed, log, extra={"ema": ema})
+    if fresh:
+        log(event="init", stage="cameo", base=str(base), new_parameters=sum(p.numel() for p in model.appearance.parameters()))
+    train_clips, val_clips = clips.split()
+    base_train, _ = base_clips.split()
+    ids_all, mask_all = (x.to(device) for x in tokenizer.batch(clips.prompts()))
+    base_ids, base_mask = (x.to(device) for x in tokenizer.batch(base_clips.prompts()))
+    weights = cfg.loss_weights().to(device)
+    val = torch.tensor(val_clips[:64], device=device)
+    val_gen = torch.Generator().manual_seed(777)
+    val_noise = torch.randn(len(val), cfg.frames, cfg.token_dim, generator=val_gen).to(device)
+    val_t = torch.rand(len(val), generator=val_gen).to(device)
+    # Another clip's reference for each held-out clip: what the loss would be if the face were ignored.
+    val_other = val[torch.roll(torch.arange(len(val)), 1)]
+
+    def flow_loss(net: FlowGenerator, x0: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor, app: torch.Tensor, cameo: torch.Tensor, noise: torch.Tensor, tt: torch.Tensor) -> torch.Tensor:
+        xt = (1 - tt[:, None, None]) * x0 + tt[:, None, None] * noise
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            v = net(xt, tt, ids, mask, app, cameo)
+        return (weights * (v.float() - (noise - x0)) ** 2).mean()
+
+    def train_step() -> torch.Tensor:
+        half = b // 2
+        ci = torch.from_numpy(loop.rng.choice(train_clips, size=half)).to(device)
+        bi = torch.from_numpy(loop.rng.choice(base_train, size=b - half)).to(device)
+        x0 = torch.cat([tokens[ci], base_tokens[bi]])
+        ids, mask = torch.cat([ids_all[ci], base_ids[bi]]), torch.cat([mask_all[ci], base_mask[bi]])
+        app = torch.cat([appearance[ci], torch.zeros(b - half, side, side, 3, device=device)])
+        cameo = torch.cat([torch.ones(half, device=device), torch.zeros(b - half, device=device)])
+        # The unconditional case guidance compares against: no prompt and no cameo together. A cameo
+        # is also dropped alone, so a prompt with a figure and no cameo still draws a plain figure.
+        drop = torch.rand(b, device=device) < t.prompt_dropout
+        ids, mask = drop_prompt(ids, mask, drop)
+        cameo = cameo * (~drop).float() * (torch.rand(b, device=device) >= t.prompt_dropout).float()
+        noise = torch.randn(b, cfg.frames, cfg.token_dim, device=device)
+        tt = torch.sigmoid(torch.randn(b, device=device))
+        return flow_loss(model, x0, ids, mask, app, cameo, noise, tt)
+
+    def after_step() -> None:
+        with torch.no_grad():
+            ema_update(ema, model, min(t.ema, (1 + loop.step) / (10 + loop.step)))
+
+    def evaluate() -> dict:
+        with torch.no_grad():
+            args = (tokens[val], ids_all[val], mask_all[val])
+            ones = torch.ones(len(val), device=device)
+            own = flow_loss(ema, *args, appearance[val], ones, val_noise, val_t).item()
+            other = flow_loss(ema, *args, appearance[val_other], ones, val_noise, val_t).item()
+            none = flow_loss(ema, *args, appearance[val], 0 * ones, val_noise, val_t).item()
+        return {"val_flow_loss": own, "val_other_face": other, "val_no_cameo": none}
+
+    return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes, after_step)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="npm run train --", description="Train a Zoetrope model stage on the world's dataset.")
     p.add_argument("--config", required=True, help="tiny, draft or pro")
@@ -421,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--anneal-minutes", type=float, default=None, help="run the learning-rate schedule over this many minutes instead of over the steps")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the config's, scaled for --batch); lower for fine-tuning a trained model")
     p.add_argument("--batch", type=int, default=None, help="batch size (default: the config's; the learning rate scales with its square root, at most 2×)")
+    p.add_argument("--base", default=None, help="encode: a trained run whose decoders, tokenizer and statistics a cameo run shares")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -429,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
         device = torch.device(args.device)
         if device.type != "cpu" and not torch.cuda.is_available():
             raise ValueError(f"--device {args.device}: this machine has no CUDA GPU")
-        if device.type != "cpu" and args.stage not in ("generator", "pairs", "student"):
+        if device.type != "cpu" and args.stage not in ("generator", "cameo", "pairs", "student"):
             raise ValueError(f"--device {args.device} is for the generator, pairs and student stages; {args.stage} runs on the CPU")
         run = Path(args.run)
         data = None
@@ -444,9 +564,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.stage == "audio-ae":
             train_audio_ae(cfg, data, run, args.seed, args.minutes, args.steps, log)
         elif args.stage == "encode":
-            encode_dataset(cfg, data, run, log)
+            encode_dataset(cfg, data, run, log, Path(args.base) if args.base else None)
         elif args.stage == "generator":
             train_generator(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr)
+        elif args.stage == "cameo":
+            train_cameo(cfg, run, args.seed, args.minutes, args.steps, log, device, args.batch, args.lr)
         elif args.stage == "pairs":
             make_pairs(cfg, run, args.seed, log, args.minutes, device, args.batch)
         else:

@@ -1,4 +1,5 @@
 import { checkPrompt, describeViolations, UnsupportedError, ValidationError, type GraphRole, type Manifest, type WordTokenizer } from '../../../contracts/index.ts';
+import { appearancePixels, appearanceSide, type CameoAppearance } from './cameo.ts';
 import { initialNoise, sampleFlow } from './flow.ts';
 
 /** Frames decoded on each side of a preview frame (see `preview` in generateClip). */
@@ -55,6 +56,13 @@ export interface GenerateRequest {
   readonly preview?: boolean;
   /** The stricter content filter (teen accounts): also refuses what is merely intense. */
   readonly strictFilter?: boolean;
+  /**
+   * A cameo: the reference appearance of the person the figure in the clip becomes. Whoever calls
+   * has already checked the consent token (the app and the render node do, against the cameo's
+   * instance); the engine only draws. The model must have cameo conditioning (manifest: an
+   * `appearance` input on the text encoder).
+   */
+  readonly cameo?: { readonly appearance: CameoAppearance };
 }
 
 /** One RGB frame (height × width × 3 bytes). */
@@ -118,12 +126,15 @@ export function scheduleFor(manifest: Manifest, steps: number | undefined): numb
 export async function generateClip(runner: GraphRunner, manifest: Manifest, tokenizer: WordTokenizer, request: GenerateRequest): Promise<GeneratedClip> {
   if (!Number.isInteger(request.seed) || request.seed < 0 || request.seed > 0xffffffff) throw new RangeError(`seed must be an integer 0–4294967295 (got ${request.seed})`);
   // The prompt policy where a clip is made: a Draft in the tab and a Pro render on a node alike.
-  // No cameo reaches the generator yet, so a named real person is refused here too.
+  // A cameo is the consented way to put a person in a clip, so a named real person is refused here too.
   const verdict = checkPrompt(request.prompt, { strict: request.strictFilter ?? false });
   if (!verdict.allowed) throw new ValidationError([{ field: 'recipe.prompt', message: `is refused by the prompt policy: ${describeViolations(verdict)}` }]);
   const guidance = request.guidance ?? manifest.sampler.guidance;
   if (!(guidance >= 0 && guidance <= 20)) throw new RangeError(`guidance must be 0–20 (got ${guidance})`);
   const timesteps = scheduleFor(manifest, request.steps);
+  const side = appearanceSide(manifest);
+  if (request.cameo && side === 0) throw new ValidationError([{ field: 'recipe.cameos', message: `model ${manifest.id} ${manifest.version} cannot draw cameos (its text encoder takes no appearance image)` }]);
+  const cameoPixels = request.cameo ? appearancePixels(request.cameo.appearance, side) : null;
   const { frames, videoNumbers, audioNumbers } = manifest.tokens;
   const dim = videoNumbers + audioNumbers;
   const L = tokenizer.maxTokens;
@@ -145,9 +156,18 @@ export async function generateClip(runner: GraphRunner, manifest: Manifest, toke
     mask.set(e.mask, b * L);
   });
   const maskTensor: PlainTensor = { type: 'float32', data: mask, dims: [batch, L] };
-  const text = await run('textEncoder', { ids: { type: 'int64', data: ids, dims: [batch, L] }, mask: maskTensor });
+  const textInputs: Record<string, PlainTensor> = { ids: { type: 'int64', data: ids, dims: [batch, L] }, mask: maskTensor };
+  if (side > 0) {
+    // The cameo conditions the prompt's row only: guidance compares against no prompt and no cameo.
+    const appearance = new Float32Array(batch * side * side * 3);
+    if (cameoPixels) appearance.set(cameoPixels);
+    textInputs.appearance = { type: 'float32', data: appearance, dims: [batch, side, side, 3] };
+    textInputs.cameo = { type: 'float32', data: Float32Array.from({ length: batch }, (_, b) => (b === 0 && cameoPixels ? 1 : 0)), dims: [batch] };
+  }
+  const text = await run('textEncoder', textInputs);
   const textMs = now() - t0;
-  const textFeeds = { text: text.text as PlainTensor, pooled: text.pooled as PlainTensor, mask: maskTensor };
+  // A cameo model's condition is one token longer (the appearance's), with its own mask.
+  const textFeeds = { text: text.text as PlainTensor, pooled: text.pooled as PlainTensor, mask: side > 0 ? (text.textMask as PlainTensor) : maskTensor };
 
   t0 = now();
   const middle = Math.floor(frames / 2);

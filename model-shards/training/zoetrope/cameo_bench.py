@@ -1,0 +1,121 @@
+"""`npm run evaluate:cameo -- --config draft --run DIR --data DIR [--clips N] [--steps S] [--guidance G] [--out FILE]`
+
+Does a cameo come through? For each held-out clip of a dataset exported with --cameos, the model
+draws the clip's prompt and seed twice: with the clip's own reference face A and with another clip's
+face B (the next held-out clip's). The pixels where the two videos differ are what the cameo changed;
+their mean colour in each video is compared with the two references' mean colours, toned down the
+way the world draws a face (a third of its saturation). The pair counts as told apart when matching
+each video with its own reference is closer than the swap. Chance is 50%. It also reports how much
+of the picture a cameo changes (a face is ~40 of 16 384 pixels at 128²: a cameo that repaints the
+scene is not a cameo).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .configs import get_config
+from .data import DatasetError, WorldDataset
+from .evaluate import Model, initial_noise
+from .generator import sample
+
+# The world mutes a face's colours to this share of their saturation (render.ts, decodeAppearance).
+FACE_SATURATION = 0.35
+# A pixel counts as changed by the cameo when its RGB differs by more than this (0–255, summed).
+CHANGED = 24
+
+
+def muted_mean(appearance: np.ndarray) -> np.ndarray:
+    """A reference image's mean colour (0–255) as the world would paint it on a head."""
+    rgb = appearance.reshape(-1, 3).astype(np.float64).mean(0)
+    y = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+    return y + (rgb - y) * FACE_SATURATION
+
+
+def told_apart(video_a: np.ndarray, video_b: np.ndarray, ref_a: np.ndarray, ref_b: np.ndarray) -> tuple[bool | None, float]:
+    """(whether each video matches its own reference better than the swap, or None when the two
+    videos do not differ at all; the changed share of pixels per frame)."""
+    diff = np.abs(video_a.astype(np.int16) - video_b.astype(np.int16)).sum(-1) > CHANGED
+    share = float(diff.mean())
+    if not diff.any():
+        return None, share
+    ca, cb = video_a[diff].astype(np.float64).mean(0), video_b[diff].astype(np.float64).mean(0)
+    ma, mb = muted_mean(ref_a), muted_mean(ref_b)
+    own = np.linalg.norm(ca - ma) + np.linalg.norm(cb - mb)
+    swap = np.linalg.norm(ca - mb) + np.linalg.norm(cb - ma)
+    return bool(own < swap), share
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="npm run evaluate:cameo --", description="How well a cameo's face comes through, on held-out clips exported with --cameos.")
+    p.add_argument("--config", required=True)
+    p.add_argument("--run", required=True, help="a run trained with --stage cameo")
+    p.add_argument("--data", required=True, help="a dataset exported with --cameos (its held-out clips are used)")
+    p.add_argument("--clips", type=int, default=50)
+    p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--guidance", type=float, default=1.5)
+    p.add_argument("--batch", type=int, default=10)
+    p.add_argument("--out", default=None, help="also write the result here (JSON)")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    try:
+        cfg = get_config(args.config)
+        data = WorldDataset(args.data)
+        if "appearance" not in data.layers:
+            raise DatasetError(f"{args.data} has no appearance layer: export it with `npm run world -- export --cameos ...`")
+        model = Model(cfg, Path(args.run), "generator")
+        if model.generator is None or not model.generator.cfg.appearance_side:
+            raise ValueError(f"{args.run} has no generator with cameo conditioning: train --stage cameo first")
+        _, held_out = data.split()
+        picks = held_out[: args.clips]
+        if len(picks) < 2:
+            raise ValueError(f"{args.data} has {len(picks)} held-out clip(s); the test swaps faces between two")
+        others = picks[1:] + picks[:1]
+        started = time.time()
+        results: list[bool | None] = []
+        shares: list[float] = []
+        for start in range(0, len(picks), args.batch):
+            chunk, swap = picks[start : start + args.batch], others[start : start + args.batch]
+            metas = [data.meta(i) for i in chunk]
+            ids, mask = model.tokenizer.batch([m["prompt"] for m in metas])
+            noise = torch.stack([initial_noise(cfg, int(m["seed"])) for m in metas])
+            refs_a = [data.appearance(i) for i in chunk]
+            refs_b = [data.appearance(i) for i in swap]
+            videos = []
+            for refs in (refs_a, refs_b):
+                faces = torch.from_numpy(np.stack(refs)).float() / 255
+                tokens = sample(model.generator, ids, mask, noise, args.steps, args.guidance, appearance=faces, cameo=torch.ones(len(chunk)))
+                videos.append([model.decode(t)[0] for t in tokens])
+            for va, vb, ra, rb in zip(*videos, refs_a, refs_b):
+                ok, share = told_apart(va, vb, ra, rb)
+                results.append(ok)
+                shares.append(share)
+            print(f"evaluate:cameo: {len(results)}/{len(picks)} clips ({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
+        judged = [r for r in results if r is not None]
+        report = {
+            "clips": len(results),
+            "toldApart": round(sum(judged) / len(results), 3),
+            "unchanged": sum(r is None for r in results),
+            "changedPixelShare": {"median": round(float(np.median(shares)), 5), "max": round(float(np.max(shares)), 5)},
+            "steps": args.steps,
+            "guidance": args.guidance,
+            "seconds": round(time.time() - started, 1),
+        }
+        print(json.dumps(report))
+        if args.out:
+            Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    except (ValueError, DatasetError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
