@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from zoetrope.carry import main as carry_main
-from zoetrope.slots import SLOT_NUMBERS, ball_order, clip_slots, composite, smooth_tracks
+from zoetrope.slots import SLOT_NUMBERS, TRACK_CONTEXT, ball_order, clip_slots, composite, smooth_tracks
 
 
 def track(colour: str, material: str, px: float = 10.0, py: float = 12.0, visible: bool = True) -> dict:
@@ -84,19 +84,25 @@ class SmoothTracks(unittest.TestCase):
         return slots
 
     def test_a_fall_keeps_its_gravity_and_loses_its_jitter(self):
-        t = torch.arange(12, dtype=torch.float32)
+        t = torch.arange(14, dtype=torch.float32)
         fall = 20 + 0.6 * t * t  # px: gravity 1.2 px/frame²
-        jitter = torch.tensor([0.5, -0.5] * 6)
+        clean = smooth_tracks(self.track(fall.tolist()))[:, 0, 2] * 128
+        torch.testing.assert_close(clean, fall, atol=1e-3, rtol=0)  # a parabola comes back as it was
+        jitter = torch.tensor([0.5, -0.5, -0.3, 0.4, 0.1, -0.5, 0.3] * 2)
         out = smooth_tracks(self.track((fall + jitter).tolist()))[:, 0, 2] * 128
         d2 = out[2:] - 2 * out[1:-1] + out[:-2]
         raw_d2 = (fall + jitter)[2:] - 2 * (fall + jitter)[1:-1] + (fall + jitter)[:-2]
-        self.assertLess((d2[1:-1] - 1.2).abs().max().item(), 0.01)  # a clean parabola inside
-        self.assertGreater((raw_d2 - 1.2).abs().max().item(), 1.9)
+        self.assertGreater((raw_d2 - 1.2).abs().max().item(), 1.2)
+        # Away from the ends (which keep their first and last two frames), gravity is even again.
+        self.assertLess((d2[3:-3] - 1.2).abs().max().item(), 0.25)
+        self.assertLess((d2[3:-3] - 1.2).abs().mean().item(), 0.15)
 
     def test_a_bounce_a_cut_and_an_absent_ball_are_left_alone(self):
-        bounce = [60.0, 80.0, 100.0, 118.0, 100.0, 84.0]
+        bounce = [20.0, 40.0, 60.0, 80.0, 100.0, 118.0, 100.0, 84.0, 70.0, 58.0]
         out = smooth_tracks(self.track(bounce))[:, 0, 2] * 128
-        self.assertAlmostEqual(out[3].item(), 118.0, places=3)
+        # The bounce and the frames either side of it stay; a fit two frames away feels it a little.
+        torch.testing.assert_close(out[4:7], torch.tensor(bounce[4:7]), atol=1e-3, rtol=0)
+        torch.testing.assert_close(out, torch.tensor(bounce), atol=0.5, rtol=0)
         cut = [50.0, 50.2, 50.0, 90.0, 90.2, 90.0]
         out = smooth_tracks(self.track(cut))[:, 0, 2] * 128
         self.assertAlmostEqual(out[2].item(), 50.0, places=3)
@@ -104,6 +110,28 @@ class SmoothTracks(unittest.TestCase):
         gone = smooth_tracks(self.track([50.0, 51.0, 50.0, 51.0, 50.0], present=[1.0, 0.0, 0.0, 1.0, 1.0]))
         torch.testing.assert_close(gone[:4, 0, 2] * 128, torch.tensor([50.0, 51.0, 50.0, 51.0]))
         torch.testing.assert_close(gone[:, 0, 0], torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0]))
+
+    def test_a_frame_needs_track_context_neighbours_either_side(self):
+        # Jittery falls and resting balls that now and then are not seen, over 24 frames.
+        g = torch.Generator().manual_seed(3)
+        t = torch.arange(24, dtype=torch.float32)
+        clips = []
+        for _ in range(10):
+            ys = torch.stack([(20 + 0.6 * t * t).clamp(max=118) + 0.4 * torch.randn(24, generator=g), 60 + 0.5 * torch.randn(24, generator=g)], dim=1)
+            seen = (torch.rand(24, 2, generator=g) > 0.15).float()
+            clips.append(torch.cat([self.track(ys[:, k].tolist(), present=seen[:, k].tolist()) for k in range(2)], dim=1))
+
+        def windows_agree(context: int) -> bool:
+            for slots in clips:
+                whole = smooth_tracks(slots)
+                for m in range(24):
+                    lo = max(0, m - context)
+                    if not torch.equal(smooth_tracks(slots[lo : m + context + 1])[m - lo], whole[m]):
+                        return False
+            return True
+
+        self.assertTrue(windows_agree(TRACK_CONTEXT))
+        self.assertFalse(windows_agree(TRACK_CONTEXT - 1))  # and no more context than it needs
 
     def test_a_one_frame_blink_is_mended(self):
         blink = smooth_tracks(self.track([50.0] * 5, present=[1.0, 1.0, 0.1, 1.0, 1.0]))

@@ -45,8 +45,8 @@ def initial_noise(cfg: Config, seed: int) -> torch.Tensor:
 def decode_video(cfg: Config, video: FrameAutoencoder, x: torch.Tensor) -> torch.Tensor:
     """Raw (de-normalised) frame tokens [T, D] → RGB frames [T, S, S, 3] in [0, 1]: the latent through
     the decoder, then, with object slots, each ball painted over it along its smoothed track
-    (slots.smooth_tracks, which looks two frames either way: the engine decodes a preview frame with
-    two neighbours on each side). The exported video decoder graph is this function."""
+    (slots.smooth_tracks, which looks TRACK_CONTEXT frames either way: the engine decodes a preview
+    frame with that many neighbours on each side). The exported video decoder graph is this function."""
     nl, c, s = cfg.video_ae.latent_numbers, cfg.video_ae.latent_channels, cfg.video_ae.latent_side
     rgb = ((video.decoder(x[:, :nl].reshape(-1, c, s, s)) + 1) * 0.5).clamp(0, 1).permute(0, 2, 3, 1)
     if cfg.slots:

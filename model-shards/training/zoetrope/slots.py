@@ -97,30 +97,56 @@ def composite(background: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def smooth_tracks(slots: torch.Tensor, bend: float = 2 / 128) -> torch.Tensor:
-    """Slots [T, K, SLOT_NUMBERS] (raw) with each present ball's x and y filtered [1, 2, 1] / 4 over
-    time where its path bends by less than `bend` (a share of the frame's side: how far the frame's
-    position is from the midpoint of its neighbours), fading to no filter at twice that. A generator's small frame-to-frame errors in
-    position (~0.5 px) read as jerks and phantom impacts; the filter removes them and keeps a
-    parabola's curvature exactly (gravity is unchanged), while a bounce, a knock or a cut bends a path
-    far more than `bend` and is left as it is. Presence is the median of three frames, so a ball does
-    not blink out (or in) for a single frame. The first and last frames are kept."""
-    # Neighbours by shifting with the end frames repeated: no branch on the clip's length, so the
-    # exported graph takes any number of frames (a lone preview frame comes out as it went in).
-    before = lambda v: torch.cat([v[:1], v[:-1]], dim=0)  # noqa: E731
-    after = lambda v: torch.cat([v[1:], v[-1:]], dim=0)  # noqa: E731
+# A quadratic Savitzky–Golay filter over 5 frames: it returns any parabola exactly (a fall keeps its
+# gravity, with no shift of the path), where [1, 2, 1] / 4 moves a parabola by a quarter of its
+# second difference and, applied again and again, bends the frames next to a bounce.
+SAVITZKY_GOLAY_5 = (-3.0, 12.0, 17.0, 12.0, -3.0)
+# Passes of the filter: each looks 2 frames either way (see TRACK_CONTEXT).
+SMOOTHING_PASSES = 3
+# How many frames either side a decoded frame depends on: 2 per pass and 1 for the presence median.
+# The engine decodes a preview frame with this many neighbours (PREVIEW_CONTEXT in generate.ts).
+TRACK_CONTEXT = 2 * SMOOTHING_PASSES + 1
+
+
+def _shift(v: torch.Tensor, k: int) -> torch.Tensor:
+    """v at frame t + k along dim 0, the end frames repeated past the ends (no branch on the clip's
+    length, so the exported graph takes any number of frames)."""
+    if k > 0:
+        return torch.cat([v[k:]] + [v[-1:]] * k, dim=0)
+    if k < 0:
+        return torch.cat([v[:1]] * -k + [v[:k]], dim=0)
+    return v
+
+
+def smooth_tracks(slots: torch.Tensor, bend: float = 2 / 128, passes: int = SMOOTHING_PASSES) -> torch.Tensor:
+    """Slots [T, K, SLOT_NUMBERS] (raw) with each present ball's x and y filtered over time where its
+    path runs smooth. A generator's small frame-to-frame errors in position (~0.5 px) read as jerks,
+    phantom impacts and uneven gravity; the filter removes them and keeps a parabola exactly, while a
+    bounce, a knock or a cut bends the path far more than `bend` (a share of the frame's side: how far
+    a frame's position is from the midpoint of its neighbours) and is left as it is.
+
+    Presence is first the median of three frames, so a ball does not blink out (or in) for a single
+    frame. Then, `passes` times, each frame whose 5-frame window is inside the clip, shown throughout,
+    and straight at its three middle frames (bend below `bend`, fading to no filter at twice it) takes
+    the window's quadratic fit (SAVITZKY_GOLAY_5). The first and last two frames are kept."""
     p = slots[..., 0]
-    lo, hi = torch.minimum(before(p), p), torch.maximum(before(p), p)
-    present = torch.maximum(lo, torch.minimum(hi, after(p)))  # median of three
-    pos = slots[..., 1:3]
-    prev, nxt = before(pos), after(pos)
-    frame = torch.cumsum(torch.ones_like(p), dim=0) - 1  # each frame's index, from tensors alone
-    inner = ((frame > 0) & (frame < frame.amax(dim=0, keepdim=True))).to(slots.dtype)
+    lo, hi = torch.minimum(_shift(p, -1), p), torch.maximum(_shift(p, -1), p)
+    present = torch.maximum(lo, torch.minimum(hi, _shift(p, 1)))  # median of three
     # Continuous ramps rather than thresholds, so a hair's difference between runtimes (or steps)
-    # changes the picture by a hair: shown as composite() ramps presence, straight fading out from
-    # `bend` to twice it.
+    # changes the picture by a hair: shown as composite() ramps presence.
     shown = ((present - 0.3) / 0.4).clamp(0, 1)
-    straight = (2 - (pos - (prev + nxt) / 2).abs().amax(dim=-1) / bend).clamp(0, 1)
-    use = (inner * shown * before(shown) * after(shown) * straight)[..., None]
-    pos = pos + use * ((prev + 2 * pos + nxt) / 4 - pos)
+    window_shown = shown
+    for k in (-2, -1, 1, 2):
+        window_shown = window_shown * _shift(shown, k)
+    frame = torch.cumsum(torch.ones_like(p), dim=0) - 1  # each frame's index, from tensors alone
+    inner = ((frame >= 2) & (frame <= frame.amax(dim=0, keepdim=True) - 2)).to(slots.dtype)
+    total = sum(SAVITZKY_GOLAY_5)
+    pos = slots[..., 1:3]
+    for _ in range(passes):
+        bends = (pos - (_shift(pos, -1) + _shift(pos, 1)) / 2).abs().amax(dim=-1)
+        worst = torch.maximum(bends, torch.maximum(_shift(bends, -1), _shift(bends, 1)))
+        straight = (2 - worst / bend).clamp(0, 1)
+        use = (inner * window_shown * straight)[..., None]
+        fit = sum(w * _shift(pos, k - 2) for k, w in enumerate(SAVITZKY_GOLAY_5)) / total
+        pos = pos + use * (fit - pos)
     return torch.cat([present[..., None], pos, slots[..., 3:]], dim=-1)

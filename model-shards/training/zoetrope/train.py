@@ -438,7 +438,7 @@ def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, st
     return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes, after_step)
 
 
-def train_cameo(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, device: torch.device = torch.device("cpu"), batch: int | None = None, lr: float | None = None) -> dict:
+def train_cameo(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, device: torch.device = torch.device("cpu"), anneal_minutes: float | None = None, batch: int | None = None, lr: float | None = None) -> dict:
     """Teaches a trained generator (the base run's) to draw a cameo: the figure wears the face of a
     reference appearance image. Fine-tunes it, with a new appearance encoder (generator.py), on the
     cameo run's clips (each with its reference) mixed half and half with the base run's clips (no
@@ -472,7 +472,7 @@ def train_cameo(cfg: Config, run: Path, seed: int, minutes: float | None, steps:
             raise ValueError(f"the base generator does not fit config {cfg.name}: missing {missing}, unexpected {unexpected}")
         ema.load_state_dict(model.state_dict())
     total = steps if steps is not None else 4_000
-    loop = Loop("generator", cfg, model, lr or t.lr / 2, t.warmup_steps, total, run, seed, log, extra={"ema": ema})
+    loop = Loop("generator", cfg, model, lr or t.lr / 2, t.warmup_steps, total, run, seed, log, extra={"ema": ema}, anneal_minutes=anneal_minutes)
     if fresh:
         log(event="init", stage="cameo", base=str(base), new_parameters=sum(p.numel() for p in model.appearance.parameters()))
     train_clips, val_clips = clips.split()
@@ -568,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.stage == "generator":
             train_generator(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr)
         elif args.stage == "cameo":
-            train_cameo(cfg, run, args.seed, args.minutes, args.steps, log, device, args.batch, args.lr)
+            train_cameo(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr)
         elif args.stage == "pairs":
             make_pairs(cfg, run, args.seed, log, args.minutes, device, args.batch)
         else:

@@ -2,8 +2,12 @@ import { checkPrompt, describeViolations, UnsupportedError, ValidationError, typ
 import { appearancePixels, appearanceSide, type CameoAppearance } from './cameo.ts';
 import { initialNoise, sampleFlow } from './flow.ts';
 
-/** Frames decoded on each side of a preview frame (see `preview` in generateClip). */
-const PREVIEW_CONTEXT = 2;
+/**
+ * Frames decoded on each side of a preview frame (see `preview` in generateClip): the Draft's video
+ * decoder smooths ball tracks over time, and a frame depends on this many neighbours each way
+ * (TRACK_CONTEXT in model-shards/training/zoetrope/slots.py).
+ */
+const PREVIEW_CONTEXT = 7;
 
 /**
  * One clip from a prompt and a seed, the same in every runtime: the tab (onnxruntime-web), the Node
@@ -171,9 +175,9 @@ export async function generateClip(runner: GraphRunner, manifest: Manifest, toke
 
   t0 = now();
   const middle = Math.floor(frames / 2);
-  // The middle frame is decoded with up to two neighbours on each side: a video decoder may look
-  // across frames (the Draft smooths ball tracks over three frames, whose presence is itself a
-  // median of three), and with this window the last preview is exactly the clip's middle frame.
+  // The middle frame is decoded with up to PREVIEW_CONTEXT neighbours on each side: a video decoder
+  // may look across frames (the Draft smooths ball tracks), and with this window the last preview is
+  // exactly the clip's middle frame.
   const [from, to] = [Math.max(0, middle - PREVIEW_CONTEXT), Math.min(frames, middle + PREVIEW_CONTEXT + 1)];
   const frameValues = manifest.output.width * manifest.output.height * 3;
   const preview = async (step: number, steps: number, predicted: Float32Array) => {
