@@ -274,6 +274,19 @@ class TinyTraining(WithDataset):
         tsx = REPO / "node_modules" / ".bin" / "tsx"
         checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        # The model card counts the appearance encoder with the text encoder, and reports the cameo bench.
+        from zoetrope.model_card import main as model_card_main
+
+        evals = self.tmp / "cameo-evals"
+        self.assertEqual(evaluate_main(["--config", "tiny", "--run", str(run), "--data", str(self.data), "--out", str(evals / "teacher-4"), "--clips", "1", "--steps", "2", "--threads", "1"]), 0)
+        judged = subprocess.run([str(tsx), "model-shards/world/cli.ts", "judge", "--dataset", str(evals / "teacher-4")], cwd=REPO, capture_output=True, text=True)
+        self.assertEqual(judged.returncode, 0, judged.stderr)
+        self.assertEqual(model_card_main(["--config", "tiny", "--run", str(run), "--model", str(model_dir), "--evals", str(evals), "--data", str(self.data), "--cameo", str(report)]), 0)
+        card = (model_dir / "MODEL_CARD.md").read_text()
+        self.assertIn("## Cameos on held-out clips", card)
+        self.assertIn("| cameo cameo |", card.replace("| cameo encode |", "| cameo cameo |"))
+        self.assertIn("**Cameos**", card)
+        self.assertIn("| teacher-4 | 1 |", card)
         # A cameo run shares its base's decoders: encoding into it from another base is refused.
         other = self.tmp / "run-other-base"
         other.mkdir()

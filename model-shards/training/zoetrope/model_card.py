@@ -89,25 +89,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", required=True, help="the dataset the run trained on (its index.json describes the data)")
     p.add_argument("--shipped", default=None, help="the evaluation folder of the shipped denoiser and sampler, for the sample frames (default: student-<steps> when the run has a student, else teacher-<steps>)")
     p.add_argument("--notes", default=None, help="a Markdown file with known failure modes and remarks, appended as is")
+    p.add_argument("--denoiser", default="generator", choices=("generator", "student"), help="the denoiser the model ships (the teacher, or the distilled student)")
+    p.add_argument("--cameo", default=None, help="the evaluate:cameo report (JSON) of the shipped model, for a run trained with --stage cameo")
     args = p.parse_args(argv)
     cfg: Config = get_config(args.config)
     run, model_dir, evals = Path(args.run), Path(args.model), Path(args.evals)
     manifest = json.loads((model_dir / "manifest.json").read_text())
-    model = Model(cfg, run, denoiser="student" if (run / "student.pt").exists() else "generator")
+    model = Model(cfg, run, denoiser=args.denoiser)
     g = model.generator
-    assert g is not None
+    if g is None:
+        raise SystemExit(f"error: {run} has no {args.denoiser} checkpoint")
     T, D, L = cfg.frames, cfg.token_dim, cfg.generator.max_tokens
     ids = torch.zeros(1, L, dtype=torch.long)
-    mask = torch.ones(1, L)
-    text, pooled, mask = g.encode_text(ids, mask)
+    prompt_mask = torch.ones(1, L)
+    side = g.cfg.appearance_side
+    text, pooled, mask = g.encode_text(ids, prompt_mask, torch.zeros(1, side, side, 3) if side else None)
+    # The text encoder graph: the prompt's transformer and, with cameos, the appearance encoder.
+    text_modules = [g.text, *([g.appearance] if side else [])]
+    text_params = sum(p.numel() for m in text_modules for p in m.parameters())
     params = {
-        "text encoder": sum(p.numel() for p in g.text.parameters()),
-        "denoiser": sum(p.numel() for p in g.parameters()) - sum(p.numel() for p in g.text.parameters()),
+        "text encoder": text_params,
+        "denoiser": sum(p.numel() for p in g.parameters()) - text_params,
         "video decoder": sum(p.numel() for p in model.video.decoder.parameters()),
         "audio decoder": sum(p.numel() for p in model.audio.decoder.parameters()),
     }
     flops = {
-        "text encoder": count_flops(g.text, ids, mask),
+        "text encoder": count_flops(g.text, ids, prompt_mask) + (count_flops(g.appearance, torch.zeros(1, side, side, 3)) if side else 0),
         "denoiser (one pass)": count_flops(DenoiserGraph(model), torch.zeros(1, T, D), torch.ones(1), text, pooled, mask),
         "video decoder (whole clip)": flops_per_frame(model.video.decoder, torch.zeros(1, cfg.video_ae.latent_channels, cfg.video_ae.latent_side, cfg.video_ae.latent_side)) * T,
         "audio decoder (whole clip)": count_flops(model.audio.decoder, torch.zeros(1, cfg.audio_ae.latent_channels, T)),
@@ -130,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         v = json.loads((folder / "judgement.json").read_text())
         rows.append((folder.name, v["clips"], v["passRate"]["adherence"], v["passRate"]["physics"], v["passRate"]["sync"], v["allAxesPassRate"]))
     # Sample frames: the shipped denoiser's clips (student if distilled, else the teacher at the shipped steps).
-    shipped = args.shipped or f"{'student' if (run / 'student.pt').exists() else 'teacher'}-{manifest['sampler']['steps']}"
+    shipped = args.shipped or f"{'student' if args.denoiser == 'student' else 'teacher'}-{manifest['sampler']['steps']}"
     sheet = None
     if (evals / shipped / "shard-00000.frames.npy").exists():
         frames = np.load(evals / shipped / "shard-00000.frames.npy")
@@ -138,6 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     if sheet is not None:
         png(sheet, model_dir / "samples.png")
     minutes = stage_minutes(run)
+    cameo_data = None
+    if (run / "base.json").exists():
+        # A cameo run: the base run's stages first, then this run's (its encode and the cameo stage).
+        base = Path(json.loads((run / "base.json").read_text())["base"])
+        minutes = {**stage_minutes(base), **{f"cameo {k}" if not k.startswith("cameo") else k: v for k, v in minutes.items()}}
+        clips = json.loads((run / "clips.json").read_text())
+        cameo_data = (len(clips["clips"]), clips["train"])
     index = json.loads((Path(args.data) / "index.json").read_text())
     held_out = max(1, round(index["clips"] * 0.05))
     pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
@@ -155,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- **Text**: word tokenizer ({len(model.tokenizer.vocab)} words, built from the training prompts, unknown words reported), a {cfg.generator.text_layers}-layer transformer (width {cfg.generator.text_width}).",
         f"- **Denoiser**: rectified flow over {T} frame tokens of {D} numbers (video{' ‖ slots' if cfg.slots else ''} ‖ audio latent: sound rides in the frame's token, so it stays in sync), "
         f"a {cfg.generator.depth}-block transformer (width {cfg.generator.width}), cross-attention to the prompt, adaLN-single on flow time + pooled prompt.",
-        f"- **Sampler shipped**: {manifest['sampler']['method']}, {steps} steps, guidance {manifest['sampler']['guidance']}, timesteps {manifest['sampler']['timesteps']}.",
+        *([f"- **Cameos**: a reference appearance image ({side}×{side} RGB: the centred square of the photo, area-averaged) through two strided convolutions becomes one more condition token after the prompt's, and is added to the pooled prompt; the figure in the clip wears that face. Guidance compares against no prompt and no cameo."] if side else []),
+        f"- **Sampler shipped**: {manifest['sampler']['method']}, {steps} steps, guidance {manifest['sampler']['guidance']}, timesteps {manifest['sampler']['timesteps']}, the {'teacher (EMA generator)' if args.denoiser == 'generator' else 'distilled student'}.",
         "",
         "| graph | parameters | GFLOP |",
         "|---|---|---|",
@@ -167,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"{index['clips']} clips of the simulated world (`npm run world -- export --clips {index['clips']} --seed {index['seed']} --size {index['size']} --fps {index['fps']} --sample-rate {index['sampleRate']}{' --background' if 'background' in index.get('layers', []) else ''}`), "
         f"seeds {index['seed']}–{index['seed'] + index['clips'] - 1}; the last {held_out} are held out and never trained on. "
-        "Minutes per stage, from the stage logs (bf16 autocast throughout). Stages logged as `gpu<N>-…` ran on a lent GPU (`python3 -m zoetrope.gpu`, call N), the rest on 2 CPU cores:",
+        + (f"Cameos: {cameo_data[0]} more clips whose figure wears a random face (`npm run world -- export --cameos --background`, the face stored beside each clip), the last {cameo_data[0] - cameo_data[1]} held out; the cameo stage fine-tunes the generator on them half and half with the clips above. " if cameo_data else "")
+        + "Minutes per stage, from the stage logs (bf16 autocast throughout). Stages logged as `gpu<N>-…` ran on a lent GPU (`python3 -m zoetrope.gpu`, call N), the rest on 2 CPU cores:",
         "",
         "| stage | where | minutes |",
         "|---|---|---|",
@@ -185,6 +201,20 @@ def main(argv: list[str] | None = None) -> int:
         f"![samples](samples.png) — `{shipped}` on the first four held-out prompts, every fourth frame." if sheet is not None else "",
         "",
     ]
+    if args.cameo:
+        c = json.loads(Path(args.cameo).read_text())
+        lines += [
+            "## Cameos on held-out clips",
+            "",
+            f"`npm run evaluate:cameo` draws {c['clips']} held-out cameo prompts twice with the same seed, once with the clip's own face and once with the next clip's, "
+            f"at {c['steps']} steps and guidance {c['guidance']}. The pixels where the two videos differ are what the face changed; the pair is told apart when each video's changed pixels are nearer "
+            "in colour to its own face (muted as the world paints a face) than to the other. Chance is 50%.",
+            "",
+            "| told apart | unchanged pairs | share of the picture a face changes (median, max) |",
+            "|---|---|---|",
+            f"| {pct(c['toldApart'])} | {c['unchanged']} | {100 * c['changedPixelShare']['median']:.2f}%, {100 * c['changedPixelShare']['max']:.2f}% |",
+            "",
+        ]
     if args.notes:
         lines += [Path(args.notes).read_text().strip(), ""]
     (model_dir / "MODEL_CARD.md").write_text("\n".join(lines))
