@@ -259,7 +259,9 @@ class TinyTraining(WithDataset):
             self.assertTrue(np.isfinite(last[k]), k)
         # The bench swaps faces between held-out clips and says how often each video matches its own.
         report = self.tmp / "cameo-bench.json"
-        self.assertEqual(cameo_bench_main(["--config", "tiny", "--run", str(run), "--data", str(cameos), "--clips", "2", "--steps", "2", "--threads", "1", "--out", str(report)]), 0)
+        sheet = self.tmp / "cameo-sheet.png"
+        self.assertEqual(cameo_bench_main(["--config", "tiny", "--run", str(run), "--data", str(cameos), "--clips", "2", "--steps", "2", "--threads", "1", "--out", str(report), "--sheet", str(sheet)]), 0)
+        self.assertEqual(sheet.read_bytes()[:8], b"\x89PNG\r\n\x1a\n")
         bench = json.loads(report.read_text())
         self.assertEqual(bench["clips"], 2)
         self.assertTrue(0 <= bench["toldApart"] <= 1)

@@ -1,4 +1,4 @@
-"""`npm run evaluate:cameo -- --config draft --run DIR --data DIR [--clips N] [--steps S] [--guidance G] [--out FILE]`
+"""`npm run evaluate:cameo -- --config draft --run DIR --data DIR [--clips N] [--steps S] [--guidance G] [--out FILE] [--sheet PNG]`
 
 Does a cameo come through? For each held-out clip of a dataset exported with --cameos, the model
 draws the clip's prompt and seed twice: with the clip's own reference face A and with another clip's
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--guidance", type=float, default=1.5)
     p.add_argument("--batch", type=int, default=10)
     p.add_argument("--out", default=None, help="also write the result here (JSON)")
+    p.add_argument("--sheet", default=None, help="also write a PNG: for the first clips, face A, the clip's middle frame with A, then with B, and face B")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.time()
         results: list[bool | None] = []
         shares: list[float] = []
+        rows: list[np.ndarray] = []
         for start in range(0, len(picks), args.batch):
             chunk, swap = picks[start : start + args.batch], others[start : start + args.batch]
             metas = [data.meta(i) for i in chunk]
@@ -97,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
                 ok, share = told_apart(va, vb, ra, rb)
                 results.append(ok)
                 shares.append(share)
+                if args.sheet and len(rows) < 4:
+                    S, mid = va.shape[1], va.shape[0] // 2
+                    face = lambda ref: np.kron(ref, np.ones((S // ref.shape[0], S // ref.shape[1], 1), dtype=np.uint8))  # noqa: E731
+                    rows.append(np.concatenate([face(ra), va[mid], vb[mid], face(rb)], axis=1))
             print(f"evaluate:cameo: {len(results)}/{len(picks)} clips ({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
         judged = [r for r in results if r is not None]
         report = {
@@ -109,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": round(time.time() - started, 1),
         }
         print(json.dumps(report))
+        if args.sheet and rows:
+            from .model_card import png
+
+            png(np.concatenate(rows, axis=0), Path(args.sheet))
         if args.out:
             Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     except (ValueError, DatasetError) as e:
