@@ -50,9 +50,13 @@ export async function signConsentToken(claims: ConsentClaims, privateKey: Crypto
 }
 
 export interface ConsentExpectation {
-  /** Who wants to use the cameo: must equal the token's `aud`, unless that is `*`. */
-  readonly audience: string;
-  readonly scope: ConsentScope;
+  /**
+   * Who wants to use the cameo: must equal the token's `aud`, unless that is `*`. Null accepts any
+   * audience: the token itself is the credential (its holder fetches the cameo's appearance to draw it).
+   */
+  readonly audience: string | null;
+  /** The use the token must grant; null accepts any (each scope lets its holder draw the cameo). */
+  readonly scope: ConsentScope | null;
   /** The instance the token must come from, when known. */
   readonly issuer?: string;
   readonly now?: Date;
@@ -88,8 +92,8 @@ export async function verifyConsentToken(
     });
     const claims = ConsentClaimsSchema.safeParse(payload);
     if (!claims.success) throw new ConsentError({ reason: 'malformed' });
-    if (claims.data.aud !== ANY_AUDIENCE && claims.data.aud !== expect.audience) throw new ConsentError({ reason: 'wrong_audience' });
-    if (!claims.data.scope.includes(expect.scope)) throw new ConsentError({ reason: 'wrong_scope' });
+    if (expect.audience !== null && claims.data.aud !== ANY_AUDIENCE && claims.data.aud !== expect.audience) throw new ConsentError({ reason: 'wrong_audience' });
+    if (expect.scope !== null && !claims.data.scope.includes(expect.scope)) throw new ConsentError({ reason: 'wrong_scope' });
     return claims.data;
   } catch (error) {
     if (error instanceof ConsentError) throw error;

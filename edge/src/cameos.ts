@@ -1,10 +1,10 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { CONSENT_SCOPES, ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../contracts/index.ts';
+import { CONSENT_SCOPES, ConsentError, ForbiddenError, NotFoundError, PayloadTooLargeError, UnauthorizedError, UnsupportedError, ValidationError, type ConsentClaims } from '../../contracts/index.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
 import { mayContact } from './family.ts';
 import { parseJsonBody } from './request-body.ts';
-import { issueConsentToken, revokeConsent } from './signing-keys.ts';
+import { checkConsent, claimedIssuer, issueConsentToken, revokeConsent } from './signing-keys.ts';
 import { dropVideoIfUnpublished } from './videos.ts';
 
 /**
@@ -12,7 +12,8 @@ import { dropVideoIfUnpublished } from './videos.ts';
  * it person by person; a grantee asks for a consent token, short-lived and signed by this instance,
  * naming the cameo, the grantee, the scope and the owner's restrictions. Revoking a grant revokes
  * every live token issued under it, at once here and within the token's lifetime elsewhere.
- * Nobody but the owner can see a cameo's grants, change it or delete it.
+ * Nobody but the owner can see a cameo's grants, change it or delete it; its appearance reaches
+ * others only when they show a live consent token for it (`GET /:id/appearance`).
  */
 export const CONSENT_TOKEN_TTL_S = 3600;
 
@@ -44,7 +45,8 @@ export interface CameoView {
 const nowS = () => Math.floor(Date.now() / 1000);
 
 /**
- * A cameo's reference media, kept in R2 for its owner only: an appearance image and a voice sample.
+ * A cameo's reference media, kept in R2 for its owner: an appearance image and a voice sample (the
+ * appearance is also served to whoever shows a live consent token for the cameo, to draw it).
  * The declared type must be one of these, and the bytes must start the way that type does.
  */
 export const REFERENCE_KINDS = {
@@ -97,6 +99,61 @@ async function mayAsk(db: D1Database, cameo: CameoRow, userId: string): Promise<
     .bind(cameo.owner_id, userId)
     .first();
   return mutual !== null;
+}
+
+/**
+ * How a consent token is shown as a credential of its own: `Authorization: Consent <jws>`. Whoever
+ * holds a live token for a cameo (its grantee's tab, or a render node rendering the grantee's
+ * recipe) may fetch the cameo's appearance to draw it; nobody else but the owner sees it.
+ */
+export const CONSENT_AUTH_SCHEME = 'Consent';
+const CONSENT_CREDENTIALS = /^Consent +([\w-]+\.[\w-]+\.[\w-]+)$/i;
+
+const isOrigin = (text: string) => {
+  try {
+    return new URL(text).origin === text;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The claims of the consent token a request shows for cameo `cameoId`, checked as a recipe's are
+ * (this instance's keys, this cameo, unexpired, unrevoked) but for any audience and scope: the token
+ * is the credential. No token, or one this instance cannot verify, is 401; a verified token that
+ * does not (or no longer does) let its holder use this cameo is 403. The cameo itself is not looked
+ * at here, so a caller without a valid token for it learns nothing about it.
+ */
+async function consentHolder(c: Context<AuthEnv>, cameoId: string): Promise<ConsentClaims> {
+  const how = `send a consent token for the cameo as Authorization: ${CONSENT_AUTH_SCHEME} <token> (POST /api/cameos/${cameoId}/consent issues one)`;
+  const unauthorized = (message: string) => {
+    c.header('WWW-Authenticate', CONSENT_AUTH_SCHEME);
+    return new UnauthorizedError(message);
+  };
+  const token = CONSENT_CREDENTIALS.exec(c.req.header('authorization') ?? '')?.[1];
+  if (!token) throw unauthorized(how);
+  const origin = new URL(c.req.url).origin;
+  try {
+    return await checkConsent(c.env.DB, token, { origin, cameoId, audience: null, scope: null });
+  } catch (error) {
+    const iss = claimedIssuer(token) ?? '';
+    // A well-formed token from another instance: its media is that instance's to serve.
+    if (error instanceof UnsupportedError && isOrigin(iss)) throw new ConsentError({ reason: 'unknown_key', cameoId }, `consent token refused: it was issued by ${iss}, not by this instance (${origin}), which serves the appearance of its own cameos only`);
+    if (error instanceof UnsupportedError) throw unauthorized(`the consent token names no instance as its issuer: ${how}`);
+    if (!(error instanceof ConsentError)) throw error;
+    switch (error.reason) {
+      case 'malformed':
+      case 'bad_signature':
+      case 'unknown_key':
+        throw unauthorized(`the consent token is not one this instance issued (${error.reason.replaceAll('_', ' ')}): ${how}`);
+      case 'expired':
+        throw new ConsentError({ reason: 'expired', cameoId }, `consent token refused: it has expired (POST /api/cameos/${cameoId}/consent issues a new one)`);
+      case 'revoked':
+        throw new ConsentError({ reason: 'revoked', cameoId }, `consent token refused: it was revoked (by the owner of cameo ${cameoId}, or with the cameo)`);
+      default:
+        throw new ConsentError({ reason: error.reason, cameoId }, error.message);
+    }
+  }
 }
 
 export const cameos = new Hono<AuthEnv>()
@@ -156,6 +213,15 @@ export const cameos = new Hono<AuthEnv>()
     const object = await c.env.MEDIA.get(referenceKey(row.id, kind));
     if (!object) throw new NotFoundError({ resource: `${kind} reference of cameo`, id: row.id });
     return c.body(object.body, 200, { 'content-type': object.httpMetadata?.contentType ?? 'application/octet-stream', 'cache-control': 'private, no-store' });
+  })
+  .get('/:id/appearance', async (c) => {
+    // The one way a cameo's appearance leaves for someone other than its owner: shown a live consent
+    // token for it, so that the grantee's tab or a render node can draw the cameo.
+    const claims = await consentHolder(c, c.req.param('id'));
+    const row = await cameoOf(c.env.DB, claims.sub);
+    const object = await c.env.MEDIA.get(referenceKey(row.id, 'appearance'));
+    if (!object) throw new NotFoundError({ resource: 'appearance reference of cameo', id: row.id });
+    return c.body(object.body, 200, { 'content-type': object.httpMetadata?.contentType ?? 'application/octet-stream', 'content-length': String(object.size), 'cache-control': 'private, no-store' });
   })
   .post('/:id/grants', async (c) => {
     const user = requireUser(c);

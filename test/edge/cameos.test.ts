@@ -1,11 +1,12 @@
 import { env, SELF } from 'cloudflare:test';
 import type { JSONWebKeySet } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { type ConsentError, deserializeError, verifyConsentToken } from '../../contracts/index.ts';
+import { type ConsentError, deserializeError, signConsentToken, verifyConsentToken } from '../../contracts/index.ts';
 import type { CameoView } from '../../edge/src/cameos.ts';
 import type { RecipeView } from '../../edge/src/recipes.ts';
 import { issueConsentToken } from '../../edge/src/signing-keys.ts';
 import type { Recipe } from '../../contracts/index.ts';
+import { makeSigningKey } from '../fixtures/consent.ts';
 import { DRAFT_RECIPE } from '../fixtures/recipes.ts';
 import { BASE, call, person, type Who } from './people.ts';
 
@@ -222,5 +223,111 @@ describe('cameo reference media (R2, owner-only)', () => {
     expect((await put(owner, cameo.id, 'face', png, 'image/png')).status).toBe(400);
     expect(await env.MEDIA.head(`cameos/${cameo.id}/appearance`)).toBeNull();
     expect(await env.MEDIA.head(`cameos/${cameo.id}/voice`)).toBeNull();
+  });
+});
+
+describe("a cameo's appearance, for whoever shows a consent token for it", () => {
+  const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...Array.from({ length: 96 }, (_, i) => (i * 7) & 0xff)]);
+  /** Signed out, as a render node calls: the token is the only credential. */
+  const appearance = (id: string, authorization?: string) => SELF.fetch(`${BASE}/cameos/${id}/appearance`, { headers: authorization === undefined ? {} : { authorization } });
+  const consent = (token: string) => `Consent ${token}`;
+  const refusal = async (res: Response) => {
+    const error = deserializeError(await res.json()) as ConsentError;
+    return { status: res.status, authenticate: res.headers.get('www-authenticate'), ...error, message: error.message };
+  };
+
+  /** An owner's cameo with an appearance, granted to a friend who holds a token for it. */
+  async function shared(audience = 'approved') {
+    const [owner, friend] = [await person('look'), await person('look')];
+    const cameo = await cameoOf(owner, audience);
+    expect((await call(owner, 'PUT', `/cameos/${cameo.id}/reference/appearance`, png, 'image/png')).status).toBe(201);
+    expect((await call(owner, 'POST', `/cameos/${cameo.id}/grants`, { handle: friend.me.handle })).status).toBe(201);
+    const { token } = await (await call(friend, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'generate' })).json<{ token: string }>();
+    return { owner, friend, cameo, token };
+  }
+
+  it('streams the image as uploaded to any holder of a live token, never cached', async () => {
+    const { owner, friend, cameo, token } = await shared();
+    const res = await appearance(cameo.id, consent(token));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/png');
+    expect(res.headers.get('cache-control')).toBe('private, no-store');
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(png);
+    // Any scope draws the cameo; the scheme's name is case-insensitive (RFC 9110 §11.1); a session is neither needed nor enough.
+    const { token: remix } = await (await call(friend, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'remix' })).json<{ token: string }>();
+    expect((await appearance(cameo.id, `consent ${remix}`)).status).toBe(200);
+    expect((await SELF.fetch(`${BASE}/cameos/${cameo.id}/appearance`, { headers: { cookie: owner.cookie } })).status).toBe(401);
+  });
+
+  it('answers 401 without a token, or with one this instance cannot verify', async () => {
+    const { cameo, token } = await shared();
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const forged = `${h}.${p}.${s.slice(0, -4)}${s.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+    const otherPayload = btoa(JSON.stringify({ ...JSON.parse(atob(p.replaceAll('-', '+').replaceAll('_', '/'))), sub: 'cameo_someoneelse00000000' })).replaceAll('=', '').replaceAll('+', '-').replaceAll('/', '_');
+    for (const [what, header, message] of [
+      ['no header', undefined, /send a consent token for the cameo as Authorization: Consent <token>/],
+      ['another scheme', `Bearer ${token}`, /as Authorization: Consent <token>/],
+      ['not a JWS', 'Consent not-a-token', /as Authorization: Consent <token>/],
+      ['three segments of nothing', 'Consent aaaa.bbbb.cccc', /not one this instance issued \(malformed\)/],
+      ['a forged signature', consent(forged), /not one this instance issued \(bad signature\)/],
+      ['a claim changed under the signature', consent(`${h}.${otherPayload}.${s}`), /not one this instance issued \(bad signature\)/],
+    ] as const) {
+      const answer = await refusal(await appearance(cameo.id, header));
+      expect(answer, what).toMatchObject({ status: 401, code: 'unauthorized', authenticate: 'Consent' });
+      expect(answer.message, what).toMatch(message);
+    }
+  });
+
+  it('answers 403 to a token that is expired, revoked, for another cameo, or issued by another instance', async () => {
+    const { owner, friend, cameo, token } = await shared();
+    const t = Math.floor(Date.now() / 1000);
+    const expired = await issueConsentToken(env.DB, { iss: 'http://edge.test', sub: cameo.id, aud: `http://edge.test/u/${friend.me.handle}`, scope: ['generate'], iat: t - 7200, exp: t - 3600, jti: 'jti_appearance_expired01' });
+    expect(await refusal(await appearance(cameo.id, consent(expired)))).toMatchObject({ status: 403, code: 'consent_invalid', reason: 'expired', cameoId: cameo.id, message: expect.stringMatching(/it has expired/) });
+
+    // Another cameo's token, for a cameo that exists and one that does not: the same answer.
+    const other = await shared();
+    expect(await refusal(await appearance(other.cameo.id, consent(token)))).toMatchObject({ status: 403, reason: 'wrong_scope', message: `consent token refused: it is for cameo ${cameo.id}, not ${other.cameo.id}` });
+    expect(await refusal(await appearance('cameo_nosuchcameo000000', consent(token)))).toMatchObject({ status: 403, reason: 'wrong_scope', message: `consent token refused: it is for cameo ${cameo.id}, not cameo_nosuchcameo000000` });
+
+    const elsewhere = await makeSigningKey('k-elsewhere');
+    const foreign = await signConsentToken({ iss: 'https://other.zoetrope.example', sub: cameo.id, aud: 'https://other.zoetrope.example/u/someone', scope: ['generate'], iat: t, exp: t + 600, jti: 'jti_appearance_foreign01' }, elsewhere.privateKey, elsewhere.kid);
+    expect(await refusal(await appearance(cameo.id, consent(foreign)))).toMatchObject({ status: 403, reason: 'unknown_key', message: expect.stringMatching(/issued by https:\/\/other\.zoetrope\.example, not by this instance \(http:\/\/edge\.test\)/) });
+
+    expect((await appearance(cameo.id, consent(token))).status).toBe(200);
+    expect((await call(owner, 'DELETE', `/cameos/${cameo.id}/grants/${friend.me.handle}`)).status).toBe(200);
+    expect(await refusal(await appearance(cameo.id, consent(token)))).toMatchObject({ status: 403, reason: 'revoked', cameoId: cameo.id, message: expect.stringMatching(new RegExp(`revoked \\(by the owner of cameo ${cameo.id}`)) });
+    // Deleting the cameo revokes every live token, so its appearance is refused, not merely missing.
+    const { token: ownToken } = await (await call(owner, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'generate' })).json<{ token: string }>();
+    expect((await call(owner, 'DELETE', `/cameos/${cameo.id}`)).status).toBe(204);
+    expect(await refusal(await appearance(cameo.id, consent(ownToken)))).toMatchObject({ status: 403, reason: 'revoked' });
+  });
+
+  it('answers 404 to a valid token when the cameo has no appearance, or is gone', async () => {
+    const owner = await person('look');
+    const bare = await cameoOf(owner, 'only_me');
+    const { token } = await (await call(owner, 'POST', `/cameos/${bare.id}/consent`, { scope: 'generate' })).json<{ token: string }>();
+    const none = await appearance(bare.id, consent(token));
+    expect(none.status).toBe(404);
+    expect(deserializeError(await none.json()).message).toBe(`appearance reference of cameo ${bare.id} was not found`);
+    // A token outliving its cameo (deleting one revokes its tokens, so only a token issued outside the routes can).
+    const t = Math.floor(Date.now() / 1000);
+    const orphan = await issueConsentToken(env.DB, { iss: 'http://edge.test', sub: 'cameo_goneforgood000000', aud: `http://edge.test/u/${owner.me.handle}`, scope: ['generate'], iat: t, exp: t + 600, jti: 'jti_appearance_orphan001' });
+    const gone = await appearance('cameo_goneforgood000000', consent(orphan));
+    expect(gone.status).toBe(404);
+    expect(deserializeError(await gone.json()).message).toBe('cameo cameo_goneforgood000000 was not found');
+  });
+
+  it('tells a caller without a valid token nothing about whether the cameo exists', async () => {
+    const { cameo } = await shared('only_me');
+    const answers = [];
+    for (const id of [cameo.id, 'cameo_nosuchcameo000000']) {
+      for (const header of [undefined, 'Consent aaaa.bbbb.cccc']) {
+        const res = await appearance(id, header);
+        answers.push({ status: res.status, body: (await res.text()).replaceAll(id, '<id>') });
+      }
+    }
+    expect(answers[0]).toEqual(answers[2]);
+    expect(answers[1]).toEqual(answers[3]);
+    expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 401]);
   });
 });
