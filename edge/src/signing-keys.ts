@@ -85,7 +85,7 @@ export function claimedIssuer(token: string): string | undefined {
 /**
  * A consent token presented for a cameo: signed by this instance (its JWKS), meant for `audience`,
  * for `cameoId`, with `scope`, unexpired and not revoked. A null audience or scope accepts any: the
- * token is shown as a credential of its own (to fetch the cameo's appearance), not with a recipe.
+ * token is shown on its own (to fetch the cameo's appearance), and the caller decides who may use it.
  * Tokens from other instances are refused until federation verifies them against their issuer.
  */
 export async function checkConsent(db: D1Database, token: string, expect: { origin: string; audience: string | null; cameoId: string; scope: ConsentScope | null }): Promise<ConsentClaims> {

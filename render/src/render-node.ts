@@ -8,6 +8,7 @@ import {
   CanceledError,
   canonicalJson,
   ConflictError,
+  CONSENT_HEADER,
   ConsentError,
   deserializeError,
   InternalError,
@@ -31,9 +32,9 @@ import { assertFfmpeg, encodeMp4 } from './mp4.ts';
  * recipe with the model folder it was started with (onnxruntime-node, every file hashed before
  * use, loaded once and kept between jobs), heartbeats while it renders, encodes the MP4 with
  * ffmpeg and uploads it (the upload completes the job). A recipe's cameo is drawn with the
- * appearance the edge hands over for the recipe's consent token, which the edge checks (revocation
- * included) at that moment. Anything that goes wrong is reported with `fail` and a reason; the
- * queue retries a job up to its attempt limit.
+ * appearance the edge hands over to this node for the recipe's consent token while the node holds
+ * the job's lease; the edge checks the token (revocation included) at that moment. Anything that
+ * goes wrong is reported with `fail` and a reason; the queue retries a job up to its attempt limit.
  */
 
 export interface RenderNodeOptions {
@@ -341,17 +342,21 @@ export class RenderNode {
   }
 
   /**
-   * A cameo's appearance, decoded: `GET /api/cameos/:id/appearance` on the edge with the recipe's
-   * consent token (`Authorization: Consent`), which the edge verifies: its key, its cameo, its
-   * expiry and its revocation, now rather than when the recipe was published. A refusal is thrown as
-   * the edge's error, its message led by the cameo it is about.
+   * A cameo's appearance, decoded: `GET /api/cameos/:id/appearance` on the edge with the node's
+   * token (`Authorization: Bearer`) and the recipe's consent token (`Zoetrope-Consent`). The edge
+   * verifies the consent token (its key, its cameo, its expiry and its revocation, now rather than
+   * when the recipe was published) and that this node holds the lease of a job whose recipe carries
+   * it. A refusal is thrown as the edge's error, its message led by the cameo it is about.
    */
   private async appearance(use: CameoUse, field: string, signal: AbortSignal): Promise<CameoAppearance> {
     const what = `${field} (cameo ${use.cameoId})`;
     const path = `/api/cameos/${encodeURIComponent(use.cameoId)}/appearance`;
     let res: Response;
     try {
-      res = await fetch(`${this.edge}${path}`, { headers: { authorization: `Consent ${use.consentToken}` }, redirect: 'error', signal: AbortSignal.any([signal, AbortSignal.timeout(120_000)]) });
+      // The token alone fetches nothing (a published recipe shows it to anyone): the node shows its own
+      // token too, and the edge hands the face over only while this node holds a job carrying it.
+      const headers = { authorization: `Bearer ${this.token}`, [CONSENT_HEADER]: use.consentToken };
+      res = await fetch(`${this.edge}${path}`, { headers, redirect: 'error', signal: AbortSignal.any([signal, AbortSignal.timeout(120_000)]) });
     } catch (error) {
       if (signal.aborted) throw error;
       throw new InternalError(`${what}: its appearance could not be fetched from ${this.edge} (${(error as Error).message})`, { cause: error });
