@@ -15,6 +15,12 @@ export type ConsentScope = (typeof CONSENT_SCOPES)[number];
 export const CONSENT_TOKEN_MAX_LIFETIME_S = 12 * 60 * 60;
 /** `aud` of a token the owner made usable by anyone (audience setting "everyone"). */
 export const ANY_AUDIENCE = '*';
+/**
+ * The request header a consent token travels in when it is shown on its own, to fetch the cameo's
+ * appearance: never a credential by itself, so `Authorization` stays free for who is asking (a
+ * render node's `Bearer` token; a person's session is their cookie).
+ */
+export const CONSENT_HEADER = 'Zoetrope-Consent';
 
 export const ConsentClaimsSchema = z
   .strictObject({
@@ -50,9 +56,14 @@ export async function signConsentToken(claims: ConsentClaims, privateKey: Crypto
 }
 
 export interface ConsentExpectation {
-  /** Who wants to use the cameo: must equal the token's `aud`, unless that is `*`. */
-  readonly audience: string;
-  readonly scope: ConsentScope;
+  /**
+   * Who wants to use the cameo: must equal the token's `aud`, unless that is `*`. Null accepts any
+   * audience, for a caller that decides itself who may use the token (the cameo's appearance goes to
+   * its grantee, its owner, or a render node rendering a recipe that carries it).
+   */
+  readonly audience: string | null;
+  /** The use the token must grant; null accepts any (each scope lets its holder draw the cameo). */
+  readonly scope: ConsentScope | null;
   /** The instance the token must come from, when known. */
   readonly issuer?: string;
   readonly now?: Date;
@@ -88,8 +99,8 @@ export async function verifyConsentToken(
     });
     const claims = ConsentClaimsSchema.safeParse(payload);
     if (!claims.success) throw new ConsentError({ reason: 'malformed' });
-    if (claims.data.aud !== ANY_AUDIENCE && claims.data.aud !== expect.audience) throw new ConsentError({ reason: 'wrong_audience' });
-    if (!claims.data.scope.includes(expect.scope)) throw new ConsentError({ reason: 'wrong_scope' });
+    if (expect.audience !== null && claims.data.aud !== ANY_AUDIENCE && claims.data.aud !== expect.audience) throw new ConsentError({ reason: 'wrong_audience' });
+    if (expect.scope !== null && !claims.data.scope.includes(expect.scope)) throw new ConsentError({ reason: 'wrong_scope' });
     return claims.data;
   } catch (error) {
     if (error instanceof ConsentError) throw error;

@@ -6,6 +6,7 @@ export { cborHead, CborTag, encodeCbor, type Cbor } from './cbor.ts';
 // brings the ASN.1 libraries (~110 KB), which the web app's bundle should not carry.
 export {
   ANY_AUDIENCE,
+  CONSENT_HEADER,
   CONSENT_SCOPES,
   CONSENT_TOKEN_MAX_LIFETIME_S,
   CONSENT_TOKEN_TYPE,

@@ -5,11 +5,10 @@
  * manifest first) and muxes the clip with ffmpeg as MP4 (H.264 + AAC), the recipe in its metadata.
  * Before the browser engine exists, this is how the model is tried; the engine must match it.
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CameoAppearance } from '../workers/src/engine/cameo.ts';
 import { OnnxModel } from '../render/onnx-model.ts';
+import { readAppearance } from '../render/src/appearance.ts';
 import { writeMp4 } from '../render/src/mp4.ts';
 import { ensureDebianPackages, FFMPEG } from './system-packages.ts';
 
@@ -40,7 +39,7 @@ async function main(): Promise<number> {
     console.error(`${problems.join('\n')}\n${usage}`);
     return 2;
   }
-  const cameo = values.cameo === undefined ? undefined : { appearance: await readAppearance(values.cameo) };
+  const cameo = values.cameo === undefined ? undefined : { appearance: await readAppearance(values.cameo, `--cameo ${values.cameo}`) };
   const modelDir = resolve(values.model ?? DEFAULT_MODEL);
   const model = await OnnxModel.load(modelDir);
   const started = performance.now();
@@ -54,29 +53,6 @@ async function main(): Promise<number> {
   console.log(`wrote ${values.out}: ${clip.frameCount} frames of ${clip.width}×${clip.height} at ${clip.fps} fps with ${clip.sampleRate} Hz audio in ${((performance.now() - started) / 1000).toFixed(2)} s (text ${t.textMs.toFixed(0)} ms, sampling ${t.stepsMs.toFixed(0)} ms, video decoder ${t.videoMs.toFixed(0)} ms, audio decoder ${t.audioMs.toFixed(0)} ms)`);
   await model.release();
   return 0;
-}
-
-/** Decodes a reference image file to RGBA pixels, naming the file when it is not an image. */
-export async function readAppearance(path: string): Promise<CameoAppearance> {
-  // @napi-rs/canvas is the world renderer's canvas; a development dependency, as this script is.
-  const { loadImage, createCanvas } = await import('@napi-rs/canvas');
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new Error(`--cameo ${path} cannot be read (${(error as Error).message})`, { cause: error });
-  }
-  let image: Awaited<ReturnType<typeof loadImage>>;
-  try {
-    image = await loadImage(bytes);
-  } catch (error) {
-    throw new Error(`--cameo ${path} is not a png, jpeg or webp image (${(error as Error).message})`, { cause: error });
-  }
-  const canvas = createCanvas(image.width, image.height);
-  const g = canvas.getContext('2d');
-  g.drawImage(image, 0, 0);
-  const { data } = g.getImageData(0, 0, image.width, image.height);
-  return { width: image.width, height: image.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,10 +1,11 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { CONSENT_SCOPES, ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../contracts/index.ts';
-import { requireUser, type AuthEnv } from './auth.ts';
+import { ANY_AUDIENCE, CONSENT_HEADER, CONSENT_SCOPES, ConsentError, ForbiddenError, NotFoundError, PayloadTooLargeError, UnauthorizedError, UnsupportedError, ValidationError, type ConsentClaims } from '../../contracts/index.ts';
+import { requireUser, type AuthEnv, type SessionUser } from './auth.ts';
 import { mayContact } from './family.ts';
+import { rendersWithConsent, requireNode } from './pro-jobs.ts';
 import { parseJsonBody } from './request-body.ts';
-import { issueConsentToken, revokeConsent } from './signing-keys.ts';
+import { checkConsent, claimedIssuer, issueConsentToken, revokeConsent } from './signing-keys.ts';
 import { dropVideoIfUnpublished } from './videos.ts';
 
 /**
@@ -12,7 +13,9 @@ import { dropVideoIfUnpublished } from './videos.ts';
  * it person by person; a grantee asks for a consent token, short-lived and signed by this instance,
  * naming the cameo, the grantee, the scope and the owner's restrictions. Revoking a grant revokes
  * every live token issued under it, at once here and within the token's lifetime elsewhere.
- * Nobody but the owner can see a cameo's grants, change it or delete it.
+ * Nobody but the owner can see a cameo's grants, change it or delete it; its appearance reaches
+ * others only when they show a live consent token for it and may use it: its grantee, or a render
+ * node rendering a recipe that carries it (`GET /:id/appearance`).
  */
 export const CONSENT_TOKEN_TTL_S = 3600;
 
@@ -44,7 +47,9 @@ export interface CameoView {
 const nowS = () => Math.floor(Date.now() / 1000);
 
 /**
- * A cameo's reference media, kept in R2 for its owner only: an appearance image and a voice sample.
+ * A cameo's reference media, kept in R2 for its owner: an appearance image and a voice sample (the
+ * appearance is also served, to draw the cameo, to a live consent token's grantee or a render node
+ * rendering a recipe that carries it).
  * The declared type must be one of these, and the bytes must start the way that type does.
  */
 export const REFERENCE_KINDS = {
@@ -97,6 +102,98 @@ async function mayAsk(db: D1Database, cameo: CameoRow, userId: string): Promise<
     .bind(cameo.owner_id, userId)
     .first();
   return mutual !== null;
+}
+
+/** A consent token as it travels: three base64url segments (a compact JWS). */
+const CONSENT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+
+/** Who asks for a cameo's appearance: a signed-in person, or a registered render node. */
+type AppearanceCaller = { readonly user: SessionUser } | { readonly nodeId: string };
+
+/**
+ * Who is asking for an appearance, before any token is looked at: a render node by its bearer token
+ * (a request with `Authorization` is a node's, checked as on the render routes), else the session's
+ * person. Neither is 401: a consent token is never a credential on its own, since a published
+ * recipe shows its tokens to anyone who reads it.
+ */
+async function appearanceCaller(c: Context<AuthEnv>): Promise<AppearanceCaller> {
+  const challenged = (error: unknown) => {
+    if (error instanceof UnauthorizedError) c.header('WWW-Authenticate', 'Bearer');
+    return error;
+  };
+  if (c.req.header('authorization') !== undefined) {
+    try {
+      return { nodeId: await requireNode(c) };
+    } catch (error) {
+      throw challenged(error);
+    }
+  }
+  const user = c.get('user');
+  if (!user) throw challenged(new UnauthorizedError(`sign in as the consent token's grantee or the cameo's owner, or, as a render node, send your node token as Authorization: Bearer <token> (with the consent token as ${CONSENT_HEADER}: <token>)`));
+  return { user };
+}
+
+const isOrigin = (text: string) => {
+  try {
+    return new URL(text).origin === text;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The consent token a request shows for cameo `cameoId` in the `Zoetrope-Consent` header, with its
+ * claims, checked as a recipe's are (this instance's keys, this cameo, unexpired, unrevoked) but for
+ * any audience and scope: who may use it is {@link mayDraw}'s to decide. No token, or one this
+ * instance cannot verify, is 401; a verified token that does not (or no longer does) let anyone use
+ * this cameo is 403. The cameo itself is not looked at here, so a caller without a valid token for
+ * it learns nothing about it.
+ */
+async function shownConsent(c: Context<AuthEnv>, cameoId: string): Promise<{ token: string; claims: ConsentClaims }> {
+  const how = `send a consent token for the cameo as ${CONSENT_HEADER}: <token> (POST /api/cameos/${cameoId}/consent issues one)`;
+  const token = c.req.header(CONSENT_HEADER)?.trim() ?? '';
+  if (!CONSENT_JWS.test(token)) throw new UnauthorizedError(how);
+  const origin = new URL(c.req.url).origin;
+  try {
+    return { token, claims: await checkConsent(c.env.DB, token, { origin, cameoId, audience: null, scope: null }) };
+  } catch (error) {
+    const iss = claimedIssuer(token) ?? '';
+    // A well-formed token from another instance: its media is that instance's to serve.
+    if (error instanceof UnsupportedError && isOrigin(iss)) throw new ConsentError({ reason: 'unknown_key', cameoId }, `consent token refused: it was issued by ${iss}, not by this instance (${origin}), which serves the appearance of its own cameos only`);
+    if (error instanceof UnsupportedError) throw new UnauthorizedError(`the consent token names no instance as its issuer: ${how}`);
+    if (!(error instanceof ConsentError)) throw error;
+    switch (error.reason) {
+      case 'malformed':
+      case 'bad_signature':
+      case 'unknown_key':
+        throw new UnauthorizedError(`the consent token is not one this instance issued (${error.reason.replaceAll('_', ' ')}): ${how}`);
+      case 'expired':
+        throw new ConsentError({ reason: 'expired', cameoId }, `consent token refused: it has expired (POST /api/cameos/${cameoId}/consent issues a new one)`);
+      case 'revoked':
+        throw new ConsentError({ reason: 'revoked', cameoId }, `consent token refused: it was revoked (by the owner of cameo ${cameoId}, or with the cameo)`);
+      default:
+        throw new ConsentError({ reason: error.reason, cameoId }, error.message);
+    }
+  }
+}
+
+/**
+ * Whether the caller may draw the cameo with this live token: the person it was issued to (`aud`
+ * names them, or is `*`: the owner chose "everyone", so any signed-in person), the cameo's owner, or
+ * a render node that holds the lease of a job whose recipe carries this very token. Anyone else
+ * holding it (it is public in a published recipe) is refused with 403.
+ */
+async function mayDraw(c: Context<AuthEnv>, caller: AppearanceCaller, token: string, claims: ConsentClaims): Promise<void> {
+  const who = "only its grantee, the cameo's owner or a render node rendering a recipe with it may fetch the appearance";
+  if ('nodeId' in caller) {
+    if (await rendersWithConsent(c.env, caller.nodeId, token)) return;
+    throw new ConsentError({ reason: 'wrong_audience', cameoId: claims.sub }, `consent token refused: this render node holds the lease of no job whose recipe carries it; ${who}`);
+  }
+  const { user } = caller;
+  if (claims.aud === ANY_AUDIENCE || claims.aud === `${new URL(c.req.url).origin}/u/${user.handle}`) return;
+  // A missing cameo is simply not theirs: whether it exists is answered only to those allowed to ask.
+  if ((await c.env.DB.prepare('SELECT 1 AS owns FROM cameos WHERE id = ? AND owner_id = ?').bind(claims.sub, user.id).first()) !== null) return;
+  throw new ConsentError({ reason: 'wrong_audience', cameoId: claims.sub }, `consent token refused: it was issued to ${claims.aud}; ${who}`);
 }
 
 export const cameos = new Hono<AuthEnv>()
@@ -156,6 +253,17 @@ export const cameos = new Hono<AuthEnv>()
     const object = await c.env.MEDIA.get(referenceKey(row.id, kind));
     if (!object) throw new NotFoundError({ resource: `${kind} reference of cameo`, id: row.id });
     return c.body(object.body, 200, { 'content-type': object.httpMetadata?.contentType ?? 'application/octet-stream', 'cache-control': 'private, no-store' });
+  })
+  .get('/:id/appearance', async (c) => {
+    // The one way a cameo's appearance leaves for someone other than its owner: a live consent token
+    // for it, shown by someone who may use it, so that the grantee's tab or a render node can draw it.
+    const caller = await appearanceCaller(c);
+    const { token, claims } = await shownConsent(c, c.req.param('id'));
+    await mayDraw(c, caller, token, claims);
+    const row = await cameoOf(c.env.DB, claims.sub);
+    const object = await c.env.MEDIA.get(referenceKey(row.id, 'appearance'));
+    if (!object) throw new NotFoundError({ resource: 'appearance reference of cameo', id: row.id });
+    return c.body(object.body, 200, { 'content-type': object.httpMetadata?.contentType ?? 'application/octet-stream', 'content-length': String(object.size), 'cache-control': 'private, no-store' });
   })
   .post('/:id/grants', async (c) => {
     const user = requireUser(c);

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { RecipeSchema } from '../../contracts/index.ts';
+import { CONSENT_HEADER, RecipeSchema } from '../../contracts/index.ts';
 import { SignInSchema, SignUpSchema } from './accounts.ts';
 import { CameoCreateSchema, CameoUpdateSchema, ConsentRequestSchema, GrantSchema } from './cameos.ts';
 import type { AuthEnv } from './auth.ts';
@@ -38,7 +38,7 @@ export function openApiDocument(serverUrl: string): OpenApiDocument {
     openapi: '3.1.0',
     info: { title: 'Zoetrope edge API', version: '0.1.0', description: 'Accounts, recipes and remix links of a Zoetrope instance. Every error is {code, message, details}.' },
     servers: [{ url: serverUrl }],
-    components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'zt_session' }, node: { type: 'http', scheme: 'bearer' } } },
+    components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'zt_session' }, node: { type: 'http', scheme: 'bearer' }, consent: { type: 'apiKey', in: 'header', name: CONSENT_HEADER, description: `${CONSENT_HEADER}: <jws>: a live consent token for the cameo, from POST /api/cameos/{id}/consent (any scope). Never a credential on its own (a published recipe shows its tokens to anyone): it goes with the session of its grantee (or of the cameo's owner), or with the bearer token of a render node that holds the lease of a job whose recipe carries it` } } },
     paths: {
       '/api/health': { get: { summary: 'Is the instance up, and are its migrations applied?', responses: { '200': { description: 'ok' }, '503': { description: 'degraded' } } } },
       '/api/accounts': { post: { summary: 'Sign up (starts a session)', requestBody: { required: true, content: json(SignUpSchema) }, responses: { '201': { description: 'the new account', content: json(me) }, ...errors(400, 409, 413) } } },
@@ -70,6 +70,14 @@ export function openApiDocument(serverUrl: string): OpenApiDocument {
       '/api/cameos/{id}/reference/{kind}': {
         put: { summary: 'Upload the appearance image (png, jpeg, webp ≤ 5 MB) or voice sample (wav, webm, ogg, mp3 ≤ 10 MB) (owner)', security: session, parameters: [idParam, { name: 'kind', in: 'path', required: true, schema: { enum: ['appearance', 'voice'] } }, ...csrf], responses: { '201': { description: '{kind, contentType, bytes}' }, ...errors(400, 401, 403, 404, 413) } },
         get: { summary: 'Download a reference (owner only)', security: session, parameters: [idParam, { name: 'kind', in: 'path', required: true, schema: { enum: ['appearance', 'voice'] } }], responses: { '200': { description: 'the file' }, ...errors(400, 401, 404) } },
+      },
+      '/api/cameos/{id}/appearance': {
+        get: {
+          summary: "The cameo's appearance image, to draw it: shown a live consent token this instance issued for this cameo, by someone who may use it: the token's grantee signed in (any signed-in person when its audience is *), the cameo's owner signed in, or a render node (its bearer token) that holds the lease of a job whose recipe carries this very token. 401: no session or node token (or an unknown node token), no consent token, or one this instance cannot verify; 403: the token is expired, revoked, for another cameo or issued by another instance, or the caller is none of those who may use it (reason wrong_audience); 404: no such cameo, or no appearance uploaded",
+          security: [{ session: [], consent: [] }, { node: [], consent: [] }],
+          parameters: [idParam],
+          responses: { '200': { description: 'the image as uploaded (image/png, image/jpeg or image/webp), Cache-Control: private, no-store', content: { 'image/png': { schema: { type: 'string', format: 'binary' } }, 'image/jpeg': { schema: { type: 'string', format: 'binary' } }, 'image/webp': { schema: { type: 'string', format: 'binary' } } } }, ...errors(401, 403, 404) },
+        },
       },
       '/api/cameos/{id}/drafts/{jti}': { delete: { summary: "Delete a draft that uses your cameo: revoke its consent token and take down any publication made with it (owner)", security: session, parameters: [idParam, { name: 'jti', in: 'path', required: true, schema: { type: 'string' } }, ...csrf], responses: { '200': { description: '{jti, revoked, removedPublications}' }, ...errors(401, 403, 404) } } },
       '/api/recipes/{id}/video': {

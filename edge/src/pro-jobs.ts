@@ -28,11 +28,31 @@ const queue = (env: Env) => env.PRO_QUEUE.get(env.PRO_QUEUE.idFromName('pro-queu
 /** What the job's owner sees (not which node holds it). */
 const forOwner = (j: JobView) => ({ id: j.id, recipeId: j.recipeId, status: j.status, attempts: j.attempts, resultKey: j.resultKey, error: j.error, createdAt: j.createdAt, updatedAt: j.updatedAt });
 
-async function requireNode(c: Context<AuthEnv>): Promise<string> {
+/** The id of the registered render node whose token the request shows (`Authorization: Bearer <64 hex>`); 401 otherwise. */
+export async function requireNode(c: Context<AuthEnv>): Promise<string> {
   const token = /^Bearer ([0-9a-f]{64})$/.exec(c.req.header('authorization') ?? '')?.[1];
   const node = token ? await c.env.DB.prepare('SELECT id FROM render_nodes WHERE token_hash = ?').bind(await sha256Hex(token)).first<{ id: string }>() : null;
   if (!node) throw new UnauthorizedError('a render node must send its token as Authorization: Bearer <token>');
   return node.id;
+}
+
+/**
+ * Whether render node `nodeId` holds, now, the lease of a job whose recipe carries `consentToken`
+ * (exactly) for one of its cameos: then it may fetch that cameo's appearance to draw it. The recipe
+ * must still be published, as at lease time: a use the cameo's owner took down is not drawn.
+ */
+export async function rendersWithConsent(env: Env, nodeId: string, consentToken: string): Promise<boolean> {
+  const held = await queue(env).leasedTo(nodeId, nowS());
+  if (held.length === 0) return false;
+  const carrying = await env.DB.prepare(
+    `SELECT 1 AS carries FROM recipes r, json_each(r.canonical_json, '$.cameos') k
+     WHERE r.id IN (SELECT value FROM json_each(?1)) AND json_extract(k.value, '$.consentToken') = ?2
+       AND EXISTS (SELECT 1 FROM recipe_publications p WHERE p.recipe_id = r.id)
+     LIMIT 1`,
+  )
+    .bind(JSON.stringify(held.map((j) => j.recipeId)), consentToken)
+    .first();
+  return carrying !== null;
 }
 
 /** A lease the node no longer holds (it ran out, or was never this node's) is a conflict. */

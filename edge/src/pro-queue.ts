@@ -77,6 +77,11 @@ export class ProQueue extends DurableObject<Env> {
     return this.status(next.id);
   }
 
+  /** The jobs whose lease `nodeId` holds at `now` (one, as nodes work; none once it ran out). */
+  leasedTo(nodeId: string, now: number): JobView[] {
+    return this.ctx.storage.sql.exec<Row>("SELECT * FROM jobs WHERE status = 'leased' AND node_id = ? AND lease_expires_at > ?", nodeId, now).toArray().map(view);
+  }
+
   /** The job, if `nodeId` still holds its lease; null when the lease is gone (ran out, or another node's). */
   private held(id: string, nodeId: string, now: number): JobView | null {
     const job = this.status(id);

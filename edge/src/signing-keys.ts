@@ -72,23 +72,28 @@ export const consentStatus = new Hono<AuthEnv>().get('/status/:jti', async (c) =
   return c.json({ jti, revoked: await isRevoked(c.env.DB, jti) });
 });
 
+/** The `iss` a token claims, unverified: to say plainly where a token this instance cannot verify comes from. */
+export function claimedIssuer(token: string): string | undefined {
+  try {
+    const iss = (JSON.parse(atob(token.split('.')[1]!.replaceAll('-', '+').replaceAll('_', '/'))) as { iss?: unknown }).iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * A consent token presented with a recipe: signed by this instance (its JWKS), meant for `audience`,
- * for `cameoId`, with `scope`, unexpired and not revoked. Tokens from other instances are refused
- * until federation verifies them against their issuer.
+ * A consent token presented for a cameo: signed by this instance (its JWKS), meant for `audience`,
+ * for `cameoId`, with `scope`, unexpired and not revoked. A null audience or scope accepts any: the
+ * token is shown on its own (to fetch the cameo's appearance), and the caller decides who may use it.
+ * Tokens from other instances are refused until federation verifies them against their issuer.
  */
-export async function checkConsent(db: D1Database, token: string, expect: { origin: string; audience: string; cameoId: string; scope: ConsentScope }): Promise<ConsentClaims> {
+export async function checkConsent(db: D1Database, token: string, expect: { origin: string; audience: string | null; cameoId: string; scope: ConsentScope | null }): Promise<ConsentClaims> {
   const claims = await verifyConsentToken(token, await jwks(db), { audience: expect.audience, scope: expect.scope, issuer: expect.origin }).catch(async (error: unknown) => {
     // A token another instance issued: say so plainly rather than "bad signature".
     if (error instanceof ConsentError && (error.reason === 'unknown_key' || error.reason === 'malformed')) {
-      const iss = (() => {
-        try {
-          return (JSON.parse(atob(token.split('.')[1]!.replaceAll('-', '+').replaceAll('_', '/'))) as { iss?: unknown }).iss;
-        } catch {
-          return undefined;
-        }
-      })();
-      if (typeof iss === 'string' && iss !== expect.origin) throw new UnsupportedError({ feature: `cameo consent issued by another instance (${iss}) before federation` });
+      const iss = claimedIssuer(token);
+      if (iss !== undefined && iss !== expect.origin) throw new UnsupportedError({ feature: `cameo consent issued by another instance (${iss}) before federation` });
     }
     throw error;
   });

@@ -2,30 +2,39 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeJwt } from 'jose';
 import type { InferenceSession } from 'onnxruntime-node';
 import {
   CanceledError,
   canonicalJson,
   ConflictError,
+  CONSENT_HEADER,
+  ConsentError,
   deserializeError,
   InternalError,
   parseRecipe,
+  PayloadTooLargeError,
   UnauthorizedError,
   UnsupportedError,
   ValidationError,
   withoutConsentTokens,
   ZoetropeError,
+  type CameoUse,
   type Recipe,
 } from '../../contracts/index.ts';
-import { OnnxModel } from '../onnx-model.ts';
+import { appearanceSide, type CameoAppearance } from '../../workers/src/engine/cameo.ts';
+import { OnnxModel, type GeneratedClip } from '../onnx-model.ts';
+import { decodeAppearance, MAX_APPEARANCE_BYTES } from './appearance.ts';
 import { assertFfmpeg, encodeMp4 } from './mp4.ts';
 
 /**
  * The Pro render node: leases jobs from the edge API's queue with its bearer token, renders each
  * recipe with the model folder it was started with (onnxruntime-node, every file hashed before
  * use, loaded once and kept between jobs), heartbeats while it renders, encodes the MP4 with
- * ffmpeg and uploads it (the upload completes the job). Anything that goes wrong is reported with
- * `fail` and a reason; the queue retries a job up to its attempt limit.
+ * ffmpeg and uploads it (the upload completes the job). A recipe's cameo is drawn with the
+ * appearance the edge hands over to this node for the recipe's consent token while the node holds
+ * the job's lease; the edge checks the token (revocation included) at that moment. Anything that
+ * goes wrong is reported with `fail` and a reason; the queue retries a job up to its attempt limit.
  */
 
 export interface RenderNodeOptions {
@@ -51,7 +60,8 @@ export type RenderNodeEvent =
   | { readonly event: 'leased'; readonly jobId: string; readonly recipeId: string | null; readonly attempt: number; readonly leaseS: number }
   | { readonly event: 'heartbeat'; readonly jobId: string; readonly leaseExpiresAt: number }
   | { readonly event: 'heartbeat-failed'; readonly jobId: string; readonly message: string }
-  | { readonly event: 'rendered'; readonly jobId: string; readonly frames: number; readonly renderMs: number; readonly encodeMs: number; readonly bytes: number }
+  /** `clipSha256` identifies the clip before encoding ({@link clipSha256}): a recipe renders to the same one on every node. */
+  | { readonly event: 'rendered'; readonly jobId: string; readonly frames: number; readonly clipSha256: string; readonly renderMs: number; readonly encodeMs: number; readonly bytes: number }
   | { readonly event: 'done'; readonly jobId: string; readonly resultKey: string; readonly bytes: number }
   | { readonly event: 'failed'; readonly jobId: string; readonly reason: string; readonly status: string; readonly attempts: number }
   | { readonly event: 'lease-lost'; readonly jobId: string; readonly message: string }
@@ -88,6 +98,33 @@ const defaultLog = (event: RenderNodeEvent) => void process.stdout.write(`${JSON
 function isTransient(error: unknown): boolean {
   if (error instanceof InternalError) return true; // 5xx
   return !(error instanceof ZoetropeError); // fetch failed: refused, reset, DNS
+}
+
+/** sha256 of a generated clip's frames (RGB bytes) and then its sound (float32 PCM, little-endian as generated). */
+export function clipSha256(clip: GeneratedClip): string {
+  return createHash('sha256').update(clip.frames).update(new Uint8Array(clip.audio.buffer, clip.audio.byteOffset, clip.audio.byteLength)).digest('hex');
+}
+
+/** An error answer of the edge (`{code, message, details}`) as the error class it names. */
+async function answeredError(res: Response, what: string): Promise<ZoetropeError> {
+  const text = await res.text();
+  try {
+    return deserializeError(JSON.parse(text));
+  } catch {
+    return deserializeError({ code: res.status >= 500 ? 'internal' : 'invalid_input', message: `${what} answered ${res.status} ${text.slice(0, 200)}` });
+  }
+}
+
+/** The origin a consent token says issued it (unverified: the edge verifies it when asked for the appearance). */
+function consentIssuer(use: CameoUse, what: string): string {
+  let iss: unknown;
+  try {
+    iss = decodeJwt(use.consentToken).iss;
+  } catch {
+    iss = undefined;
+  }
+  if (typeof iss !== 'string') throw new ConsentError({ reason: 'malformed', cameoId: use.cameoId }, `${what}: consent token refused: it names no issuer`);
+  return iss;
 }
 
 export function describeFailure(error: unknown): string {
@@ -223,7 +260,17 @@ export class RenderNode {
         { field: 'recipe.model', message: `is ${want.id} ${want.version} (manifest ${want.manifestSha256.slice(0, 12)}…), but this render node runs ${m.id} ${m.version} (manifest ${manifestSha256.slice(0, 12)}…)` },
       ]);
     }
-    if (recipe.cameos.length > 0) throw new UnsupportedError({ feature: 'cameos on this render node (consent checks and cameo conditioning are not built yet)' });
+    // The engine conditions on one appearance: the one figure in the scene wears it.
+    if (recipe.cameos.length > 1) throw new UnsupportedError({ feature: 'several cameos in one recipe' }, `recipe.cameos names ${recipe.cameos.length} cameos, but this model draws one person`);
+    const cameo = recipe.cameos[0];
+    if (cameo) {
+      if (appearanceSide(m) === 0) throw new ValidationError([{ field: 'recipe.cameos', message: `model ${m.id} ${m.version} cannot draw cameos (its text encoder takes no appearance image)` }]);
+      const what = `recipe.cameos[0] (cameo ${cameo.cameoId})`;
+      const issuer = consentIssuer(cameo, what);
+      if (issuer !== this.edge) {
+        throw new UnsupportedError({ feature: `cameos whose consent another instance issued (${issuer})` }, `${what}: its consent was issued by ${issuer}, but this render node fetches cameo appearances from its own instance (${this.edge}) only; fetching them from other instances is not built yet`);
+      }
+    }
     if (recipe.shots) throw new UnsupportedError({ feature: 'multi-shot recipes on this render node' });
     const issues: { field: string; message: string }[] = [];
     if (recipe.fps !== m.output.fps) issues.push({ field: 'recipe.fps', message: `is ${recipe.fps}, but ${m.id} makes ${m.output.fps} fps` });
@@ -247,12 +294,14 @@ export class RenderNode {
       const { model, manifestSha256 } = await this.loadModel();
       const recipe = parseRecipe(lease.recipe);
       this.check(recipe, model, manifestSha256);
+      const cameo = recipe.cameos[0] ? { appearance: await this.appearance(recipe.cameos[0], 'recipe.cameos[0]', stop.signal) } : undefined;
       const started = performance.now();
-      const clip = await model.generate({ prompt: recipe.prompt, seed: recipe.seed, steps: recipe.steps, guidance: recipe.guidance, signal: stop.signal });
+      const clip = await model.generate({ prompt: recipe.prompt, seed: recipe.seed, steps: recipe.steps, guidance: recipe.guidance, ...(cameo ? { cameo } : {}), signal: stop.signal });
       // Rendered: from here the job is finished even if the node is asked to stop (encoding and upload take seconds).
       const encodeStarted = performance.now();
+      // The consent tokens stay out of the file: each is a credential for this render only.
       const mp4 = await encodeMp4(clip, canonicalJson(withoutConsentTokens(recipe)), { width: recipe.width, height: recipe.height, durationS: recipe.durationS });
-      this.log({ event: 'rendered', jobId, frames: clip.frameCount, renderMs: Math.round(encodeStarted - started), encodeMs: Math.round(performance.now() - encodeStarted), bytes: mp4.byteLength });
+      this.log({ event: 'rendered', jobId, frames: clip.frameCount, clipSha256: clipSha256(clip), renderMs: Math.round(encodeStarted - started), encodeMs: Math.round(performance.now() - encodeStarted), bytes: mp4.byteLength });
       if (lost !== null) return this.lost(jobId, lost);
       const uploaded = (await (await this.call('PUT', `/api/render/jobs/${jobId}/result`, mp4)).json()) as { resultKey: string; bytes: number };
       this.counts.done++;
@@ -292,6 +341,44 @@ export class RenderNode {
     }
   }
 
+  /**
+   * A cameo's appearance, decoded: `GET /api/cameos/:id/appearance` on the edge with the node's
+   * token (`Authorization: Bearer`) and the recipe's consent token (`Zoetrope-Consent`). The edge
+   * verifies the consent token (its key, its cameo, its expiry and its revocation, now rather than
+   * when the recipe was published) and that this node holds the lease of a job whose recipe carries
+   * it. A refusal is thrown as the edge's error, its message led by the cameo it is about.
+   */
+  private async appearance(use: CameoUse, field: string, signal: AbortSignal): Promise<CameoAppearance> {
+    const what = `${field} (cameo ${use.cameoId})`;
+    const path = `/api/cameos/${encodeURIComponent(use.cameoId)}/appearance`;
+    let res: Response;
+    try {
+      // The token alone fetches nothing (a published recipe shows it to anyone): the node shows its own
+      // token too, and the edge hands the face over only while this node holds a job carrying it.
+      const headers = { authorization: `Bearer ${this.token}`, [CONSENT_HEADER]: use.consentToken };
+      res = await fetch(`${this.edge}${path}`, { headers, redirect: 'error', signal: AbortSignal.any([signal, AbortSignal.timeout(120_000)]) });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw new InternalError(`${what}: its appearance could not be fetched from ${this.edge} (${(error as Error).message})`, { cause: error });
+    }
+    if (!res.ok) {
+      const error = await answeredError(res, `GET ${path}`);
+      throw deserializeError({ ...error.toJSON(), message: `${what}: ${error.message}` });
+    }
+    if (Number(res.headers.get('content-length') ?? '0') > MAX_APPEARANCE_BYTES) {
+      await res.body?.cancel();
+      throw new PayloadTooLargeError({ limitBytes: MAX_APPEARANCE_BYTES }, `${what}: its appearance is larger than ${MAX_APPEARANCE_BYTES} bytes`);
+    }
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of res.body ?? []) {
+      total += chunk.byteLength;
+      if (total > MAX_APPEARANCE_BYTES) throw new PayloadTooLargeError({ limitBytes: MAX_APPEARANCE_BYTES }, `${what}: its appearance is larger than ${MAX_APPEARANCE_BYTES} bytes`);
+      chunks.push(chunk);
+    }
+    return decodeAppearance(Buffer.concat(chunks), `${what}: its appearance`);
+  }
+
   /** One call to the edge's render API; an error answer is thrown as the error class it names. */
   private async call(method: 'POST' | 'PUT', path: string, body?: Uint8Array | Record<string, unknown>): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
@@ -305,14 +392,7 @@ export class RenderNode {
     }
     const res = await fetch(`${this.edge}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(120_000) });
     if (res.ok) return res;
-    const text = await res.text();
-    let answer: unknown;
-    try {
-      answer = JSON.parse(text);
-    } catch {
-      answer = { code: res.status >= 500 ? 'internal' : 'invalid_input', message: `${method} ${path} answered ${res.status} ${text.slice(0, 200)}` };
-    }
-    const error = deserializeError(answer);
+    const error = await answeredError(res, `${method} ${path}`);
     if (error instanceof UnauthorizedError) throw new UnauthorizedError(`the edge refused this node's token (${error.message}): make one with npm run render-node:token`);
     throw error;
   }

@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createCanvas } from '@napi-rs/canvas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deserializeError, type Recipe } from '../../contracts/index.ts';
-import { RenderNode, type RenderNodeEvent } from '../../render/src/index.ts';
+import { CONSENT_HEADER, deserializeError, type Recipe } from '../../contracts/index.ts';
+import { clipSha256, decodeAppearance, OnnxModel, RenderNode, type RenderNodeEvent } from '../../render/src/index.ts';
 import { createRenderNodeToken, revokeRenderNode } from '../../scripts/render-node-token.ts';
 import { startApp, type RunningApp } from '../../scripts/running-app.ts';
 import { ensureDebianPackages, FFMPEG } from '../../scripts/system-packages.ts';
@@ -36,6 +37,23 @@ const TINY_RECIPE: Recipe = {
 interface Person {
   readonly cookie: string;
   readonly csrf: string;
+  readonly handle: string;
+}
+
+/** A reference face: a warm oval with dark eyes on a pale ground, as a PNG the edge stores and the node decodes. */
+function facePng(): Uint8Array<ArrayBuffer> {
+  const canvas = createCanvas(40, 30);
+  const g = canvas.getContext('2d');
+  g.fillStyle = '#e8e0d0';
+  g.fillRect(0, 0, 40, 30);
+  g.fillStyle = '#c68642';
+  g.beginPath();
+  g.ellipse(20, 15, 11, 14, 0, 0, Math.PI * 2);
+  g.fill();
+  g.fillStyle = '#2b1d0e';
+  g.fillRect(14, 11, 3, 3);
+  g.fillRect(23, 11, 3, 3);
+  return new Uint8Array(canvas.toBuffer('image/png'));
 }
 
 describe('the Pro render node against the running app', () => {
@@ -50,10 +68,40 @@ describe('the Pro render node against the running app', () => {
     api(path, { method, headers: { 'content-type': 'application/json', cookie: who.cookie, 'x-csrf-token': who.csrf }, body: body === undefined ? undefined : JSON.stringify(body) });
 
   async function signUp(): Promise<Person> {
-    const res = await api('/accounts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle: `render_${process.pid % 10_000}_${Date.now() % 100_000}_${n++}`, password: 'correct horse battery', birthDate: '1990-01-01' }) });
+    const handle = `render_${process.pid % 10_000}_${Date.now() % 100_000}_${n++}`;
+    const res = await api('/accounts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ handle, password: 'correct horse battery', birthDate: '1990-01-01' }) });
     expect(res.status).toBe(201);
     const me = (await res.json()) as { csrfToken: string };
-    return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf: me.csrfToken };
+    return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf: me.csrfToken, handle };
+  }
+
+  /** A cameo of `owner` with `face` as its appearance, granted to `grantee`, and the grantee's consent token for it. */
+  async function grantedCameo(owner: Person, grantee: Person, face: Uint8Array<ArrayBuffer>): Promise<{ cameoId: string; consentToken: string }> {
+    const made = await as(owner, 'POST', '/cameos', { name: 'My face', audience: 'approved' });
+    expect(made.status).toBe(201);
+    const { id: cameoId } = (await made.json()) as { id: string };
+    const uploaded = await api(`/cameos/${cameoId}/reference/appearance`, { method: 'PUT', headers: { 'content-type': 'image/png', cookie: owner.cookie, 'x-csrf-token': owner.csrf }, body: face });
+    expect(uploaded.status).toBe(201);
+    expect((await as(owner, 'POST', `/cameos/${cameoId}/grants`, { handle: grantee.handle })).status).toBe(201);
+    const consent = await as(grantee, 'POST', `/cameos/${cameoId}/consent`, { scope: 'generate' });
+    expect(consent.status).toBe(201);
+    return { cameoId, consentToken: ((await consent.json()) as { token: string }).token };
+  }
+
+  /** Leases the job `runs` times (the queue's three attempts) and returns each outcome's reason. */
+  async function failures(jobId: string, runs = 3): Promise<string[]> {
+    const node = new RenderNode({ edge: app.edgeOrigin, token, modelDir: TINY_MODEL, log: () => undefined });
+    const reasons: string[] = [];
+    try {
+      for (let i = 0; i < runs; i++) {
+        const outcome = await node.runOnce();
+        expect(outcome).toMatchObject({ status: 'failed', jobId, willRetry: i < runs - 1 });
+        reasons.push(outcome?.status === 'failed' ? outcome.reason : '');
+      }
+    } finally {
+      await node.close();
+    }
+    return reasons;
   }
 
   async function submit(who: Person, recipe: Recipe): Promise<string> {
@@ -176,6 +224,65 @@ describe('the Pro render node against the running app', () => {
     expect(beat, JSON.stringify(events)).toMatchObject({ jobId });
     expect(beat?.event === 'heartbeat' && beat.leaseExpiresAt).toBeGreaterThan(Date.now() / 1000 + 60);
     expect(await (await as(me, 'GET', `/pro-jobs/${jobId}`)).json()).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  it("draws a cameo with the face the edge hands over for the recipe's consent token, which stays out of the MP4", async () => {
+    const [owner, friend] = [await signUp(), await signUp()];
+    const face = facePng();
+    const cameo = await grantedCameo(owner, friend, face);
+    const withCameo: Recipe = { ...TINY_RECIPE, prompt: 'a person kicks a ball', seed: 21, cameos: [cameo] };
+    const cameoJob = await submit(friend, withCameo);
+    const plainJob = await submit(friend, { ...withCameo, cameos: [] });
+    // The published recipe shows the token to anyone, so the token alone fetches nothing: the node shows its own token too.
+    expect((await api(`/cameos/${cameo.cameoId}/appearance`, { headers: { [CONSENT_HEADER]: cameo.consentToken } })).status).toBe(401);
+    const events: RenderNodeEvent[] = [];
+    const node = new RenderNode({ edge: app.edgeOrigin, token, modelDir: TINY_MODEL, log: (e) => events.push(e) });
+    try {
+      // Submitted within the same second, the two jobs are leased in either order (the queue orders by second, then id).
+      const outcomes = [await node.runOnce(), await node.runOnce()];
+      expect(outcomes).toEqual(expect.arrayContaining([expect.objectContaining({ status: 'done', jobId: cameoJob }), expect.objectContaining({ status: 'done', jobId: plainJob })]));
+    } finally {
+      await node.close();
+    }
+    const rendered = new Map(events.flatMap((e) => (e.event === 'rendered' ? [[e.jobId, e.clipSha256] as const] : [])));
+    expect(rendered.get(cameoJob)).toMatch(/^[0-9a-f]{64}$/);
+    expect(rendered.get(cameoJob)).not.toBe(rendered.get(plainJob));
+    // The very face it was given: the same recipe rendered here with the uploaded image is the same clip.
+    const model = await OnnxModel.load(TINY_MODEL);
+    try {
+      const here = await model.generate({ prompt: withCameo.prompt, seed: withCameo.seed, steps: withCameo.steps, guidance: withCameo.guidance, cameo: { appearance: await decodeAppearance(face, 'the test face') } });
+      expect(clipSha256(here)).toBe(rendered.get(cameoJob));
+    } finally {
+      await model.release();
+    }
+
+    const video = await as(friend, 'GET', `/pro-jobs/${cameoJob}/video`);
+    expect(video.status).toBe(200);
+    const bytes = Buffer.from(await video.arrayBuffer());
+    expect(bytes.includes(cameo.consentToken.split('.')[2]!)).toBe(false);
+    const file = join(work, `${cameoJob}.mp4`);
+    writeFileSync(file, bytes);
+    const probe = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'format_tags=comment', '-of', 'json', file], { encoding: 'utf8' });
+    expect(probe.status, probe.stderr).toBe(0);
+    const comment = JSON.parse((JSON.parse(probe.stdout) as { format: { tags?: { comment?: string } } }).format.tags?.comment ?? '{}') as { cameos?: unknown };
+    expect(comment.cameos).toEqual([{ cameoId: cameo.cameoId }]);
+  });
+
+  it('fails a cameo job whose consent was revoked after it was submitted, naming the cameo, on every attempt', async () => {
+    const [owner, friend] = [await signUp(), await signUp()];
+    const cameo = await grantedCameo(owner, friend, facePng());
+    const jobId = await submit(friend, { ...TINY_RECIPE, prompt: 'a person kicks a ball', seed: 22, cameos: [cameo] });
+    expect(await (await as(owner, 'DELETE', `/cameos/${cameo.cameoId}/grants/${friend.handle}`)).json()).toEqual({ revokedTokens: 1 });
+    const reasons = await failures(jobId);
+    for (const reason of reasons) expect(reason).toBe(`recipe.cameos[0] (cameo ${cameo.cameoId}): consent token refused: it was revoked (by the owner of cameo ${cameo.cameoId}, or with the cameo)`);
+    expect(await (await as(friend, 'GET', `/pro-jobs/${jobId}`)).json()).toMatchObject({ status: 'failed', attempts: 3, error: reasons[2] });
+  });
+
+  it('refuses a recipe with two cameos: this model draws one person', async () => {
+    const [a, b, friend] = [await signUp(), await signUp(), await signUp()];
+    const cameos = [await grantedCameo(a, friend, facePng()), await grantedCameo(b, friend, facePng())];
+    const jobId = await submit(friend, { ...TINY_RECIPE, prompt: 'a person kicks a ball', seed: 23, cameos });
+    for (const reason of await failures(jobId)) expect(reason).toBe('recipe.cameos names 2 cameos, but this model draws one person');
   });
 
   it('runs as `npm run render-node`: waits for jobs, and stops cleanly on SIGTERM', async () => {

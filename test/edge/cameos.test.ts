@@ -1,11 +1,13 @@
 import { env, SELF } from 'cloudflare:test';
 import type { JSONWebKeySet } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { type ConsentError, deserializeError, verifyConsentToken } from '../../contracts/index.ts';
+import { CONSENT_HEADER, type ConsentError, deserializeError, signConsentToken, verifyConsentToken } from '../../contracts/index.ts';
+import { sha256Hex } from '../../edge/src/auth.ts';
 import type { CameoView } from '../../edge/src/cameos.ts';
 import type { RecipeView } from '../../edge/src/recipes.ts';
 import { issueConsentToken } from '../../edge/src/signing-keys.ts';
 import type { Recipe } from '../../contracts/index.ts';
+import { makeSigningKey } from '../fixtures/consent.ts';
 import { DRAFT_RECIPE } from '../fixtures/recipes.ts';
 import { BASE, call, person, type Who } from './people.ts';
 
@@ -222,5 +224,208 @@ describe('cameo reference media (R2, owner-only)', () => {
     expect((await put(owner, cameo.id, 'face', png, 'image/png')).status).toBe(400);
     expect(await env.MEDIA.head(`cameos/${cameo.id}/appearance`)).toBeNull();
     expect(await env.MEDIA.head(`cameos/${cameo.id}/voice`)).toBeNull();
+  });
+});
+
+describe("a cameo's appearance, for a consent token's grantee, the cameo's owner, or a render node rendering it", () => {
+  const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...Array.from({ length: 96 }, (_, i) => (i * 7) & 0xff)]);
+  /** Who asks: a person's session, a render node's token (`node`), or any `authorization` as is; the consent token goes in its own header. */
+  interface Asking {
+    readonly who?: Who;
+    readonly node?: string;
+    readonly authorization?: string;
+    readonly consent?: string;
+  }
+  const appearance = (id: string, { who, node, authorization, consent }: Asking = {}) =>
+    SELF.fetch(`${BASE}/cameos/${id}/appearance`, {
+      headers: {
+        ...(who ? { cookie: who.cookie } : {}),
+        ...(node !== undefined ? { authorization: `Bearer ${node}` } : authorization !== undefined ? { authorization } : {}),
+        ...(consent !== undefined ? { [CONSENT_HEADER]: consent } : {}),
+      },
+    });
+  const refusal = async (res: Response) => {
+    const error = deserializeError(await res.json()) as ConsentError;
+    return { status: res.status, authenticate: res.headers.get('www-authenticate'), ...error, message: error.message };
+  };
+  const mayFetch = "only its grantee, the cameo's owner or a render node rendering a recipe with it may fetch the appearance";
+
+  /** An owner's cameo with an appearance, granted to a friend who holds a token for it. */
+  async function shared(audience = 'approved') {
+    const [owner, friend] = [await person('look'), await person('look')];
+    const cameo = await cameoOf(owner, audience);
+    expect((await call(owner, 'PUT', `/cameos/${cameo.id}/reference/appearance`, png, 'image/png')).status).toBe(201);
+    expect((await call(owner, 'POST', `/cameos/${cameo.id}/grants`, { handle: friend.me.handle })).status).toBe(201);
+    const { token } = await (await call(friend, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'generate' })).json<{ token: string }>();
+    return { owner, friend, cameo, token };
+  }
+
+  let nodes = 0;
+  async function renderNode(): Promise<string> {
+    const token = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('');
+    await env.DB.prepare('INSERT INTO render_nodes (id, name, token_hash, created_at) VALUES (?, ?, ?, 0)').bind(`node_look_${nodes++}`, 'look', await sha256Hex(token)).run();
+    return token;
+  }
+  const nodeCall = (token: string, path: string, body?: unknown) =>
+    SELF.fetch(`${BASE}/render${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  /** `who` publishes `recipe` and submits it as a Pro job, which `node` leases (after finishing whatever waited before it). */
+  async function leased(who: Who, recipe: Recipe, node: string): Promise<{ jobId: string; recipeId: string }> {
+    for (let res = await nodeCall(node, '/lease'); res.status !== 204; res = await nodeCall(node, '/lease')) {
+      const { id } = await res.json<{ id: string }>();
+      await nodeCall(node, `/jobs/${id}/complete`, { resultKey: `renders/${id}.mp4` });
+    }
+    const published = await call(who, 'POST', '/recipes', { recipe });
+    expect(published.status).toBe(201);
+    const { id: recipeId } = await published.json<RecipeView>();
+    const submitted = await call(who, 'POST', '/pro-jobs', { recipeId });
+    expect(submitted.status).toBe(201);
+    const { id: jobId } = await submitted.json<{ id: string }>();
+    expect((await (await nodeCall(node, '/lease')).json<{ id: string }>()).id).toBe(jobId);
+    return { jobId, recipeId };
+  }
+
+  it('streams the image as uploaded to the grantee signed in with a live token, and to the owner; never cached', async () => {
+    const { owner, friend, cameo, token } = await shared();
+    const res = await appearance(cameo.id, { who: friend, consent: token });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/png');
+    expect(res.headers.get('cache-control')).toBe('private, no-store');
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(png);
+    // Any scope draws the cameo.
+    const { token: remix } = await (await call(friend, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'remix' })).json<{ token: string }>();
+    expect((await appearance(cameo.id, { who: friend, consent: remix })).status).toBe(200);
+    // The owner, with a token their grantee holds.
+    const byOwner = await appearance(cameo.id, { who: owner, consent: token });
+    expect(byOwner.status).toBe(200);
+    expect(new Uint8Array(await byOwner.arrayBuffer())).toEqual(png);
+  });
+
+  it("refuses a leaked token to anyone else: another signed-in person 403, nobody signed in 401, a token for '*' any signed-in person", async () => {
+    const { friend, cameo, token } = await shared();
+    const stranger = await person('look');
+    // A published recipe shows its consent token to anyone who reads it.
+    const { id: recipeId } = await (await call(friend, 'POST', '/recipes', { recipe: { ...DRAFT_RECIPE, seed: 601, cameos: [{ cameoId: cameo.id, consentToken: token }] } })).json<RecipeView>();
+    const leaked = (await (await SELF.fetch(`${BASE}/recipes/${recipeId}`)).json<RecipeView>()).recipe.cameos[0]?.consentToken;
+    expect(leaked).toBe(token);
+
+    expect(await refusal(await appearance(cameo.id, { who: stranger, consent: token }))).toMatchObject({
+      status: 403,
+      code: 'consent_invalid',
+      reason: 'wrong_audience',
+      cameoId: cameo.id,
+      message: `consent token refused: it was issued to http://edge.test/u/${friend.me.handle}; ${mayFetch}`,
+    });
+    const signedOut = await refusal(await appearance(cameo.id, { consent: token }));
+    expect(signedOut).toMatchObject({ status: 401, code: 'unauthorized', authenticate: 'Bearer' });
+    expect(signedOut.message).toMatch(/sign in as the consent token's grantee or the cameo's owner, or, as a render node, send your node token as Authorization: Bearer <token> \(with the consent token as Zoetrope-Consent: <token>\)/);
+    // The old way (the token as the credential) and a node token nobody registered are not credentials either.
+    for (const authorization of [`Consent ${token}`, `Bearer ${'ab'.repeat(32)}`]) {
+      expect(await refusal(await appearance(cameo.id, { authorization, consent: token })), authorization.slice(0, 7)).toMatchObject({ status: 401, authenticate: 'Bearer', message: 'a render node must send its token as Authorization: Bearer <token>' });
+      expect((await appearance(cameo.id, { who: friend, authorization, consent: token })).status).toBe(401);
+    }
+
+    // The owner chose "everyone": a token for '*' draws the cameo for any signed-in person (and still nobody signed out).
+    const t = Math.floor(Date.now() / 1000);
+    const anyone = await issueConsentToken(env.DB, { iss: 'http://edge.test', sub: cameo.id, aud: '*', scope: ['generate'], iat: t, exp: t + 600, jti: 'jti_appearance_anyone001' });
+    expect((await appearance(cameo.id, { who: stranger, consent: anyone })).status).toBe(200);
+    expect((await appearance(cameo.id, { consent: anyone })).status).toBe(401);
+  });
+
+  it('hands the appearance to a render node while it holds the lease of a job whose recipe carries that very token, and to no other node', async () => {
+    const { owner, friend, cameo, token } = await shared();
+    const [gpu, other] = [await renderNode(), await renderNode()];
+    const { jobId } = await leased(friend, { ...DRAFT_RECIPE, seed: 611, cameos: [{ cameoId: cameo.id, consentToken: token }] }, gpu);
+    const res = await appearance(cameo.id, { node: gpu, consent: token });
+    expect(res.status).toBe(200);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(png);
+    const noLease = `consent token refused: this render node holds the lease of no job whose recipe carries it; ${mayFetch}`;
+    // Another node, which holds no such lease.
+    expect(await refusal(await appearance(cameo.id, { node: other, consent: token }))).toMatchObject({ status: 403, reason: 'wrong_audience', cameoId: cameo.id, message: noLease });
+    // A live token for the same cameo that the recipe does not carry.
+    const { token: another } = await (await call(friend, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'remix' })).json<{ token: string }>();
+    expect(await refusal(await appearance(cameo.id, { node: gpu, consent: another }))).toMatchObject({ status: 403, message: noLease });
+    // The lease is gone once the job is done.
+    expect((await nodeCall(gpu, `/jobs/${jobId}/complete`, { resultKey: `renders/${jobId}.mp4` })).status).toBe(200);
+    expect(await refusal(await appearance(cameo.id, { node: gpu, consent: token }))).toMatchObject({ status: 403, message: noLease });
+
+    // A use the owner took down is not drawn, even by the node holding its job.
+    const again = await leased(friend, { ...DRAFT_RECIPE, seed: 612, cameos: [{ cameoId: cameo.id, consentToken: token }] }, gpu);
+    expect((await appearance(cameo.id, { node: gpu, consent: token })).status).toBe(200);
+    expect((await call(owner, 'DELETE', `/cameos/${cameo.id}/uses/${again.recipeId}`)).status).toBe(200);
+    expect(await refusal(await appearance(cameo.id, { node: gpu, consent: token }))).toMatchObject({ status: 403, message: noLease });
+  });
+
+  it('answers 401 without a consent token, or with one this instance cannot verify', async () => {
+    const { friend, cameo, token } = await shared();
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const forged = `${h}.${p}.${s.slice(0, -4)}${s.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+    const otherPayload = btoa(JSON.stringify({ ...JSON.parse(atob(p.replaceAll('-', '+').replaceAll('_', '/'))), sub: 'cameo_someoneelse00000000' })).replaceAll('=', '').replaceAll('+', '-').replaceAll('/', '_');
+    for (const [what, consent, message] of [
+      ['no header', undefined, /send a consent token for the cameo as Zoetrope-Consent: <token>/],
+      ['an auth scheme in front', `Consent ${token}`, /as Zoetrope-Consent: <token>/],
+      ['not a JWS', 'not-a-token', /as Zoetrope-Consent: <token>/],
+      ['three segments of nothing', 'aaaa.bbbb.cccc', /not one this instance issued \(malformed\)/],
+      ['a forged signature', forged, /not one this instance issued \(bad signature\)/],
+      ['a claim changed under the signature', `${h}.${otherPayload}.${s}`, /not one this instance issued \(bad signature\)/],
+    ] as const) {
+      const answer = await refusal(await appearance(cameo.id, { who: friend, ...(consent === undefined ? {} : { consent }) }));
+      expect(answer, what).toMatchObject({ status: 401, code: 'unauthorized' });
+      expect(answer.message, what).toMatch(message);
+    }
+  });
+
+  it('answers 403 to a token that is expired, revoked, for another cameo, or issued by another instance', async () => {
+    const { owner, friend, cameo, token } = await shared();
+    const t = Math.floor(Date.now() / 1000);
+    const expired = await issueConsentToken(env.DB, { iss: 'http://edge.test', sub: cameo.id, aud: `http://edge.test/u/${friend.me.handle}`, scope: ['generate'], iat: t - 7200, exp: t - 3600, jti: 'jti_appearance_expired01' });
+    expect(await refusal(await appearance(cameo.id, { who: friend, consent: expired }))).toMatchObject({ status: 403, code: 'consent_invalid', reason: 'expired', cameoId: cameo.id, message: expect.stringMatching(/it has expired/) });
+
+    // Another cameo's token, for a cameo that exists and one that does not: the same answer.
+    const other = await shared();
+    expect(await refusal(await appearance(other.cameo.id, { who: friend, consent: token }))).toMatchObject({ status: 403, reason: 'wrong_scope', message: `consent token refused: it is for cameo ${cameo.id}, not ${other.cameo.id}` });
+    expect(await refusal(await appearance('cameo_nosuchcameo000000', { who: friend, consent: token }))).toMatchObject({ status: 403, reason: 'wrong_scope', message: `consent token refused: it is for cameo ${cameo.id}, not cameo_nosuchcameo000000` });
+
+    const elsewhere = await makeSigningKey('k-elsewhere');
+    const foreign = await signConsentToken({ iss: 'https://other.zoetrope.example', sub: cameo.id, aud: 'https://other.zoetrope.example/u/someone', scope: ['generate'], iat: t, exp: t + 600, jti: 'jti_appearance_foreign01' }, elsewhere.privateKey, elsewhere.kid);
+    expect(await refusal(await appearance(cameo.id, { who: friend, consent: foreign }))).toMatchObject({ status: 403, reason: 'unknown_key', message: expect.stringMatching(/issued by https:\/\/other\.zoetrope\.example, not by this instance \(http:\/\/edge\.test\)/) });
+
+    expect((await appearance(cameo.id, { who: friend, consent: token })).status).toBe(200);
+    expect((await call(owner, 'DELETE', `/cameos/${cameo.id}/grants/${friend.me.handle}`)).status).toBe(200);
+    expect(await refusal(await appearance(cameo.id, { who: friend, consent: token }))).toMatchObject({ status: 403, reason: 'revoked', cameoId: cameo.id, message: expect.stringMatching(new RegExp(`revoked \\(by the owner of cameo ${cameo.id}`)) });
+    // Deleting the cameo revokes every live token, so its appearance is refused, not merely missing.
+    const { token: ownToken } = await (await call(owner, 'POST', `/cameos/${cameo.id}/consent`, { scope: 'generate' })).json<{ token: string }>();
+    expect((await call(owner, 'DELETE', `/cameos/${cameo.id}`)).status).toBe(204);
+    expect(await refusal(await appearance(cameo.id, { who: owner, consent: ownToken }))).toMatchObject({ status: 403, reason: 'revoked' });
+  });
+
+  it('answers 404 to a valid token when the cameo has no appearance, or is gone', async () => {
+    const owner = await person('look');
+    const bare = await cameoOf(owner, 'only_me');
+    const { token } = await (await call(owner, 'POST', `/cameos/${bare.id}/consent`, { scope: 'generate' })).json<{ token: string }>();
+    const none = await appearance(bare.id, { who: owner, consent: token });
+    expect(none.status).toBe(404);
+    expect(deserializeError(await none.json()).message).toBe(`appearance reference of cameo ${bare.id} was not found`);
+    // A token outliving its cameo (deleting one revokes its tokens, so only a token issued outside the routes can).
+    const t = Math.floor(Date.now() / 1000);
+    const orphan = await issueConsentToken(env.DB, { iss: 'http://edge.test', sub: 'cameo_goneforgood000000', aud: `http://edge.test/u/${owner.me.handle}`, scope: ['generate'], iat: t, exp: t + 600, jti: 'jti_appearance_orphan001' });
+    const gone = await appearance('cameo_goneforgood000000', { who: owner, consent: orphan });
+    expect(gone.status).toBe(404);
+    expect(deserializeError(await gone.json()).message).toBe('cameo cameo_goneforgood000000 was not found');
+    // To anyone else holding that token, a missing cameo is refused like a present one.
+    expect(await refusal(await appearance('cameo_goneforgood000000', { who: await person('look'), consent: orphan }))).toMatchObject({ status: 403, reason: 'wrong_audience' });
+  });
+
+  it('tells a caller without a valid token, or without a session or node token, nothing about whether the cameo exists', async () => {
+    const { cameo, token } = await shared('only_me');
+    const stranger = await person('look');
+    const answers = [];
+    for (const id of [cameo.id, 'cameo_nosuchcameo000000']) {
+      for (const asking of [{ who: stranger }, { who: stranger, consent: 'aaaa.bbbb.cccc' }, {}, { consent: token }]) {
+        const res = await appearance(id, asking);
+        answers.push({ status: res.status, body: (await res.text()).replaceAll(id, '<id>') });
+      }
+    }
+    expect(answers.slice(0, 4)).toEqual(answers.slice(4));
+    expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 401, 401, 401, 401, 401]);
   });
 });
