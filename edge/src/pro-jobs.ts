@@ -1,12 +1,13 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { ConflictError, NotFoundError, RateLimitedError, RecipeIdSchema, UnauthorizedError } from '../../contracts/index.ts';
+import { ConflictError, ConsentError, NotFoundError, RateLimitedError, RecipeIdSchema, UnauthorizedError } from '../../contracts/index.ts';
 import { requireUser, sha256Hex, type AuthEnv } from './auth.ts';
 import { LEASE_S, type JobView } from './pro-queue.ts';
 import { assertRecipeAllowed } from './moderation.ts';
 import { readRecipe } from './recipes.ts';
 import { assertMp4, checkMp4Headers, readLimitedBody, serveMp4 } from './videos.ts';
 import { parseJsonBody } from './request-body.ts';
+import { checkConsent } from './signing-keys.ts';
 
 /**
  * Pro renders: a signed-in person submits a published recipe (a daily quota applies), watches its
@@ -67,7 +68,18 @@ export const proJobs = new Hono<AuthEnv>()
     const user = requireUser(c);
     const { recipeId } = await parseJsonBody(c, SubmitSchema, 'job');
     // The policy again at submit: a recipe published before a rule changed is still checked.
-    await assertRecipeAllowed(c.env.DB, (await readRecipe(c.env.DB, recipeId)).recipe, user, recipeId);
+    const { recipe } = await readRecipe(c.env.DB, recipeId);
+    await assertRecipeAllowed(c.env.DB, recipe, user, recipeId);
+    // A cameo is drawn for its grantee only: a published recipe shows its consent tokens to anyone,
+    // and a render node fetches the face for the job, so only someone each token was issued to (or
+    // a token for everyone) may send the recipe to be rendered.
+    const origin = new URL(c.req.url).origin;
+    for (const [i, cameo] of recipe.cameos.entries()) {
+      await checkConsent(c.env.DB, cameo.consentToken, { origin, audience: `${origin}/u/${user.handle}`, cameoId: cameo.cameoId, scope: null }).catch((error: unknown) => {
+        if (!(error instanceof ConsentError)) throw error;
+        throw new ConsentError({ reason: error.reason, cameoId: cameo.cameoId }, `recipe.cameos[${i}] (cameo ${cameo.cameoId}): ${error.message}; a recipe with a cameo is rendered for the person its consent token was issued to`);
+      });
+    }
     const q = queue(c.env);
     const since = nowS() - 24 * 3600;
     const used = await q.submittedSince(user.id, since);

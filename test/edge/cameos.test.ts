@@ -355,6 +355,17 @@ describe("a cameo's appearance, for a consent token's grantee, the cameo's owner
     expect(await refusal(await appearance(cameo.id, { node: gpu, consent: token }))).toMatchObject({ status: 403, message: noLease });
   });
 
+  it("renders a recipe with a cameo only for the token's grantee: a stranger cannot send someone's published recipe to a render node", async () => {
+    const { friend, cameo, token } = await shared();
+    const stranger = await person('look');
+    const { id: recipeId } = await (await call(friend, 'POST', '/recipes', { recipe: { ...DRAFT_RECIPE, seed: 621, cameos: [{ cameoId: cameo.id, consentToken: token }] } })).json<RecipeView>();
+    const refused = await call(stranger, 'POST', '/pro-jobs', { recipeId });
+    expect(await refusal(refused)).toMatchObject({ status: 403, code: 'consent_invalid', reason: 'wrong_audience', cameoId: cameo.id });
+    expect((await refusal(await call(stranger, 'POST', '/pro-jobs', { recipeId }))).message).toMatch(new RegExp(`^recipe\\.cameos\\[0\\] \\(cameo ${cameo.id}\\): consent token refused: .*; a recipe with a cameo is rendered for the person its consent token was issued to$`));
+    // The grantee may send it.
+    expect((await call(friend, 'POST', '/pro-jobs', { recipeId })).status).toBe(201);
+  });
+
   it('answers 401 without a consent token, or with one this instance cannot verify', async () => {
     const { friend, cameo, token } = await shared();
     const [h, p, s] = token.split('.') as [string, string, string];
