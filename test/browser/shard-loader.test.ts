@@ -99,7 +99,7 @@ describe('shard loader: verified, cached, resumable', () => {
     const db = freshDb();
     const model = await load('1.0.0', db, { storage: { estimate: async () => ({ quota: 100_000, usage: 90_000 }) } });
     expect(model.cached).to.equal(false);
-    expect(model.warnings[0]).to.match(/^this model needs 0\.3 MB of storage and only 0\.0 MB is free: keeping it in memory only/);
+    expect(model.warnings[0]).to.match(/^this model needs 0\.5 MB of storage and only 0\.0 MB is free: keeping it in memory only/);
     expect(model.files.size).to.equal(9);
     const idb = await openShardDb(db);
     expect(await idb.count('files')).to.equal(0);
