@@ -289,6 +289,23 @@ class TinyTraining(WithDataset):
         self.assertIn("| cameo cameo |", card.replace("| cameo encode |", "| cameo cameo |"))
         self.assertIn("**Cameos**", card)
         self.assertIn("| teacher-4 | 1 |", card)
+        # On a lent GPU (here the CPU stands in): both runs packed, the teacher, the cameo stage and the
+        # student in one call, the cameo generator sent back beside the teacher.
+        from zoetrope.carry import main as carry_main
+        from zoetrope.gpu import main as gpu_main
+
+        packs, machine, out, home = self.tmp / "packs", self.tmp / "machine", self.tmp / "out", self.tmp / "home-cameo"
+        self.assertEqual(carry_main(["pack", str(base), str(packs / "base")]), 0)
+        self.assertEqual(carry_main(["pack", str(run), str(packs / "cameo")]), 0)
+        self.assertTrue((packs / "cameo" / "appearance.npy").exists())
+        self.assertEqual(gpu_main(["--config", "tiny", "--pack", str(packs / "base"), "--run", str(machine / "run"), "--out", str(out), "--device", "cpu", "--batch", "4", "--pair-batch", "2", "--generator-minutes", "0.01", "--cameo-minutes", "0.01", "--student-minutes", "0.01", "--cameo-pack", str(packs / "cameo")]), 0)
+        self.assertEqual(set(json.loads((out / "timing.json").read_text())) - {"total"}, {"generator", "cameo", "pairs", "student"})
+        home.mkdir()
+        self.assertEqual(carry_main(["receive", str(out / "cameo"), str(home)]), 0)
+        received = torch.load(home / "generator.pt")["extra"]["ema"]
+        self.assertTrue(any(k.startswith("appearance.") for k in received))
+        self.assertTrue(any(k.startswith("appearance.") for k in torch.load(machine / "run-cameo" / "generator.pt")["extra"]["ema"]))
+        self.assertFalse(any(k.startswith("appearance.") for k in torch.load(machine / "run" / "generator.pt")["extra"]["ema"]))
         # A cameo run shares its base's decoders: encoding into it from another base is refused.
         other = self.tmp / "run-other-base"
         other.mkdir()

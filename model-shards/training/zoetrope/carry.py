@@ -28,6 +28,8 @@ import torch
 QUANT = 24.0
 PART_BYTES = 15 * 1024 * 1024
 SMALL_FILES = ("token-stats.npz", "clips.json", "tokenizer.json")
+# A cameo run's reference faces (uint8, 768 bytes a clip), when there are any.
+OPTIONAL_FILES = ("appearance.npy",)
 DENOISERS = ("generator", "student")
 
 
@@ -42,6 +44,9 @@ def pack(run: Path, out: Path) -> dict:
     (out / "tokens.q8").write_bytes(json.dumps({"shape": list(q.shape), "scale": scale.tolist()}).encode() + b"\n" + blob)
     for name in SMALL_FILES:
         shutil.copy(run / name, out / name)
+    for name in OPTIONAL_FILES:
+        if (run / name).exists():
+            shutil.copy(run / name, out / name)
     error = float(np.abs(q.astype(np.float32) / scale - tokens.astype(np.float32)).max())
     return {"tokens_bytes": tokens.nbytes, "packed_bytes": len(blob), "max_error": error}
 
@@ -55,13 +60,17 @@ def unpack(src: Path, run: Path) -> dict:
     np.save(run / "tokens.npy", (q.astype(np.float32) / np.asarray(meta["scale"], dtype=np.float32)).astype(np.float16))
     for name in SMALL_FILES:
         shutil.copy(src / name, run / name)
+    for name in OPTIONAL_FILES:
+        if (src / name).exists():
+            shutil.copy(src / name, run / name)
     return {"clips": meta["shape"][0]}
 
 
-def send_back(run: Path, out: Path) -> dict:
+def send_back(run: Path, out: Path, stages: tuple[str, ...] = DENOISERS) -> dict:
+    """The run's denoisers (those of `stages` it has) as float16 parts of ≤ PART_BYTES, and its logs."""
     out.mkdir(parents=True, exist_ok=True)
     sent = {}
-    for stage in DENOISERS:
+    for stage in stages:
         path = run / f"{stage}.pt"
         if not path.exists():
             continue

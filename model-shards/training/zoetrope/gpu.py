@@ -1,10 +1,13 @@
-"""`python3 -m zoetrope.gpu --pack DIR --run DIR --out DIR [--generator-minutes M --student-minutes M]`
+"""`python3 -m zoetrope.gpu --pack DIR --run DIR --out DIR [--generator-minutes M --student-minutes M] [--cameo-pack DIR --cameo-minutes M]`
 
 The generator stages on a lent GPU machine, in one call: unpack the run that `npm run carry -- pack`
 made, train the teacher for a fixed time (its learning-rate schedule fitted to that time), send its
-weights back, make the distillation pairs, train the student, send everything back. Bring the
-result home with `npm run carry -- receive OUT RUN`. Weights are sent back after each stage, so a
-call cut short still returns the teacher.
+weights back, then, with --cameo-pack (a cameo run packed the same way), fine-tune the teacher with
+cameos and send that back into OUT/cameo, then make the distillation pairs, train the student, send
+everything back. Bring the result home with `npm run carry -- receive OUT RUN` (and
+`receive OUT/cameo CAMEO-RUN`). Weights are sent back after each stage, so a call cut short still
+returns what it finished. `--generator-minutes 0` skips the teacher (fine-tune from --resume);
+`--student-minutes 0` skips the pairs and the student.
 """
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cuda")
     p.add_argument("--resume", default=None, help="weights sent back by an earlier call (carry send-back): the teacher trains on from them")
     p.add_argument("--lr", type=float, default=None, help="the teacher's peak learning rate (lower to fine-tune from --resume)")
+    p.add_argument("--cameo-pack", default=None, help="a cameo run packed by `npm run carry -- pack` (its tokens and faces): the cameo stage runs after the teacher")
+    p.add_argument("--cameo-minutes", type=float, default=4.0)
     args = p.parse_args(argv)
     run, out = Path(args.run), Path(args.out)
     started = time.time()
@@ -39,15 +44,31 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"resume": receive(Path(args.resume), run)}), flush=True)
     common = ["--config", args.config, "--run", str(run), "--device", args.device, "--quiet"]
     timing = {}
-    for stage, minutes, batch in (("generator", args.generator_minutes, args.batch), ("pairs", None, args.pair_batch), ("student", args.student_minutes, args.batch)):
+
+    def timed(stage: str, argv: list[str], where: Path, sent_to: Path, stages: tuple[str, ...]) -> int:
         t0 = time.time()
-        extra = ["--minutes", str(minutes), "--anneal-minutes", str(minutes), "--steps", "100000000"] if minutes else []
-        lr = ["--lr", str(args.lr)] if args.lr and stage == "generator" else []
-        code = train_main([*common, "--stage", stage, "--batch", str(batch), *extra, *lr])
+        code = train_main(argv)
         timing[stage] = round(time.time() - t0, 1)
         print(json.dumps({"stage": stage, "exit": code, "seconds": timing[stage]}), flush=True)
-        print(json.dumps({"sent": send_back(run, out)}), flush=True)
-        if code != 0:
+        print(json.dumps({"sent": send_back(where, sent_to, stages)}), flush=True)
+        return code
+
+    budget = lambda minutes: ["--minutes", str(minutes), "--anneal-minutes", str(minutes), "--steps", "100000000"]  # noqa: E731
+    if args.generator_minutes > 0:
+        lr = ["--lr", str(args.lr)] if args.lr else []
+        if code := timed("generator", [*common, "--stage", "generator", "--batch", str(args.batch), *budget(args.generator_minutes), *lr], run, out, ("generator",)):
+            return code
+    if args.cameo_pack:
+        cameo_run = run.parent / f"{run.name}-cameo"
+        print(json.dumps({"unpack cameo": unpack(Path(args.cameo_pack), cameo_run)}), flush=True)
+        (cameo_run / "base.json").write_text(json.dumps({"base": str(run.resolve())}) + "\n")
+        cameo = ["--config", args.config, "--run", str(cameo_run), "--device", args.device, "--quiet", "--stage", "cameo", "--batch", str(args.batch), *budget(args.cameo_minutes)]
+        if code := timed("cameo", cameo, cameo_run, out / "cameo", ("generator",)):
+            return code
+    if args.student_minutes > 0:
+        if code := timed("pairs", [*common, "--stage", "pairs", "--batch", str(args.pair_batch)], run, out, ()):
+            return code
+        if code := timed("student", [*common, "--stage", "student", "--batch", str(args.batch), *budget(args.student_minutes)], run, out, ("student",)):
             return code
     (out / "timing.json").write_text(json.dumps({**timing, "total": round(time.time() - started, 1)}))
     return 0
