@@ -71,7 +71,8 @@ export class ProQueue extends DurableObject<Env> {
     // Leases that ran out: back in line, or failed for good after MAX_ATTEMPTS.
     this.ctx.storage.sql.exec("UPDATE jobs SET status = 'failed', error = 'the render node stopped answering', node_id = NULL, lease_expires_at = NULL, updated_at = ? WHERE status = 'leased' AND lease_expires_at <= ? AND attempts >= ?", now, now, MAX_ATTEMPTS);
     this.ctx.storage.sql.exec("UPDATE jobs SET status = 'queued', node_id = NULL, lease_expires_at = NULL, updated_at = ? WHERE status = 'leased' AND lease_expires_at <= ?", now, now);
-    const next = this.one("SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1");
+    // First in, first out: jobs submitted in the same second go in the order they came (rowid).
+    const next = this.one("SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 1");
     if (!next) return null;
     this.ctx.storage.sql.exec("UPDATE jobs SET status = 'leased', node_id = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?", nodeId, now + LEASE_S, now, next.id);
     return this.status(next.id);

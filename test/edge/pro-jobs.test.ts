@@ -69,6 +69,24 @@ describe('Pro render jobs', () => {
     expect((await node(gpu, '/lease')).status).toBe(204);
   });
 
+  it('leases jobs submitted in the same second in the order they came, whatever their ids', async () => {
+    const [me, gpu] = [await person('pro'), await renderNode('gpu-fifo')];
+    await drain(gpu);
+    const recipeId = await publishedRecipe(me, 7050);
+    // Three jobs in one second, ids in another order than they came.
+    const stub = env.PRO_QUEUE.get(env.PRO_QUEUE.idFromName('pro-queue'));
+    const now = Math.floor(Date.now() / 1000);
+    const ids = ['job_fifo_c', 'job_fifo_a', 'job_fifo_b'];
+    await runInDurableObject(stub, (q: ProQueue) => {
+      for (const id of ids) q.submit(id, me.me.id, recipeId, now);
+    });
+    for (const id of ids) {
+      const lease = await (await node(gpu, '/lease')).json<{ id: string }>();
+      expect(lease.id).toBe(id);
+      await node(gpu, `/jobs/${id}/complete`, { resultKey: `renders/${id}.mp4` });
+    }
+  });
+
   it('gives an expired lease to another node, and refuses the first node once it lost it', async () => {
     const [me, a, b] = [await person('pro'), await renderNode('gpu-a'), await renderNode('gpu-b')];
     await drain(a);
