@@ -286,7 +286,9 @@ class TinyTraining(WithDataset):
         self.assertEqual(model_card_main(["--config", "tiny", "--run", str(run), "--model", str(model_dir), "--evals", str(evals), "--data", str(self.data), "--cameo", str(report)]), 0)
         card = (model_dir / "MODEL_CARD.md").read_text()
         self.assertIn("## Cameos on held-out clips", card)
-        self.assertIn("| cameo cameo |", card.replace("| cameo encode |", "| cameo cameo |"))
+        # The base run's stages, then the cameo run's own: its encode and the cameo stage.
+        for stage in ("video-ae", "generator", "cameo encode", "cameo"):
+            self.assertIn(f"| {stage} | 2 CPU cores |", card)
         self.assertIn("**Cameos**", card)
         self.assertIn("| teacher-4 | 1 |", card)
         # On a lent GPU (here the CPU stands in): both runs packed, the teacher, the cameo stage and the
