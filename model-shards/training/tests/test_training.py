@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+import unittest.mock
 from pathlib import Path
 
 import numpy as np
@@ -315,6 +316,61 @@ class TinyTraining(WithDataset):
             shutil.copy(base / name, other / name)
         (other / "tokenizer.json").write_text((base / "tokenizer.json").read_text().replace("[UNK]", "[UNKNOWN]"))
         self.assertEqual(train_main(cameo_args + ["--stage", "encode", "--data", str(cameos), "--base", str(other)]), 2)
+
+    def test_distillation_pairs_keep_the_teachers_path_on_the_students_grid(self):
+        from dataclasses import replace
+
+        from zoetrope.distill import distill_student, load_teacher, make_pairs
+        from zoetrope.generator import sample
+        from zoetrope.text import Tokenizer
+        from zoetrope.train import Logger, RunClips
+
+        run = self.tmp / "run-distill"
+        for stage, steps in (("video-ae", 1), ("audio-ae", 1), ("encode", 0), ("generator", 1)):
+            args = ["--config", "tiny", "--stage", stage, "--data", str(self.data), "--run", str(run), "--threads", "1", "--quiet"]
+            self.assertEqual(train_main(args + (["--steps", str(steps)] if steps else [])), 0, stage)
+        # A teacher one step from its zero-initialised output barely moves; give it weights that do.
+        ckpt = torch.load(run / "generator.pt")
+        gen = torch.Generator().manual_seed(3)
+        ckpt["extra"]["ema"] = {k: v + 0.3 * torch.randn(v.shape, generator=gen) if v.is_floating_point() else v for k, v in ckpt["extra"]["ema"].items()}
+        torch.save(ckpt, run / "generator.pt")
+        cfg = get_config("tiny")
+        d = cfg.distill
+        self.assertEqual((d.method, d.teacher_steps, d.student_steps), ("progressive", 4, 2))
+        log = Logger(run / "distill-test.log.jsonl", True)
+        make_pairs(cfg, run, 0, log, None)
+        saved = np.load(run / "pairs.npz")
+        states = saved["states"]
+        self.assertEqual(states.shape, (d.pairs, 3, cfg.frames, cfg.token_dim))
+        # Pair 0 again: its noise is the first draw of the seed's stream, then the teacher's guided path,
+        # kept after teacher steps 2 and 4.
+        noise = torch.randn(cfg.frames, cfg.token_dim, generator=torch.Generator().manual_seed(0))
+        np.testing.assert_array_equal(states[0, 0], noise.numpy().astype(np.float16))
+        tokenizer = Tokenizer.load(run / "tokenizer.json")
+        teacher = load_teacher(cfg, run, len(tokenizer.vocab))
+        ids, mask = tokenizer.batch([RunClips(run).meta(int(saved["clips"][0]))["prompt"]])
+        for k, teacher_steps in ((1, 2), (2, 4)):
+            with torch.no_grad():
+                x = sample(teacher, ids, mask, noise[None], teacher_steps, d.teacher_guidance, schedule=[1 - i / 4 for i in range(teacher_steps + 1)])[0].numpy()
+            error = np.abs(states[0, k].astype(np.float32) - x).max()
+            moved = np.abs(states[0, k].astype(np.float32) - states[0, k - 1].astype(np.float32)).max()
+            self.assertLess(error, 0.1 * moved, f"state {k}: {error} from the teacher's path, which moved {moved}")
+        self.assertEqual(distill_student(cfg, run, 0, None, 2, log), {"stage": "student", "step": 2, "done": True, "val_step_loss": unittest.mock.ANY})
+        self.assertTrue(np.isfinite(torch.load(run / "student.pt")["step"]))
+        # Reflow keeps only the path's ends, and refuses pairs made for another grid.
+        reflow = replace(cfg, distill=replace(d, method="reflow"))
+        with self.assertRaisesRegex(ValueError, "keeps 2 steps of each path, reflow distillation to 2 steps needs 1"):
+            distill_student(reflow, run, 0, None, 2, log)
+        with self.assertRaisesRegex(ValueError, "was made for other pairs"):
+            make_pairs(reflow, run, 0, log, None)
+        (run / "pairs.npz").unlink()
+        (run / "student.pt").unlink()
+        make_pairs(reflow, run, 0, log, None)
+        ends = np.load(run / "pairs.npz")["states"]
+        self.assertEqual(ends.shape[1], 2)
+        np.testing.assert_array_equal(ends[:, 0], states[:, 0])
+        np.testing.assert_allclose(ends[:, 1].astype(np.float32), states[:, 2].astype(np.float32), atol=1e-2)
+        self.assertEqual(distill_student(reflow, run, 0, None, 2, log)["step"], 2)
 
     def test_ctrl_c_stops_after_the_step_with_a_checkpoint(self):
         import os

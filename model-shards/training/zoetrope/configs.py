@@ -58,6 +58,11 @@ class GeneratorTrain:
 
 @dataclass(frozen=True)
 class DistillTrain:
+    # "reflow": the student learns the straight line from each noise to the teacher's result, at any t
+    # (one network for 1-8 steps). "progressive": it learns to take, in one step of a `student_steps`
+    # grid, the teacher's `teacher_steps // student_steps` guided steps from the same state (see distill.py).
+    method: str = "reflow"
+    student_steps: int = 4
     pairs: int = 3_000
     pair_batch: int = 32
     teacher_steps: int = 24
@@ -123,7 +128,7 @@ CONFIGS: dict[str, Config] = {
         video_ae_train=VideoAETrain(batch=8, lr=2e-3, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0),
         audio_ae_train=AudioAETrain(batch=2, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
         generator_train=GeneratorTrain(batch=4, warmup_steps=2, steps=6, eval_every=3, checkpoint_minutes=0.0, bench_every=3, bench_clips=1),
-        distill=DistillTrain(pairs=4, pair_batch=2, teacher_steps=3, batch=4, warmup_steps=1, steps=3, eval_every=2, checkpoint_minutes=0.0),
+        distill=DistillTrain(method="progressive", student_steps=2, pairs=4, pair_batch=2, teacher_steps=4, batch=4, warmup_steps=1, steps=3, eval_every=2, checkpoint_minutes=0.0),
         slots=5,
     ),
     "draft": Config(
@@ -140,7 +145,8 @@ CONFIGS: dict[str, Config] = {
         # then patch tokens) came out as scattered spots: the latent's 8-px cells blur 3-px balls away.
         generator=GeneratorConfig(frames=24, token_dim=4 * 16 * 16 + 5 * SLOT_NUMBERS + 8, width=256, depth=6, heads=4, text_width=256, text_layers=2, text_heads=4, max_tokens=128, patch=4, latent_channels=4, latent_side=16, slots=5, slot_numbers=SLOT_NUMBERS, appearance_side=16),
         generator_train=GeneratorTrain(batch=16, lr=4e-4, steps=7_000, slot_weight=8.0, audio_weight=4.0),
-        distill=DistillTrain(pairs=5_700),
+        # The student learns the shipped teacher sampler (8 steps, guidance 1.5) two steps at a time.
+        distill=DistillTrain(method="progressive", teacher_steps=8, teacher_guidance=1.5, student_steps=4, pairs=5_700),
         slots=5,
     ),
     "pro": Config(

@@ -259,10 +259,10 @@ def drop_prompt(ids: torch.Tensor, mask: torch.Tensor, drop: torch.Tensor) -> tu
 
 
 @torch.no_grad()
-def sample(model: FlowGenerator, ids: torch.Tensor, mask: torch.Tensor, noise: torch.Tensor, steps: int, guidance: float, schedule: list[float] | None = None, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None) -> torch.Tensor:
+def sample(model: FlowGenerator, ids: torch.Tensor, mask: torch.Tensor, noise: torch.Tensor, steps: int, guidance: float, schedule: list[float] | None = None, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None, visited: list[torch.Tensor] | None = None) -> torch.Tensor:
     """Euler integration of the flow from noise (t = 1) to data (t = 0), with classifier-free guidance
     against the empty prompt without a cameo. `schedule` lists the times visited (default: `steps`
-    equal steps from 1 to 0)."""
+    equal steps from 1 to 0); `visited`, when given, receives the state after each step."""
     times = schedule if schedule is not None else [1.0 - i / steps for i in range(steps + 1)]
     B = noise.shape[0]
     text, pooled, mask = model.encode_text(ids, mask, appearance, cameo)
@@ -276,4 +276,6 @@ def sample(model: FlowGenerator, ids: torch.Tensor, mask: torch.Tensor, noise: t
             vu = model.velocity(x, t, utext, upooled, umask)
             v = vu + guidance * (v - vu)
         x = x + (t1 - t0) * v
+        if visited is not None:
+            visited.append(x)
     return x
