@@ -357,20 +357,26 @@ class TinyTraining(WithDataset):
             self.assertLess(error, 0.1 * moved, f"state {k}: {error} from the teacher's path, which moved {moved}")
         self.assertEqual(distill_student(cfg, run, 0, None, 2, log), {"stage": "student", "step": 2, "done": True, "val_step_loss": unittest.mock.ANY})
         self.assertTrue(np.isfinite(torch.load(run / "student.pt")["step"]))
-        # Reflow keeps only the path's ends, and refuses pairs made for another grid.
+        # Reflow trains on the ends of the same paths (the shipped student: reflow, then progressive,
+        # one checkpoint carried on); the command line picks the objective.
+        self.assertEqual(train_main(["--config", "tiny", "--stage", "student", "--run", str(run), "--threads", "1", "--quiet", "--steps", "4", "--method", "reflow"]), 0)
+        logged = [json.loads(line) for line in (run / "student.log.jsonl").read_text().splitlines()]
+        self.assertEqual([e["step"] for e in logged if e["event"] == "end"], [4])
+        self.assertIn("val_straight_loss", logged[-1])
+        self.assertEqual(train_main(["--config", "tiny", "--stage", "pairs", "--run", str(run), "--threads", "1", "--quiet", "--method", "reflow"]), 2)
+        # Pairs that keep only the ends are refused by progressive distillation, and kept apart from
+        # the pairs stage of another grid.
         reflow = replace(cfg, distill=replace(d, method="reflow"))
-        with self.assertRaisesRegex(ValueError, "keeps 2 steps of each path, reflow distillation to 2 steps needs 1"):
-            distill_student(reflow, run, 0, None, 2, log)
         with self.assertRaisesRegex(ValueError, "was made for other pairs"):
             make_pairs(reflow, run, 0, log, None)
         (run / "pairs.npz").unlink()
-        (run / "student.pt").unlink()
         make_pairs(reflow, run, 0, log, None)
         ends = np.load(run / "pairs.npz")["states"]
         self.assertEqual(ends.shape[1], 2)
         np.testing.assert_array_equal(ends[:, 0], states[:, 0])
         np.testing.assert_allclose(ends[:, 1].astype(np.float32), states[:, 2].astype(np.float32), atol=1e-2)
-        self.assertEqual(distill_student(reflow, run, 0, None, 2, log)["step"], 2)
+        with self.assertRaisesRegex(ValueError, "keeps 2 states of each path, progressive distillation to 2 steps needs 3"):
+            distill_student(cfg, run, 0, None, 6, log)
 
     def test_ctrl_c_stops_after_the_step_with_a_checkpoint(self):
         import os

@@ -115,9 +115,10 @@ def distill_student(cfg: Config, run: Path, seed: int, minutes: float | None, st
     done = int(saved["done"])
     if done < d.pair_batch:
         raise ValueError(f"{path} holds only {done} pairs: let --stage pairs run longer")
-    kept = d.teacher_steps // kept_states(cfg)
+    # Reflow needs only each path's ends, so it takes the paths kept for progressive distillation too.
+    kept = d.teacher_steps // kept_states(cfg) if d.method == "progressive" else saved["states"].shape[1] - 1
     if saved["states"].shape[1] != kept + 1:
-        raise ValueError(f"{path} keeps {saved['states'].shape[1] - 1} steps of each path, {d.method} distillation to {d.student_steps} steps needs {kept}: run --stage pairs again")
+        raise ValueError(f"{path} keeps {saved['states'].shape[1]} states of each path, {d.method} distillation to {d.student_steps} steps needs {kept + 1}: run --stage pairs again")
     states = torch.from_numpy(saved["states"][:done].astype(np.float32)).to(device)  # [N, K + 1, T, D]
     pair_clips = saved["clips"][:done]
     clips = RunClips(run)

@@ -21,13 +21,17 @@ REPO = Path(__file__).resolve().parents[3]
 # Steps are set so each learning-rate schedule finishes inside its minutes (measured 2026-11-25:
 # video AE ~0.45 s/step, audio AE ~0.35; encoding 6000 clips ~5 min). The generator's steps are
 # capped by its minutes (a step of 16 clips is ~3–4 s here); its schedule runs over them.
+# The student as 0.3.0's was made: reflow on the ends of the teacher's paths first (it folds the
+# guidance in and straightens the paths), then progressive distillation on the same checkpoint
+# (measured: progressive straight from the teacher lost 9 points of physics, reports/experiments.md).
 DRAFT_PLAN = [
-    ("video-ae", 5000, 38),
-    ("audio-ae", 1500, 12),
-    ("encode", None, 10),
-    ("generator", 100_000, 45),
-    ("pairs", None, 12),
-    ("student", 1500, 12),
+    ("video-ae", 5000, 38, []),
+    ("audio-ae", 1500, 12, []),
+    ("encode", None, 10, []),
+    ("generator", 100_000, 45, []),
+    ("pairs", None, 12, []),
+    ("student", 100_000, 6, ["--method", "reflow"]),
+    ("student", 100_000, 8, ["--method", "progressive"]),
 ]
 # Cameos: clips whose figure wears a face, encoded with the base run's decoders, then the cameo stage.
 CAMEO_PLAN = [
@@ -72,11 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     if not (cameo_data / "index.json").exists():
         run([tsx, "model-shards/world/cli.ts", "export", "--clips", str(CAMEO_DATA["clips"]), "--seed", str(CAMEO_DATA["seed"]), *shape, "--cameos", "--out", str(cameo_data)])
     py = "/usr/bin/python3"
-    for stage, steps, minutes in DRAFT_PLAN:
-        cmd = [py, "-m", "zoetrope.train", "--config", "draft", "--stage", stage, "--data", str(data), "--run", str(run_dir), "--minutes", str(minutes)]
+    for stage, steps, minutes, extra in DRAFT_PLAN:
+        cmd = [py, "-m", "zoetrope.train", "--config", "draft", "--stage", stage, "--data", str(data), "--run", str(run_dir), "--minutes", str(minutes), *extra]
         if steps is not None:
             cmd += ["--steps", str(steps)]
-        if stage == "generator":
+        if stage in ("generator", "student"):
             cmd += ["--anneal-minutes", str(minutes)]
         if stage == "encode" and (run_dir / "tokens.npy").exists():
             continue

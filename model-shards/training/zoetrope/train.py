@@ -17,6 +17,7 @@ import shutil
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -541,11 +542,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the config's, scaled for --batch); lower for fine-tuning a trained model")
     p.add_argument("--batch", type=int, default=None, help="batch size (default: the config's; the learning rate scales with its square root, at most 2×)")
     p.add_argument("--base", default=None, help="encode: a trained run whose decoders, tokenizer and statistics a cameo run shares")
+    p.add_argument("--method", default=None, choices=("reflow", "progressive"), help="student: the distillation objective (default: the config's); reflow trains on the ends of whatever paths the pairs stage kept")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
         cfg = get_config(args.config)
+        if args.method is not None:
+            if args.stage != "student":
+                raise ValueError(f"--method is for --stage student, not {args.stage}")
+            cfg = replace(cfg, distill=replace(cfg.distill, method=args.method))
         device = torch.device(args.device)
         if device.type != "cpu" and not torch.cuda.is_available():
             raise ValueError(f"--device {args.device}: this machine has no CUDA GPU")
