@@ -1,6 +1,8 @@
 """The training code stays working: the dataset reader on a real (tiny) world export, and a few
 steps of each stage with the tiny config — checkpoints, resume and determinism included."""
 
+import contextlib
+import io
 import json
 import shutil
 import subprocess
@@ -422,3 +424,46 @@ class TinyTraining(WithDataset):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DraftPipeline(unittest.TestCase):
+    """`npm run train:draft` orchestrates three hours of stages; each stage is tested above, so here
+    the commands are recorded instead of run: their order, what ships, and a rerun after a stop."""
+
+    def test_students_run_reflow_then_progressive_and_a_rerun_skips_what_was_done(self):
+        from zoetrope import pipeline
+
+        work = Path(tempfile.mkdtemp(prefix="zoetrope-pipeline-"))
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        for name in ("data", "cameo-data"):
+            (work / name).mkdir()
+            (work / name / "index.json").write_text("{}")
+        calls: list[list[str]] = []
+        stop_at: list[str] = []
+
+        def record(cmd: list[str], **env: str) -> None:
+            if stop_at and stop_at[0] in " ".join(cmd):
+                raise SystemExit("stopped")
+            calls.append(cmd)
+            if "--out" in cmd and ("zoetrope.evaluate" in cmd or "zoetrope.cameo_bench" in cmd):
+                out = Path(cmd[cmd.index("--out") + 1])
+                report = out / "judgement.json" if "zoetrope.evaluate" in cmd else out
+                report.parent.mkdir(parents=True, exist_ok=True)
+                report.write_text(json.dumps({"passRate": {}}))
+
+        def stages() -> list[str]:
+            return [" ".join([c[c.index("--stage") + 1], *c[c.index("--method") : c.index("--method") + 2]] if "--method" in c else [c[c.index("--stage") + 1]]) for c in calls if "zoetrope.train" in c]
+
+        stop_at.append("--method progressive")
+        with unittest.mock.patch.object(pipeline, "run", record), self.assertRaises(SystemExit):
+            pipeline.main(["--work", str(work), "--out", str(work / "model")])
+        self.assertEqual(stages(), ["video-ae", "audio-ae", "encode", "generator", "pairs", "student --method reflow"])
+        # Run again: only the interrupted stage and what follows it.
+        calls.clear()
+        stop_at.clear()
+        with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(io.StringIO()):
+            self.assertEqual(pipeline.main(["--work", str(work), "--out", str(work / "model")]), 0)
+        self.assertEqual(stages(), ["student --method progressive", "encode", "cameo"])
+        export = next(c for c in calls if "zoetrope.export" in c)
+        self.assertEqual(export[export.index("--run") + 1], str(work / "run"))
+        self.assertEqual(export[export.index("--denoiser") :][:6], ["--denoiser", "student", "--steps", "4", "--guidance", "1.0"])

@@ -76,7 +76,20 @@ def main(argv: list[str] | None = None) -> int:
     if not (cameo_data / "index.json").exists():
         run([tsx, "model-shards/world/cli.ts", "export", "--clips", str(CAMEO_DATA["clips"]), "--seed", str(CAMEO_DATA["seed"]), *shape, "--cameos", "--out", str(cameo_data)])
     py = "/usr/bin/python3"
+    # Stages with a time budget never finish their step count, so a rerun would train each of them
+    # again for its minutes (and the reflow student after the progressive one): the stages already
+    # done are listed here and skipped, and the one that was interrupted resumes from its checkpoint.
+    done_file = work / "pipeline-done.json"
+    done = set(json.loads(done_file.read_text())) if done_file.exists() else set()
+
+    def stage_done(key: str) -> None:
+        done.add(key)
+        done_file.write_text(json.dumps(sorted(done)) + "\n")
+
     for stage, steps, minutes, extra in DRAFT_PLAN:
+        key = " ".join(["base", stage, *extra])
+        if key in done:
+            continue
         cmd = [py, "-m", "zoetrope.train", "--config", "draft", "--stage", stage, "--data", str(data), "--run", str(run_dir), "--minutes", str(minutes), *extra]
         if steps is not None:
             cmd += ["--steps", str(steps)]
@@ -85,12 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         if stage == "encode" and (run_dir / "tokens.npy").exists():
             continue
         run(cmd)
+        stage_done(key)
     for stage, steps, minutes in CAMEO_PLAN:
-        if stage == "encode" and (cameo_run / "tokens.npy").exists():
+        if f"cameo {stage}" in done or stage == "encode" and (cameo_run / "tokens.npy").exists():
             continue
         cmd = [py, "-m", "zoetrope.train", "--config", "draft", "--stage", stage, "--run", str(cameo_run), "--minutes", str(minutes)]
         cmd += ["--data", str(cameo_data), "--base", str(run_dir)] if stage == "encode" else ["--steps", str(steps), "--anneal-minutes", str(minutes)]
         run(cmd)
+        stage_done(f"cameo {stage}")
     parity = work / "parity.json"
     run([py, "-m", "zoetrope.export", "--config", "draft", "--run", str(run_dir), "--out", args.out, "--version", args.version, *sampler_args(SHIPPED), "--parity", str(parity)])
     run([tsx, "scripts/onnx-parity.ts", "--model", args.out, "--parity", str(parity), "--json", str(work / "parity-report.json")])
