@@ -66,10 +66,11 @@ def make_pairs(cfg: Config, run: Path, seed: int, log, minutes: float | None, de
     states_all = np.zeros((len(order), kept + 1, cfg.frames, cfg.token_dim), dtype=np.float16)
     if path.exists():
         saved = np.load(path)
-        if saved["states"].shape[1:] != states_all.shape[1:] or not np.array_equal(saved["clips"], order):
-            raise ValueError(f"{path} was made for other pairs ({saved['states'].shape[1] - 1} steps, {len(saved['clips'])} clips): move it away to make new ones")
+        saved_states, saved_clips = saved["states"], saved["clips"]  # each read of an npz member reads the file again
+        if saved_states.shape[1:] != states_all.shape[1:] or not np.array_equal(saved_clips, order):
+            raise ValueError(f"{path} was made for other pairs ({saved_states.shape[1] - 1} steps, {len(saved_clips)} clips): move it away to make new ones")
         done = int(saved["done"])
-        states_all[:done] = saved["states"][:done]
+        states_all[:done] = saved_states[:done]
         log(event="resume", stage="pairs", done=done)
     started = last_save = time.time()
     gen = torch.Generator().manual_seed(seed)
@@ -115,11 +116,12 @@ def distill_student(cfg: Config, run: Path, seed: int, minutes: float | None, st
     done = int(saved["done"])
     if done < d.pair_batch:
         raise ValueError(f"{path} holds only {done} pairs: let --stage pairs run longer")
+    saved_states = saved["states"]  # each read of an npz member reads the file again
     # Reflow needs only each path's ends, so it takes the paths kept for progressive distillation too.
-    kept = d.teacher_steps // kept_states(cfg) if d.method == "progressive" else saved["states"].shape[1] - 1
-    if saved["states"].shape[1] != kept + 1:
-        raise ValueError(f"{path} keeps {saved['states'].shape[1]} states of each path, {d.method} distillation to {d.student_steps} steps needs {kept + 1}: run --stage pairs again")
-    states = torch.from_numpy(saved["states"][:done].astype(np.float32)).to(device)  # [N, K + 1, T, D]
+    kept = saved_states.shape[1] - 1
+    if d.method == "progressive" and kept != d.student_steps:
+        raise ValueError(f"{path} keeps {kept + 1} states of each path, progressive distillation to {d.student_steps} steps needs {d.student_steps + 1}: run --stage pairs again")
+    states = torch.from_numpy(saved_states[:done].astype(np.float32)).to(device)  # [N, K + 1, T, D]
     pair_clips = saved["clips"][:done]
     clips = RunClips(run)
     tokenizer = Tokenizer.load(run / "tokenizer.json")
