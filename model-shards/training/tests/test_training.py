@@ -24,10 +24,10 @@ from zoetrope.train import main as train_main
 REPO = Path(__file__).resolve().parents[3]
 
 
-def export_world(out: Path, clips: int, seed: int, size: int = 32, background: bool = False, cameos: bool = False) -> None:
+def export_world(out: Path, clips: int, seed: int, size: int = 32, background: bool = False, cameos: bool = False, duration: float = 1) -> None:
     tsx = REPO / "node_modules" / ".bin" / "tsx"
     subprocess.run(
-        [str(tsx), "model-shards/world/cli.ts", "export", "--clips", str(clips), "--seed", str(seed), "--size", str(size), "--duration", "1", "--sample-rate", "24000", "--workers", "0", "--out", str(out), *(["--background"] if background else []), *(["--cameos"] if cameos else [])],
+        [str(tsx), "model-shards/world/cli.ts", "export", "--clips", str(clips), "--seed", str(seed), "--size", str(size), "--duration", str(duration), "--sample-rate", "24000", "--workers", "0", "--out", str(out), *(["--background"] if background else []), *(["--cameos"] if cameos else [])],
         cwd=REPO,
         check=True,
         capture_output=True,
@@ -426,6 +426,97 @@ if __name__ == "__main__":
     unittest.main()
 
 
+class ProOnTheDraft(unittest.TestCase):
+    """Pro is built on a trained Draft run (configs.Config.shares): encode --base, the decoder at the
+    larger size (video-upscale), and a generator grown from the Draft's teacher. tiny-pro is the same
+    construction on the tiny config: 64² frames from the 32² latent, 2 s, one block deeper."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="zoetrope-pro-"))
+        export_world(cls.tmp / "base-data", clips=6, seed=4242, background=True)
+        export_world(cls.tmp / "pro-data", clips=6, seed=5151, background=True, duration=2)
+        export_world(cls.tmp / "pro-data-64", clips=4, seed=5151, size=64, background=True, duration=2)
+        cls.base = cls.tmp / "base"
+        for stage, steps in (("video-ae", 3), ("audio-ae", 2), ("encode", 0), ("generator", 3)):
+            cls.train("tiny", stage, cls.base, cls.tmp / "base-data", steps)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @staticmethod
+    def train(config: str, stage: str, run: Path, data: Path, steps: int = 0, *extra: str) -> int:
+        args = ["--config", config, "--stage", stage, "--data", str(data), "--run", str(run), "--threads", "1", "--quiet", *extra]
+        return train_main(args + (["--steps", str(steps)] if steps else []))
+
+    def errors(self, *args, **kwargs) -> str:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(self.train(*args, **kwargs), 2)
+        return err.getvalue()
+
+    def test_the_grown_generator_draws_what_the_drafts_teacher_drew(self):
+        from zoetrope.generator import generator_for, grow
+        from zoetrope.text import Tokenizer
+
+        tiny, pro = get_config("tiny").generator, get_config("tiny-pro").generator
+        vocab = len(Tokenizer.load(self.base / "tokenizer.json").vocab)
+        state = torch.load(self.base / "generator.pt")["extra"]["ema"]
+        source = generator_for(tiny, vocab, state).eval()
+        grown = generator_for(pro, vocab, grow(state, tiny, pro, vocab)).eval()
+        self.assertEqual(len(grown.blocks), 3)
+        ids, mask = torch.tensor([[2, 5, 6, 7]]), torch.ones(1, 4)
+        x, t = torch.randn(1, 12, tiny.token_dim), torch.tensor([0.6])
+        with torch.no_grad():
+            self.assertTrue(torch.equal(source(x, t, ids, mask), grown(x, t, ids, mask)))
+            # The second second starts with the first's frame embeddings, and trains its own.
+            self.assertTrue(torch.equal(grown.pos[:, 12:], grown.pos[:, :12]))
+        with self.assertRaisesRegex(ValueError, "cannot grow into a generator with other token_dim, width, heads"):
+            grow(state, tiny, get_config("draft").generator, vocab)
+
+    def test_pro_builds_on_the_draft_run_and_exports_at_its_own_size(self):
+        from zoetrope.train import upscale_decoder
+        from zoetrope.video_ae import FrameAutoencoder
+
+        run = self.tmp / "pro"
+        # Pro trains no autoencoders of its own, and needs the Draft run to build on.
+        self.assertIn("trains no video-ae of its own", self.errors("tiny-pro", "video-ae", run, self.tmp / "pro-data", 2))
+        self.assertIn("pass it with --base RUN", self.errors("tiny-pro", "encode", run, self.tmp / "pro-data"))
+        # Tokens come from frames at the shared autoencoder's side; the upscaling decoder learns from frames at Pro's.
+        self.assertIn("has 64×64 frames (export with --size 32)", self.errors("tiny-pro", "encode", run, self.tmp / "pro-data-64", 0, "--base", str(self.base)))
+        self.assertIn("has 32×32 frames (export with --size 64)", self.errors("tiny-pro", "video-upscale", run, self.tmp / "pro-data", 2))
+        self.assertEqual(self.train("tiny-pro", "encode", run, self.tmp / "pro-data", 0, "--base", str(self.base)), 0)
+        self.assertEqual(np.load(run / "tokens.npy").shape, (6, 24, get_config("tiny").token_dim))
+        # The upscaling decoder starts as the shared decoder's picture, upsampled; then it trains.
+        shared = FrameAutoencoder(get_config("tiny").video_ae)
+        shared.load_state_dict(torch.load(self.base / "video-ae.pt")["model"])
+        z = torch.randn(2, 4, 8, 8)
+        with torch.no_grad():
+            expected = torch.nn.functional.interpolate(shared.decoder(z), scale_factor=2.0, mode="bilinear", align_corners=False)
+            self.assertTrue(torch.allclose(upscale_decoder(get_config("tiny-pro"), run)(z), expected, atol=1e-6))
+        self.assertEqual(self.train("tiny-pro", "video-upscale", run, self.tmp / "pro-data-64", 4), 0)
+        self.assertEqual(self.train("tiny-pro", "generator", run, self.tmp / "pro-data", 2), 0)
+        logged = [json.loads(line) for line in (run / "generator.log.jsonl").read_text().splitlines()]
+        init = next(e for e in logged if e["event"] == "init")
+        self.assertEqual((init["base_step"], init["blocks"], init["frames"]), (3, [2, 3], [12, 24]))
+        # Judged at its own size and length.
+        out = self.tmp / "pro-generated"
+        self.assertEqual(evaluate_main(["--config", "tiny-pro", "--run", str(run), "--data", str(self.tmp / "pro-data"), "--out", str(out), "--clips", "1", "--steps", "2", "--threads", "1"]), 0)
+        self.assertEqual(np.load(out / "shard-00000.frames.npy").shape, (1, 24, 64, 64, 3))
+        self.assertEqual(np.load(out / "shard-00000.audio.npy").shape, (1, 48000))
+        recon = self.tmp / "pro-recon"
+        self.assertEqual(evaluate_main(["--config", "tiny-pro", "--run", str(run), "--data", str(self.tmp / "pro-data-64"), "--out", str(recon), "--clips", "2", "--all-clips", "--reconstruct", "--threads", "1"]), 0)
+        self.assertEqual(np.load(recon / "shard-00000.frames.npy").shape, (2, 24, 64, 64, 3))
+        model_dir, parity = self.tmp / "pro-model", self.tmp / "pro-parity.json"
+        self.assertEqual(export_main(["--config", "tiny-pro", "--run", str(run), "--out", str(model_dir), "--version", "0.0.1", "--denoiser", "generator", "--steps", "8", "--parity", str(parity)]), 0)
+        manifest = json.loads((model_dir / "manifest.json").read_text())
+        self.assertEqual((manifest["tier"], manifest["output"]["width"], manifest["output"]["maxDurationS"], manifest["tokens"]["frames"]), ("pro", 64, 2.0, 24))
+        tsx = REPO / "node_modules" / ".bin" / "tsx"
+        checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+
+
 class DraftPipeline(unittest.TestCase):
     """`npm run train:draft` orchestrates three hours of stages; each stage is tested above, so here
     the commands are recorded instead of run: their order, what ships, and a rerun after a stop."""
@@ -467,3 +558,47 @@ class DraftPipeline(unittest.TestCase):
         export = next(c for c in calls if "zoetrope.export" in c)
         self.assertEqual(export[export.index("--run") + 1], str(work / "run"))
         self.assertEqual(export[export.index("--denoiser") :][:6], ["--denoiser", "student", "--steps", "4", "--guidance", "1.0"])
+
+    def test_pro_builds_on_the_draft_run_and_is_judged_on_held_out_seeds_at_its_size(self):
+        from zoetrope import pipeline
+
+        work = Path(tempfile.mkdtemp(prefix="zoetrope-pipeline-"))
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        with self.assertRaisesRegex(SystemExit, "Pro builds on a trained Draft run"):
+            pipeline.main(["--config", "pro", "--work", str(work)])
+        (work / "run").mkdir()
+        for name in ("generator.pt", "video-ae.pt"):
+            (work / "run" / name).write_bytes(b"")
+        calls: list[list[str]] = []
+
+        def record(cmd: list[str], **env: str) -> None:
+            calls.append(cmd)
+            if "model-shards/world/cli.ts" in cmd and "export" in cmd:
+                out = Path(cmd[cmd.index("--out") + 1])
+                out.mkdir(parents=True)
+                (out / "index.json").write_text("{}")
+            if "zoetrope.evaluate" in cmd:
+                out = Path(cmd[cmd.index("--out") + 1])
+                out.mkdir(parents=True, exist_ok=True)
+                (out / "judgement.json").write_text(json.dumps({"passRate": {}}))
+
+        with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(io.StringIO()):
+            self.assertEqual(pipeline.main(["--config", "pro", "--work", str(work), "--out", str(work / "model")]), 0)
+        arg = lambda c, name: c[c.index(name) + 1]  # noqa: E731
+        exports = [c for c in calls if "export" in c and "model-shards/world/cli.ts" in c]
+        self.assertEqual([(arg(c, "--size"), arg(c, "--duration"), arg(c, "--seed")) for c in exports], [("128", "4", "500000"), ("256", "4", "500000"), ("256", "4", "503040")])
+        train = [c for c in calls if "zoetrope.train" in c]
+        self.assertEqual([arg(c, "--stage") for c in train], ["encode", "video-upscale", "generator"])
+        self.assertEqual((arg(train[0], "--base"), arg(train[0], "--data")), (str(work / "run"), str(work / "pro-data")))
+        self.assertEqual(arg(train[1], "--data"), str(work / "pro-data-256"))
+        # Every bench row is the same 100 held-out seeds at 256²: the real clips, the decoders' ceiling, the model.
+        benched = [c for c in calls if "zoetrope.evaluate" in c]
+        self.assertEqual([Path(arg(c, "--out")).name for c in benched], ["ground-truth", "reconstruction", "teacher-16"])
+        self.assertTrue(all(arg(c, "--data") == str(work / "pro-eval-256") and "--all-clips" in c for c in benched))
+        export = next(c for c in calls if "zoetrope.export" in c)
+        self.assertEqual(export[export.index("--denoiser") :][:6], ["--denoiser", "generator", "--steps", "16", "--guidance", "1.5"])
+        # A rerun after it finished trains nothing again.
+        calls.clear()
+        with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(io.StringIO()):
+            self.assertEqual(pipeline.main(["--config", "pro", "--work", str(work), "--out", str(work / "model")]), 0)
+        self.assertFalse([c for c in calls if "zoetrope.train" in c])

@@ -2,7 +2,7 @@
 model the browser tab runs, `pro` the larger one for server GPUs."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -93,6 +93,16 @@ class Config:
     # Object slots (see slots.py): the video autoencoder encodes frames without their balls and each
     # ball is SLOT_NUMBERS numbers per frame beside the latent. 0: balls stay in the latent.
     slots: int = 0
+    # The frames are `upscale` times the video autoencoder's side: an UpscaleDecoder (video_ae.py),
+    # trained by the video-upscale stage on frames of `size`, paints the latent at that size.
+    upscale: int = 1
+    video_upscale_train: VideoAETrain = field(default_factory=VideoAETrain)
+    # A config that builds on another's trained run (encode --base RUN): it shares that run's
+    # autoencoders, tokenizer and token statistics, and its generator starts as that run's teacher,
+    # grown (generator.grow) to this config's depth and frames. "" for a config trained from scratch.
+    shares: str = ""
+    # What the manifest calls it: "draft" runs in the tab, "pro" on the render nodes.
+    tier: str = "draft"
 
     @property
     def frames(self) -> int:
@@ -149,18 +159,40 @@ CONFIGS: dict[str, Config] = {
         distill=DistillTrain(method="progressive", teacher_steps=8, teacher_guidance=1.5, student_steps=4, pairs=5_700),
         slots=5,
     ),
-    "pro": Config(
-        name="pro",
-        size=256,
-        fps=12,
-        sample_rate=24_000,
-        duration_s=4.0,
-        video_ae=VideoAEConfig(size=256, latent_channels=8, latent_side=16, channels=(16, 32, 64, 128, 192)),
-        audio_ae=AudioAEConfig(sample_rate=24_000, fps=12, latent_channels=16, channels=(32, 64, 96, 128, 192)),
-        generator=GeneratorConfig(frames=48, token_dim=8 * 16 * 16 + 5 * SLOT_NUMBERS + 16, width=512, depth=12, heads=8, text_width=384, text_layers=4, text_heads=6, max_tokens=128, patch=4, latent_channels=8, latent_side=16, slots=5, slot_numbers=SLOT_NUMBERS),
-        slots=5,
-    ),
 }
+
+# Pro, for server GPUs: 256² frames, 4 s, a deeper generator sampled with more steps. It builds on a
+# trained Draft run (encode --base): the Draft's latent, slots and sound tokens, autoencoders,
+# tokenizer and statistics; a decoder that paints the Draft's latent at 256² (video-upscale stage);
+# and a generator that starts as the Draft's teacher, 2 blocks deeper (each starting as the
+# identity) and twice as long. Trained from scratch, a 38M-parameter Pro (the earlier plan: width
+# 512 × 12, its own 256² autoencoder) needs GPU days; grown from the Draft, every step it trains
+# improves on a model that already draws the world.
+CONFIGS["pro"] = replace(
+    CONFIGS["draft"],
+    name="pro",
+    tier="pro",
+    size=256,
+    duration_s=4.0,
+    upscale=2,
+    shares="draft",
+    generator=replace(CONFIGS["draft"].generator, frames=48, depth=8),
+    generator_train=GeneratorTrain(batch=8, lr=2e-4, warmup_steps=50, steps=20_000, slot_weight=8.0, audio_weight=4.0, eval_every=100, bench_every=0),
+    video_upscale_train=VideoAETrain(batch=8, lr=5e-4, warmup_steps=50, steps=6_000, eval_every=100),
+)
+# The same construction on the tiny config, so the tests build a Pro the way Pro is built.
+CONFIGS["tiny-pro"] = replace(
+    CONFIGS["tiny"],
+    name="tiny-pro",
+    tier="pro",
+    size=64,
+    duration_s=2.0,
+    upscale=2,
+    shares="tiny",
+    generator=replace(CONFIGS["tiny"].generator, frames=24, depth=3),
+    generator_train=replace(CONFIGS["tiny"].generator_train, bench_every=0),
+    video_upscale_train=VideoAETrain(batch=4, lr=1e-3, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
+)
 
 
 def get_config(name: str) -> Config:
@@ -169,6 +201,10 @@ def get_config(name: str) -> Config:
     cfg = CONFIGS[name]
     if cfg.generator.frames != cfg.frames or cfg.generator.token_dim != cfg.token_dim:
         raise ValueError(f"config {name}: the generator expects {cfg.generator.frames} frames of {cfg.generator.token_dim} numbers, the autoencoders make {cfg.frames} of {cfg.token_dim}")
+    if cfg.size != cfg.video_ae.size * cfg.upscale:
+        raise ValueError(f"config {name}: {cfg.size}² frames are not the video autoencoder's {cfg.video_ae.size}² × {cfg.upscale}")
+    if cfg.shares and cfg.shares not in CONFIGS:
+        raise ValueError(f"config {name} builds on config {cfg.shares!r}, which does not exist")
     g = cfg.generator
     if (g.slots, g.slot_numbers if g.slots else SLOT_NUMBERS) != (cfg.slots, SLOT_NUMBERS):
         raise ValueError(f"config {name}: the generator has {g.slots} slots of {g.slot_numbers} numbers, the config {cfg.slots} of {SLOT_NUMBERS}")

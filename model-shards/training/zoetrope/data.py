@@ -126,12 +126,15 @@ class WorldDataset:
         n_val = max(1, int(round(len(self) * held_out)))
         return list(range(len(self) - n_val)), list(range(len(self) - n_val, len(self)))
 
-    def frame_batch(self, rng: np.random.Generator, clips: list[int], n: int) -> np.ndarray:
-        """n random frames (uint8 [n, S, S, 3]) from the given clips."""
+    def frame_batch(self, rng: np.random.Generator, clips: list[int], n: int, layer: str = "frames") -> np.ndarray:
+        """n random frames (uint8 [n, S, S, 3]) from the given clips, of the frames or the background layer."""
+        if layer == "background" and "background" not in self.layers:
+            raise DatasetError(f"{self.root} has no background layer: export it with `npm run world -- export --background ...`")
+        source = {"frames": self._frames, "background": self._background}[layer]
         picks = rng.choice(clips, size=n)
         frames = rng.integers(0, self.frames_per_clip, size=n)
         out = np.empty((n, self.size, self.size, 3), dtype=np.uint8)
         for b, (c, f) in enumerate(zip(picks, frames)):
             k, j = self._where[int(c)]
-            out[b] = self._frames[k][j, int(f)]
+            out[b] = source[k][j, int(f)]
         return out

@@ -26,7 +26,7 @@ from .generator import FlowGenerator, generator_for, sample
 from .noise import gaussian_noise
 from .slots import SLOT_NUMBERS, clip_slots, composite, smooth_tracks
 from .text import Tokenizer
-from .train import load_stage
+from .train import load_stage, upscale_decoder
 from .video_ae import FrameAutoencoder, to_unit
 
 NOISE_STREAM_VIDEO = 0
@@ -71,6 +71,11 @@ class Model:
         self.cfg = cfg
         self.video = FrameAutoencoder(cfg.video_ae)
         self.video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
+        if cfg.upscale > 1:
+            # Pro paints the shared latent at its own size (train.upscale_decoder).
+            if not (run / "video-upscale.pt").exists():
+                raise ValueError(f"{run} has no video-upscale checkpoint: config {cfg.name} draws at {cfg.size}², train --stage video-upscale first")
+            self.video.decoder = upscale_decoder(cfg, run)
         self.audio = AudioAutoencoder(cfg.audio_ae)
         self.audio.load_state_dict(load_stage(run, "audio-ae", cfg)["model"])
         self.video.eval()
@@ -101,7 +106,11 @@ class Model:
         """A clip's normalised frame tokens; with object slots, from its background and tracks too."""
         if self.cfg.slots and (background is None or meta is None):
             raise ValueError(f"config {self.cfg.name} encodes a clip's background and its balls' tracks: pass both")
-        zv = self.video.encoder(to_unit(torch.from_numpy(background if self.cfg.slots else frames))).reshape(self.cfg.frames, -1)
+        pixels = to_unit(torch.from_numpy(background if self.cfg.slots else frames))
+        if pixels.shape[-1] != self.cfg.video_ae.size:
+            # Frames at an upscaling config's size: the shared encoder sees them area-averaged, as in training.
+            pixels = torch.nn.functional.avg_pool2d(pixels, pixels.shape[-1] // self.cfg.video_ae.size)
+        zv = self.video.encoder(pixels).reshape(self.cfg.frames, -1)
         parts = [zv]
         if self.cfg.slots:
             parts.append(torch.from_numpy(clip_slots(meta, frames, background, self.cfg.slots)).reshape(self.cfg.frames, -1))
@@ -148,14 +157,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reconstruct", action="store_true", help="autoencode the held-out clips instead of generating")
     p.add_argument("--ground-truth", action="store_true", help="write the held-out clips themselves (the bench's score for real world footage)")
     p.add_argument("--denoiser", default="generator", choices=("generator", "student"), help="the teacher or the distilled student")
+    p.add_argument("--all-clips", action="store_true", help="take every clip of --data, not its held-out share: for a dataset exported for evaluation alone, from seeds the run never trained on")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
         cfg = get_config(args.config)
         data = WorldDataset(args.data)
+        if (args.ground_truth or args.reconstruct) and data.size != cfg.size and data.size != cfg.video_ae.size:
+            raise DatasetError(f"config {cfg.name} draws {cfg.size}² frames; {args.data} has {data.size}²")
+        if args.ground_truth and data.size != cfg.size:
+            raise DatasetError(f"--ground-truth writes the dataset's own {data.size}² frames, and config {cfg.name} is judged at {cfg.size}²: export the held-out clips with --size {cfg.size}")
+        if (args.ground_truth or args.reconstruct) and data.frames_per_clip != cfg.frames:
+            raise DatasetError(f"config {cfg.name} makes {cfg.frames} frames a clip; {args.data} has {data.frames_per_clip}")
         model = Model(cfg, Path(args.run), args.denoiser)
-        _, held_out = data.split()
+        held_out = list(range(len(data))) if args.all_clips else data.split()[1]
         picks = held_out[: args.clips]
         started = time.time()
         clips: list[tuple[np.ndarray, np.ndarray, dict]] = []

@@ -249,6 +249,40 @@ def generator_for(cfg: GeneratorConfig, vocab_size: int, state: dict | None = No
     return model
 
 
+def grow(state: dict, src: GeneratorConfig, dst: GeneratorConfig, vocab_size: int) -> dict:
+    """A trained generator's weights (`state`, shaped for `src`) for a deeper and longer `dst`, drawing
+    what `src` drew. Old block i goes to place round(i · dst.depth / src.depth); each new block starts
+    as the identity (its attention, cross-attention and MLP outputs zeroed: with adaLN-single the
+    gates are shared, so zero gates are not enough). Frames past src's keep src's frame embeddings in
+    turn (frame t takes t mod src.frames): the clip first repeats its opening and training teaches it
+    to go on. Everything else must match in shape."""
+    same = ("token_dim", "width", "heads", "text_width", "text_layers", "text_heads", "max_tokens", "patch", "latent_channels", "latent_side", "slots", "slot_numbers")
+    differ = [f for f in same if getattr(src, f) != getattr(dst, f)]
+    if differ:
+        raise ValueError(f"generator: cannot grow into a generator with other {', '.join(differ)}")
+    if dst.depth < src.depth or dst.frames < src.frames:
+        raise ValueError(f"generator: grows deeper and longer only, not from {src.depth} blocks × {src.frames} frames to {dst.depth} × {dst.frames}")
+    model = FlowGenerator(dataclasses.replace(dst, appearance_side=src.appearance_side if any(k.startswith("appearance.") for k in state) else 0), vocab_size)
+    out = model.state_dict()
+    placed = [round(i * dst.depth / src.depth) for i in range(src.depth)]
+    for key, value in state.items():
+        if key.startswith("blocks."):
+            _, i, rest = key.split(".", 2)
+            out[f"blocks.{placed[int(i)]}.{rest}"] = value.clone()
+        elif key == "pos":
+            index = torch.arange(dst.frames) % src.frames
+            out[key] = value[:, index].clone()
+        else:
+            if out[key].shape != value.shape:
+                raise ValueError(f"generator: {key} is {tuple(value.shape)} in the trained model and {tuple(out[key].shape)} in the grown one")
+            out[key] = value.clone()
+    for i in sorted(set(range(dst.depth)) - set(placed)):
+        for part in ("att.o", "cross.o", "mlp.2"):
+            out[f"blocks.{i}.{part}.weight"].zero_()
+            out[f"blocks.{i}.{part}.bias"].zero_()
+    return out
+
+
 def drop_prompt(ids: torch.Tensor, mask: torch.Tensor, drop: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The unconditional prompt (just [BOS]) where `drop` is true: what guidance compares against."""
     ids = ids.clone()

@@ -2,7 +2,9 @@
 
 Stages, in order: video-ae and audio-ae (the autoencoders), encode (every clip's frame tokens and the
 prompt tokenizer, from the trained encoders), generator (rectified flow over the frame tokens: the
-teacher), pairs and student (guided reflow to few steps, see distill.py). Each
+teacher), pairs and student (distillation to few steps, see distill.py). A config that builds on
+another's run (Pro on the Draft: configs.Config.shares) starts at encode --base RUN, trains
+video-upscale (the decoder at its larger size), then its generator, grown from the base's. Each
 resumes from its checkpoint in the run folder, logs one JSON line per event to
 <run>/<stage>.log.jsonl, and is deterministic from --seed given the same thread count.
 """
@@ -28,12 +30,12 @@ from .audio_ae import AudioAutoencoder, envelope_loss, pcm_to_unit, stft_loss
 from .configs import Config, get_config
 from .data import DatasetError, WorldDataset
 from .distill import distill_student, make_pairs
-from .generator import FlowGenerator, drop_prompt, generator_for
+from .generator import FlowGenerator, drop_prompt, generator_for, grow
 from .slots import SLOT_NUMBERS, clip_slots
 from .text import Tokenizer
-from .video_ae import FrameAutoencoder, psnr, to_unit, vivid_weight
+from .video_ae import FrameAutoencoder, UpscaleDecoder, psnr, to_unit, vivid_weight
 
-STAGES = ("video-ae", "audio-ae", "encode", "generator", "cameo", "pairs", "student")
+STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo", "pairs", "student")
 # What a cameo run takes from the run it builds on (encode --base): the decoders, the tokenizer and
 # the token statistics, so its tokens mean what the base generator's mean.
 BASE_FILES = ("video-ae.pt", "audio-ae.pt", "tokenizer.json", "token-stats.npz")
@@ -70,7 +72,9 @@ def load_stage(run: Path, stage: str, cfg: Config) -> dict:
     if not path.exists():
         raise ValueError(f"{run} has no {stage} checkpoint yet: train that stage first (--stage {stage})")
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    if ckpt["config"] != cfg.name:
+    # A config that builds on another uses that one's autoencoders as they are (encode --base).
+    shared = cfg.shares and stage in ("video-ae", "audio-ae") and ckpt["config"] == cfg.shares
+    if ckpt["config"] != cfg.name and not shared:
         raise ValueError(f"{path} was trained with config {ckpt['config']!r}, not {cfg.name!r}: use another --run folder")
     return ckpt
 
@@ -164,10 +168,12 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
     torch._foreach_add_(e, [p.detach() for p in model.parameters()], alpha=1 - decay)
 
 
-def check_dataset(cfg: Config, data: WorldDataset) -> None:
+def check_dataset(cfg: Config, data: WorldDataset, size: int | None = None) -> None:
+    """The dataset has the config's frames (or `size`: an upscaling config encodes at its autoencoder's side)."""
+    size = size or cfg.size
     problems = []
-    if data.size != cfg.size:
-        problems.append(f"{data.size}×{data.size} frames (export with --size {cfg.size})")
+    if data.size != size:
+        problems.append(f"{data.size}×{data.size} frames (export with --size {size})")
     if data.fps != cfg.fps:
         problems.append(f"{data.fps} fps (--fps {cfg.fps})")
     if data.sample_rate != cfg.sample_rate:
@@ -178,7 +184,13 @@ def check_dataset(cfg: Config, data: WorldDataset) -> None:
         raise DatasetError(f"config {cfg.name} does not match the dataset: it has " + ", ".join(problems))
 
 
+def refuse_shared(cfg: Config, stage: str) -> None:
+    if cfg.shares:
+        raise ValueError(f"config {cfg.name} uses a trained {cfg.shares} run's autoencoders and trains no {stage} of its own: start with --stage encode --base RUN")
+
+
 def train_video_ae(cfg: Config, data: WorldDataset, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger) -> dict:
+    refuse_shared(cfg, "video-ae")
     check_dataset(cfg, data)
     torch.manual_seed(seed)  # before any weights are made: the initialisation is part of the seed
     t = cfg.video_ae_train
@@ -211,6 +223,7 @@ def audio_batch(data: WorldDataset, rng: np.random.Generator, clips: list[int], 
 
 
 def train_audio_ae(cfg: Config, data: WorldDataset, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger) -> dict:
+    refuse_shared(cfg, "audio-ae")
     check_dataset(cfg, data)
     torch.manual_seed(seed)  # before any weights are made: the initialisation is part of the seed
     t = cfg.audio_ae_train
@@ -233,6 +246,62 @@ def train_audio_ae(cfg: Config, data: WorldDataset, run: Path, seed: int, minute
             snr = 10 * math.log10(val.pow(2).mean().item() / max((y - val).pow(2).mean().item(), 1e-12))
         model.train()
         return {"val_stft": spectral, "val_envelope": envelope, "val_snr_db": snr}
+
+    return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes)
+
+
+def upscale_decoder(cfg: Config, run: Path) -> UpscaleDecoder:
+    """The run's decoder at cfg.size: the shared video autoencoder's decoder, grown by UpscaleDecoder
+    (weights from the video-upscale stage's checkpoint when there is one)."""
+    video = FrameAutoencoder(cfg.video_ae)
+    video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
+    decoder = UpscaleDecoder(video.decoder, cfg.upscale)
+    if (run / "video-upscale.pt").exists():
+        decoder.load_state_dict(load_stage(run, "video-upscale", cfg)["model"])
+    return decoder
+
+
+def train_video_upscale(cfg: Config, data: WorldDataset, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, anneal_minutes: float | None = None) -> dict:
+    """Teaches the shared autoencoder's decoder to paint at cfg.size: frames of that size (the
+    background layer, with slots: balls are painted over it) are area-averaged to the autoencoder's
+    side, encoded by its frozen encoder, and the UpscaleDecoder learns the full-size frame back. Its
+    first evaluation is the plain bilinear upsampling of the shared decoder's picture."""
+    if cfg.upscale == 1:
+        raise ValueError(f"config {cfg.name} draws at its autoencoder's size: it has no video-upscale stage")
+    check_dataset(cfg, data)
+    layer = "background" if cfg.slots else "frames"
+    if layer not in data.layers:
+        raise DatasetError(f"config {cfg.name} paints balls from slots over a background: export the dataset with --background")
+    torch.manual_seed(seed)
+    t = cfg.video_upscale_train
+    video = FrameAutoencoder(cfg.video_ae)
+    video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
+    encoder = video.encoder.eval().requires_grad_(False)
+    model = UpscaleDecoder(video.decoder, cfg.upscale)
+    loop = Loop("video-upscale", cfg, model, t.lr, t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, anneal_minutes=anneal_minutes)
+    train_clips, val_clips = data.split()
+    val = to_unit(torch.from_numpy(data.frame_batch(np.random.default_rng(12345), val_clips, 32, layer)))
+
+    def latent(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            return encoder(torch.nn.functional.avg_pool2d(x, cfg.upscale)).float()
+
+    val_z = latent(val)
+
+    def train_step() -> torch.Tensor:
+        x = to_unit(torch.from_numpy(data.frame_batch(loop.rng, train_clips, t.batch, layer)))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            y = model(latent(x))
+        y = y.float()
+        w = vivid_weight(x, t.vivid_boost)
+        return (w * ((y - x).abs() + (y - x) ** 2)).mean()
+
+    def evaluate() -> dict:
+        model.eval()
+        with torch.no_grad():
+            y = model(val_z)
+        model.train()
+        return {"val_psnr": psnr(y, val)}
 
     return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes)
 
@@ -282,9 +351,14 @@ def token_stats(cfg: Config, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), (std + 1e-4).astype(np.float32)
 
 
-def adopt_base(run: Path, base: Path) -> None:
-    """Copies a base run's decoders, tokenizer and token statistics into `run` (a cameo run), or checks
-    that the ones there are the base's."""
+def adopt_base(cfg: Config, run: Path, base: Path) -> None:
+    """Copies a base run's decoders, tokenizer and token statistics into `run` (a cameo run, or a run
+    of a config that builds on the base's), or checks that the ones there are the base's."""
+    if (base / "video-ae.pt").exists():
+        made_with = torch.load(base / "video-ae.pt", map_location="cpu", weights_only=False)["config"]
+        wanted = cfg.shares or cfg.name
+        if made_with != wanted:
+            raise ValueError(f"--base {base} is a {made_with} run; config {cfg.name} builds on a {wanted} run")
     for name in BASE_FILES:
         source, target = base / name, run / name
         if not source.exists():
@@ -303,11 +377,13 @@ def encode_dataset(cfg: Config, data: WorldDataset, run: Path, log: Logger, base
     ball's slot comes from its track (slots.py). With `base` (a cameo run), the base run's decoders,
     tokenizer and statistics are used as they are, and a dataset exported with --cameos also gives
     appearance.npy, each clip's reference image."""
-    check_dataset(cfg, data)
+    check_dataset(cfg, data, cfg.video_ae.size)
     if cfg.slots and "background" not in data.layers:
         raise DatasetError(f"config {cfg.name} paints balls from slots: export the dataset with --background")
+    if cfg.shares and base is None:
+        raise ValueError(f"config {cfg.name} builds on a trained {cfg.shares} run: pass it with --base RUN")
     if base is not None:
-        adopt_base(run, base)
+        adopt_base(cfg, run, base)
     video = FrameAutoencoder(cfg.video_ae)
     video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
     audio = AudioAutoencoder(cfg.audio_ae)
@@ -372,9 +448,23 @@ def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, st
     b = batch or t.batch
     # The teacher learns from prompts alone; the cameo stage adds the appearance encoder to it.
     model = generator_for(cfg.generator, len(tokenizer.vocab)).to(device)
+    grown_from = None
+    if cfg.shares and not (run / "generator.pt").exists():
+        # The first step of a config that builds on another: its base run's teacher (EMA), grown.
+        if not (run / "base.json").exists():
+            raise ValueError(f"{run} has no base.json: config {cfg.name} starts with --stage encode --base RUN")
+        base = Path(json.loads((run / "base.json").read_text())["base"])
+        ckpt = torch.load(base / "generator.pt", map_location="cpu", weights_only=False) if (base / "generator.pt").exists() else None
+        if ckpt is None or ckpt["config"] != cfg.shares:
+            raise ValueError(f"the base run {base} has no trained {cfg.shares} generator to grow from")
+        src = get_config(cfg.shares).generator
+        model.load_state_dict(grow(ckpt["extra"]["ema"], src, cfg.generator, len(tokenizer.vocab)))
+        grown_from = {"base": str(base), "base_step": ckpt["step"], "blocks": [src.depth, cfg.generator.depth], "frames": [src.frames, cfg.generator.frames]}
     ema = copy.deepcopy(model).requires_grad_(False)
     # A larger batch (on a GPU) takes a larger step, by √ of the ratio and at most twice the config's.
     loop = Loop("generator", cfg, model, lr or t.lr * min(2.0, math.sqrt(b / t.batch)), t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema}, anneal_minutes=anneal_minutes)
+    if grown_from is not None:
+        log(event="init", stage="generator", **grown_from)
     train_clips, val_clips = clips.split()
     ids_all, mask_all = (x.to(device) for x in tokenizer.batch(clips.prompts()))
     val = torch.tensor(val_clips[:64], device=device)
@@ -529,7 +619,7 @@ def train_cameo(cfg: Config, run: Path, seed: int, minutes: float | None, steps:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="npm run train --", description="Train a Zoetrope model stage on the world's dataset.")
-    p.add_argument("--config", required=True, help="tiny, draft or pro")
+    p.add_argument("--config", required=True, help="draft, pro, or tiny / tiny-pro for tests")
     p.add_argument("--stage", required=True, choices=STAGES)
     p.add_argument("--data", default=None, help="dataset folder written by `npm run world -- export` (the autoencoder and encode stages; later stages read the run folder)")
     p.add_argument("--run", required=True, help="folder for checkpoints and logs (resumed when it holds a checkpoint)")
@@ -541,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--anneal-minutes", type=float, default=None, help="run the learning-rate schedule over this many minutes instead of over the steps")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the config's, scaled for --batch); lower for fine-tuning a trained model")
     p.add_argument("--batch", type=int, default=None, help="batch size (default: the config's; the learning rate scales with its square root, at most 2×)")
-    p.add_argument("--base", default=None, help="encode: a trained run whose decoders, tokenizer and statistics a cameo run shares")
+    p.add_argument("--base", default=None, help="encode: a trained run whose decoders, tokenizer and statistics a cameo run (or a Pro run, on a Draft run) shares")
     p.add_argument("--method", default=None, choices=("reflow", "progressive"), help="student: the distillation objective (default: the config's); reflow trains on the ends of whatever paths the pairs stage kept")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
@@ -555,11 +645,13 @@ def main(argv: list[str] | None = None) -> int:
         device = torch.device(args.device)
         if device.type != "cpu" and not torch.cuda.is_available():
             raise ValueError(f"--device {args.device}: this machine has no CUDA GPU")
+        if args.anneal_minutes is not None and args.stage not in ("video-upscale", "generator", "cameo", "student"):
+            raise ValueError(f"--anneal-minutes is for the video-upscale, generator, cameo and student stages, not {args.stage}")
         if device.type != "cpu" and args.stage not in ("generator", "cameo", "pairs", "student"):
             raise ValueError(f"--device {args.device} is for the generator, pairs and student stages; {args.stage} runs on the CPU")
         run = Path(args.run)
         data = None
-        if args.stage in ("video-ae", "audio-ae", "encode"):
+        if args.stage in ("video-ae", "audio-ae", "encode", "video-upscale"):
             if args.data is None:
                 raise ValueError(f"--stage {args.stage} needs --data (the dataset folder)")
             data = WorldDataset(args.data)
@@ -571,6 +663,8 @@ def main(argv: list[str] | None = None) -> int:
             train_audio_ae(cfg, data, run, args.seed, args.minutes, args.steps, log)
         elif args.stage == "encode":
             encode_dataset(cfg, data, run, log, Path(args.base) if args.base else None)
+        elif args.stage == "video-upscale":
+            train_video_upscale(cfg, data, run, args.seed, args.minutes, args.steps, log, args.anneal_minutes)
         elif args.stage == "generator":
             train_generator(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr)
         elif args.stage == "cameo":

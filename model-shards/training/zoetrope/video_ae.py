@@ -77,14 +77,47 @@ class FrameDecoder(nn.Module):
         self.refine = ResBlock(ch[-1])
         self.out = nn.Conv2d(ch[-1], 3, 3, padding=1)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """latent [B, C, s, s] → rgb in [-1, 1] (tanh), [B, 3, S, S]."""
+    def features(self, z: torch.Tensor) -> torch.Tensor:
+        """latent [B, C, s, s] → the finest level's features [B, channels[0], S, S]."""
         x = self.inp(z)
         for block, up in zip(self.blocks, self.up):
             x = block(x)
             x = up(F.interpolate(F.silu(x), scale_factor=2.0, mode="nearest"))
+        return self.refine(x)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """latent [B, C, s, s] → rgb in [-1, 1] (tanh), [B, 3, S, S]."""
+        return torch.tanh(self.out(F.silu(self.features(z))))
+
+
+class UpscaleDecoder(nn.Module):
+    """Paints a latent at `factor` times its autoencoder's side: Pro draws the Draft's latent at 256².
+    It starts from a trained FrameDecoder: its picture, upsampled bilinearly, plus a correction made
+    from its finest features at the new size. The correction's last layer starts at zero, so training
+    starts from the plain upsampled picture and learns the sharper one (the world renders at 256²)."""
+
+    def __init__(self, base: FrameDecoder, factor: int):
+        super().__init__()
+        if factor < 2 or factor & (factor - 1):
+            raise ValueError(f"an upscaling decoder takes a power-of-two factor of 2 or more, not {factor}")
+        self.base = base
+        self.factor = factor
+        ch = base.cfg.channels[0]
+        self.up = nn.ModuleList(nn.Conv2d(ch, ch, 3, padding=1) for _ in range(factor.bit_length() - 1))
+        self.refine = ResBlock(ch)
+        self.out = nn.Conv2d(ch, 3, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """latent [B, C, s, s] → rgb in [-1, 1] (clamped), [B, 3, factor·S, factor·S]."""
+        x = self.base.features(z)
+        rgb = torch.tanh(self.base.out(F.silu(x)))
+        for up in self.up:
+            x = up(F.interpolate(F.silu(x), scale_factor=2.0, mode="nearest"))
         x = self.refine(x)
-        return torch.tanh(self.out(F.silu(x)))
+        base = F.interpolate(rgb, scale_factor=float(self.factor), mode="bilinear", align_corners=False)
+        return (base + self.out(F.silu(x))).clamp(-1.0, 1.0)
 
 
 class FrameAutoencoder(nn.Module):
