@@ -496,6 +496,9 @@ class ProOnTheDraft(unittest.TestCase):
             expected = torch.nn.functional.interpolate(shared.decoder(z), scale_factor=2.0, mode="bilinear", align_corners=False)
             self.assertTrue(torch.allclose(upscale_decoder(get_config("tiny-pro"), run)(z), expected, atol=1e-6))
         self.assertEqual(self.train("tiny-pro", "video-upscale", run, self.tmp / "pro-data-64", 4), 0)
+        upscaled = [json.loads(line) for line in (run / "video-upscale.log.jsonl").read_text().splitlines()]
+        self.assertEqual([e["step"] for e in upscaled if e["event"] in ("baseline", "eval")], [0, 2, 4])
+        self.assertEqual(torch.load(run / "video-upscale.pt")["step"], 4)
         self.assertEqual(self.train("tiny-pro", "generator", run, self.tmp / "pro-data", 2), 0)
         logged = [json.loads(line) for line in (run / "generator.log.jsonl").read_text().splitlines()]
         init = next(e for e in logged if e["event"] == "init")

@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             raise DatasetError(f"--ground-truth writes the dataset's own {data.size}² frames, and config {cfg.name} is judged at {cfg.size}²: export the held-out clips with --size {cfg.size}")
         if (args.ground_truth or args.reconstruct) and data.frames_per_clip != cfg.frames:
             raise DatasetError(f"config {cfg.name} makes {cfg.frames} frames a clip; {args.data} has {data.frames_per_clip}")
-        model = Model(cfg, Path(args.run), args.denoiser)
+        # The real clips need no model (nor a trained run).
+        model = None if args.ground_truth else Model(cfg, Path(args.run), args.denoiser)
         held_out = list(range(len(data))) if args.all_clips else data.split()[1]
         picks = held_out[: args.clips]
         started = time.time()
@@ -181,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.ground_truth or args.reconstruct:
                 real = [data.clip(i) for i in chunk]
                 backgrounds = [data.background(i) if cfg.slots and args.reconstruct else None for i in chunk]
-                outs = [(c.frames, c.audio) if args.ground_truth else model.decode(model.encode(c.frames, c.audio, bg, c.meta)) for c, bg in zip(real, backgrounds)]
+                outs = [(c.frames, c.audio) if model is None else model.decode(model.encode(c.frames, c.audio, bg, c.meta)) for c, bg in zip(real, backgrounds)]
             else:
+                assert model is not None
                 outs = model.generate([m["prompt"] for m in metas], [int(m["seed"]) for m in metas], args.steps, args.guidance)
             clips.extend((f, a, {"index": m["index"], "seed": m["seed"], "prompt": m["prompt"]}) for (f, a), m in zip(outs, metas))
             print(f"evaluate: {len(clips)}/{len(picks)} clips ({time.time() - started:.0f} s)", file=sys.stderr, flush=True)

@@ -264,8 +264,8 @@ def upscale_decoder(cfg: Config, run: Path) -> UpscaleDecoder:
 def train_video_upscale(cfg: Config, data: WorldDataset, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, anneal_minutes: float | None = None) -> dict:
     """Teaches the shared autoencoder's decoder to paint at cfg.size: frames of that size (the
     background layer, with slots: balls are painted over it) are area-averaged to the autoencoder's
-    side, encoded by its frozen encoder, and the UpscaleDecoder learns the full-size frame back. Its
-    first evaluation is the plain bilinear upsampling of the shared decoder's picture."""
+    side, encoded by its frozen encoder, and the UpscaleDecoder learns the full-size frame back. A
+    fresh run first logs the PSNR it starts from: the shared decoder's picture, upsampled bilinearly."""
     if cfg.upscale == 1:
         raise ValueError(f"config {cfg.name} draws at its autoencoder's size: it has no video-upscale stage")
     check_dataset(cfg, data)
@@ -303,6 +303,8 @@ def train_video_upscale(cfg: Config, data: WorldDataset, run: Path, seed: int, m
         model.train()
         return {"val_psnr": psnr(y, val)}
 
+    if loop.step == 0:
+        log(event="baseline", stage="video-upscale", step=0, **evaluate())
     return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes)
 
 
