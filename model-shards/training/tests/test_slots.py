@@ -176,6 +176,17 @@ class Carry(unittest.TestCase):
             for k, v in ema.state_dict().items():
                 torch.testing.assert_close(ckpt["extra"]["ema"][k], v.half().float())
             self.assertEqual((home / "gpu-generator.log.jsonl").read_text(), '{"event": "end"}\n')
+            # A resume point to carry to the GPU: the EMA alone, about half the bytes; the raw weights start from it.
+            slim, slim_home = tmp / "slim", tmp / "slim-home"
+            self.assertEqual(carry_main(["send-back", str(gpu), str(slim), "--ema-only"]), 0)
+            full_bytes = sum(p.stat().st_size for p in back.glob("generator.part*"))
+            self.assertLess(sum(p.stat().st_size for p in slim.glob("generator.part*")), 0.6 * full_bytes)
+            slim_home.mkdir()
+            self.assertEqual(carry_main(["receive", str(slim), str(slim_home)]), 0)
+            slim_ckpt = torch.load(slim_home / "generator.pt")
+            for k, v in ema.state_dict().items():
+                torch.testing.assert_close(slim_ckpt["model"][k], v.half().float())
+            self.assertEqual(carry_main(["pack", str(run), str(pack), "--ema-only"]), 2)
             self.assertEqual(carry_main(["pack", str(tmp / "nowhere"), str(pack)]), 2)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

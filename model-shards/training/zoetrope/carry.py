@@ -8,7 +8,10 @@ most 8 files of 16 MiB. The generator stages need only the run folder, and its t
                        with the token statistics, clips.json and the tokenizer
     unpack DIR RUN     the reverse, into a fresh run folder
     send-back RUN OUT  the trained denoisers' weights (float16; the teacher's EMA and raw weights, the
-                       student's EMA) in parts of ≤ 15 MiB and the stage logs, for OUT (the machine's $OUT)
+                       student's EMA) in parts of ≤ 15 MiB and the stage logs, for OUT (the machine's $OUT);
+                       with --ema-only, the EMA alone: half the bytes, for a resume point carried *to*
+                       the GPU beside the packed tokens (Pro's 23 MB of tokens and 45 MB of generator
+                       weights would not fit the 64 MiB working tree; its EMA alone does)
     receive DIR RUN    the parts back into generator.pt / student.pt checkpoints in RUN: evaluate and
                        export read them; training resumes from them with a fresh optimiser
 """
@@ -66,8 +69,9 @@ def unpack(src: Path, run: Path) -> dict:
     return {"clips": meta["shape"][0]}
 
 
-def send_back(run: Path, out: Path, stages: tuple[str, ...] = DENOISERS) -> dict:
-    """The run's denoisers (those of `stages` it has) as float16 parts of ≤ PART_BYTES, and its logs."""
+def send_back(run: Path, out: Path, stages: tuple[str, ...] = DENOISERS, ema_only: bool = False) -> dict:
+    """The run's denoisers (those of `stages` it has) as float16 parts of ≤ PART_BYTES, and its logs;
+    with `ema_only`, the EMA weights alone (receive then starts the raw weights from them)."""
     out.mkdir(parents=True, exist_ok=True)
     sent = {}
     for stage in stages:
@@ -78,7 +82,7 @@ def send_back(run: Path, out: Path, stages: tuple[str, ...] = DENOISERS) -> dict
         half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}  # noqa: E731
         buf = io.BytesIO()
         saved = {"config": ckpt["config"], "stage": stage, "step": ckpt["step"], "ema": half(ckpt["extra"]["ema"])}
-        if stage == "generator":  # the raw weights too, to train on from; the student's are not worth the bytes
+        if stage == "generator" and not ema_only:  # the raw weights too, to train on from; the student's are not worth the bytes
             saved["model"] = half(ckpt["model"])
         torch.save(saved, buf)
         data = buf.getvalue()
@@ -113,13 +117,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("command", choices=("pack", "unpack", "send-back", "receive"))
     p.add_argument("src")
     p.add_argument("dst")
+    p.add_argument("--ema-only", action="store_true", help="send-back: the EMA weights alone (a resume point to carry to a GPU)")
     args = p.parse_args(argv)
     src, dst = Path(args.src), Path(args.dst)
     if not src.is_dir():
         print(f"error: {src} is not a folder", file=sys.stderr)
         return 2
     try:
-        result = {"pack": pack, "unpack": unpack, "send-back": send_back, "receive": receive}[args.command](src, dst)
+        if args.ema_only and args.command != "send-back":
+            print(f"error: --ema-only is for send-back, not {args.command}", file=sys.stderr)
+            return 2
+        result = send_back(src, dst, ema_only=True) if args.ema_only else {"pack": pack, "unpack": unpack, "send-back": send_back, "receive": receive}[args.command](src, dst)
     except FileNotFoundError as e:
         print(f"error: {e.filename} is missing", file=sys.stderr)
         return 2
