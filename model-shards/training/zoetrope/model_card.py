@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "| stage | where | minutes |",
         "|---|---|---|",
-        *[f"| {k} | {'GPU' if k.startswith('gpu') else '2 CPU cores'} | {v} |" for k, v in minutes.items()],
+        *[f"| {k} | {'GPU' if k.split(' ')[-1].startswith('gpu') else '2 CPU cores'} | {v} |" for k, v in minutes.items()],
         "",
         "## Physics bench on held-out prompts",
         "",
