@@ -75,7 +75,7 @@ class Model:
             # Pro paints the shared latent at its own size (train.upscale_decoder).
             if not (run / "video-upscale.pt").exists():
                 raise ValueError(f"{run} has no video-upscale checkpoint: config {cfg.name} draws at {cfg.size}², train --stage video-upscale first")
-            self.video.decoder = upscale_decoder(cfg, run)
+            self.video.decoder = upscale_decoder(cfg, run, self.video.decoder)
         self.audio = AudioAutoencoder(cfg.audio_ae)
         self.audio.load_state_dict(load_stage(run, "audio-ae", cfg)["model"])
         self.video.eval()

@@ -33,7 +33,7 @@ from .distill import distill_student, make_pairs
 from .generator import FlowGenerator, drop_prompt, generator_for, grow
 from .slots import SLOT_NUMBERS, clip_slots
 from .text import Tokenizer
-from .video_ae import FrameAutoencoder, UpscaleDecoder, psnr, to_unit, vivid_weight
+from .video_ae import FrameAutoencoder, FrameDecoder, UpscaleDecoder, psnr, to_unit, vivid_weight
 
 STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo", "pairs", "student")
 # What a cameo run takes from the run it builds on (encode --base): the decoders, the tokenizer and
@@ -250,12 +250,14 @@ def train_audio_ae(cfg: Config, data: WorldDataset, run: Path, seed: int, minute
     return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes)
 
 
-def upscale_decoder(cfg: Config, run: Path) -> UpscaleDecoder:
-    """The run's decoder at cfg.size: the shared video autoencoder's decoder, grown by UpscaleDecoder
-    (weights from the video-upscale stage's checkpoint when there is one)."""
-    video = FrameAutoencoder(cfg.video_ae)
-    video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
-    decoder = UpscaleDecoder(video.decoder, cfg.upscale)
+def upscale_decoder(cfg: Config, run: Path, base: FrameDecoder | None = None) -> UpscaleDecoder:
+    """The run's decoder at cfg.size: the shared video autoencoder's decoder (`base`, when already
+    loaded), grown by UpscaleDecoder (weights from the video-upscale stage's checkpoint when there is one)."""
+    if base is None:
+        video = FrameAutoencoder(cfg.video_ae)
+        video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
+        base = video.decoder
+    decoder = UpscaleDecoder(base, cfg.upscale)
     if (run / "video-upscale.pt").exists():
         decoder.load_state_dict(load_stage(run, "video-upscale", cfg)["model"])
     return decoder
