@@ -19,6 +19,7 @@ import { APPEARANCE_SIDE, appearanceRgb } from './cameo.ts';
 import { makeClip, type Clip } from './clip.ts';
 import { MATERIAL_SPECS } from './materials.ts';
 import { createRenderer, MAX_FRAME_SIZE } from './render.ts';
+import { CHARACTER } from './simulate.ts';
 import { sampleScene } from './sample.ts';
 import type { Scene } from './scene.ts';
 import type { BodyPose, ContactEvent, NetPass } from './trace.ts';
@@ -143,6 +144,15 @@ export interface TrackPoint extends Pick<BodyPose, 'id' | 'material' | 'colour' 
   readonly visible: boolean;
 }
 
+/** The figure's head in one frame: where the world paints its face (a cameo's, when it wears one). */
+export interface HeadPoint {
+  readonly px: number;
+  readonly py: number;
+  readonly radiusPx: number;
+  /** Some of the head lies inside the frame. */
+  readonly visible: boolean;
+}
+
 export interface ContactRecord extends ContactEvent {
   /** round(t · sampleRate): where the audio's impact starts (may be ≥ samplesPerClip at the very end). */
   readonly sample: number;
@@ -164,6 +174,8 @@ export interface ClipMeta {
   readonly scene: Scene;
   /** One list per frame, one point per moving body. */
   readonly tracks: readonly (readonly TrackPoint[])[];
+  /** With a figure in the scene: its head, one point per frame (the figure stands where it is; the camera moves). */
+  readonly head?: readonly HeadPoint[];
   readonly contacts: readonly ContactRecord[];
   readonly netPasses: readonly NetPassRecord[];
 }
@@ -199,13 +211,23 @@ export function clipMeta(clip: Clip, index: number): ClipMeta {
       };
     });
   });
+  const figure = clip.scene.character;
+  const head = figure
+    ? clip.views.map((view): HeadPoint => {
+        const ppm = S / view.width;
+        const px = (figure.x - (view.cx - view.width / 2)) * ppm;
+        const py = (view.cy + view.width / 2 - CHARACTER.headY) * ppm;
+        const radiusPx = CHARACTER.headRadius * ppm;
+        return { px, py, radiusPx, visible: px + radiusPx > 0 && px - radiusPx < S && py + radiusPx > 0 && py - radiusPx < S };
+      })
+    : undefined;
   const contacts = clip.trace.contacts.map((c): ContactRecord => {
     const sample = sampleOf(c.t);
     const loud = c.impulse >= MIN_AUDIBLE_IMPULSE_NS && Math.abs(c.normalSpeed) >= MIN_AUDIBLE_NORMAL_SPEED;
     return { ...c, sample, frame: frameOf(c.t), audible: loud && sample >= 0 && sample < samples };
   });
   const netPasses = clip.trace.netPasses.map((p): NetPassRecord => ({ ...p, sample: sampleOf(p.t), frame: frameOf(p.t) }));
-  return { index, seed: clip.scene.seed, prompt: clip.prompt, scene: clip.scene, tracks, contacts, netPasses };
+  return { index, seed: clip.scene.seed, prompt: clip.prompt, scene: clip.scene, tracks, ...(head ? { head } : {}), contacts, netPasses };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ import { ValidationError } from '../../contracts/index.ts';
 import { classifyPixels } from '../../model-shards/world/bench/video-analysis.ts';
 import { APPEARANCE_SIDE, appearanceRgb, randomAppearance, type Appearance } from '../../model-shards/world/cameo.ts';
 import { runCli, type CliIo } from '../../model-shards/world/cli.ts';
-import { exportDataset, parseNpyHeader, type ClipMeta, type DatasetIndex, type ExportOptions } from '../../model-shards/world/dataset.ts';
+import { makeClip } from '../../model-shards/world/clip.ts';
+import { clipMeta, exportDataset, parseNpyHeader, type ClipMeta, type DatasetIndex, type ExportOptions } from '../../model-shards/world/dataset.ts';
 import { describeScene } from '../../model-shards/world/prompts.ts';
 import { createRenderer } from '../../model-shards/world/render.ts';
 import { SeededRandom } from '../../model-shards/world/rng.ts';
@@ -150,6 +151,42 @@ describe('cameo scenes', () => {
     }
     // Most of the ~30 px of the head show the face rather than the default one.
     expect(inside).toBeGreaterThan(Math.PI * hr * hr * 0.5);
+  });
+});
+
+describe('the head track in a clip’s meta', () => {
+  it('names where the face is painted in every frame, as the camera moves, and is absent without a figure', async () => {
+    const size = 96;
+    let moving = 0;
+    for (let seed = 0; seed < 6; seed++) {
+      const scene = sampleScene(seed, { cameo: true, durationS: 1, fps: 8 });
+      const [a, b] = await Promise.all([makeClip(scene, { size }), makeClip(withoutFace(scene), { size })]);
+      const head = clipMeta(a, 0).head;
+      if (!head) throw new Error(`seed ${seed}: a figure's clip has no head track`);
+      expect(head).toHaveLength(8);
+      expect(clipMeta(b, 0).head).toEqual(head);
+      head.forEach((h, f) => {
+        let changed = 0;
+        for (let p = 0; p < size * size; p++) {
+          const i = f * size * size * 3 + p * 3;
+          if (a.frames[i] === b.frames[i] && a.frames[i + 1] === b.frames[i + 1] && a.frames[i + 2] === b.frames[i + 2]) continue;
+          const d = Math.hypot((p % size) + 0.5 - h.px, Math.floor(p / size) + 0.5 - h.py);
+          expect(d, `seed ${seed} frame ${f}: pixel ${p} changed outside the head track's disc`).toBeLessThan(h.radiusPx + 1.5);
+          changed++;
+        }
+        // A head well inside the frame shows its face on most of its pixels; one outside shows none.
+        const inside = h.px - h.radiusPx > 0 && h.px + h.radiusPx < size && h.py - h.radiusPx > 0 && h.py + h.radiusPx < size;
+        if (inside) expect(changed, `seed ${seed} frame ${f}`).toBeGreaterThan(Math.PI * h.radiusPx ** 2 * 0.4);
+        if (!h.visible) expect(changed).toBe(0);
+      });
+      const xs = head.map((h) => h.px);
+      if (Math.max(...xs) - Math.min(...xs) > 1) moving++;
+    }
+    // Some of these shots pan or cut, so the track is per frame, not one point per clip.
+    expect(moving).toBeGreaterThan(0);
+
+    const plain = parseScene({ ...sampleScene(3, { durationS: 1, fps: 8 }), character: undefined });
+    expect(clipMeta(await makeClip(plain, { size: 32 }), 0)).not.toHaveProperty('head');
   });
 });
 
