@@ -472,7 +472,7 @@ class ProOnTheDraft(unittest.TestCase):
             self.assertTrue(torch.equal(source(x, t, ids, mask), grown(x, t, ids, mask)))
             # The second second starts with the first's frame embeddings, and trains its own.
             self.assertTrue(torch.equal(grown.pos[:, 12:], grown.pos[:, :12]))
-        with self.assertRaisesRegex(ValueError, "cannot grow into a generator with other token_dim, width, heads"):
+        with self.assertRaisesRegex(ValueError, "cannot grow into a generator with other width, heads"):
             grow(state, tiny, get_config("draft").generator, vocab)
 
     def test_pro_builds_on_the_draft_run_and_exports_at_its_own_size(self):
@@ -515,6 +515,114 @@ class ProOnTheDraft(unittest.TestCase):
         self.assertEqual(export_main(["--config", "tiny-pro", "--run", str(run), "--out", str(model_dir), "--version", "0.0.1", "--denoiser", "generator", "--steps", "8", "--parity", str(parity)]), 0)
         manifest = json.loads((model_dir / "manifest.json").read_text())
         self.assertEqual((manifest["tier"], manifest["output"]["width"], manifest["output"]["maxDurationS"], manifest["tokens"]["frames"]), ("pro", 64, 2.0, 24))
+        tsx = REPO / "node_modules" / ".bin" / "tsx"
+        checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+
+
+class CameoSlot(unittest.TestCase):
+    """Cameos as a slot (draft-cameo; tiny-cameo here): the figure's head is one more slot after the
+    balls', the video decoder paints the cameo's reference face on it, and the generator starts as
+    the base run's teacher with one more slot token a frame."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="zoetrope-head-"))
+        cls.plain, cls.cameos = cls.tmp / "plain", cls.tmp / "cameos"
+        export_world(cls.plain, clips=6, seed=4242, background=True)
+        export_world(cls.cameos, clips=30, seed=6161, background=True, cameos=True)
+        cls.base = cls.tmp / "base"
+        for stage, steps in (("video-ae", 3), ("audio-ae", 2), ("encode", 0), ("generator", 3)):
+            args = ["--config", "tiny", "--stage", stage, "--data", str(cls.plain), "--run", str(cls.base), "--threads", "1", "--quiet"]
+            assert train_main(args + (["--steps", str(steps)] if steps else [])) == 0, stage
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_a_face_is_painted_on_the_head_alone_and_only_for_a_cameo(self):
+        from zoetrope.slots import FACE_SATURATION, paint_face
+
+        S = 64
+        frames = torch.rand(2, S, S, 3, generator=torch.Generator().manual_seed(1))
+        # A head of radius 8 px at (24, 40) px, then one not shown.
+        head = torch.tensor([[1.0, 24 / S, 40 / S, 8 / S, 0, 0, 0], [0.0, 24 / S, 40 / S, 8 / S, 0, 0, 0]])
+        face = torch.zeros(16, 16, 3)
+        face[:, :8] = torch.tensor([1.0, 0.0, 0.0])  # the image's left half red, its right half blue
+        face[:, 8:] = torch.tensor([0.0, 0.0, 1.0])
+        self.assertTrue(torch.equal(paint_face(frames, head, face, torch.zeros(1)), frames))
+        out = paint_face(frames, head, face, torch.ones(1))
+        self.assertTrue(torch.equal(out[1], frames[1]))
+        yy, xx = torch.meshgrid(torch.arange(S) + 0.5, torch.arange(S) + 0.5, indexing="ij")
+        dist = torch.sqrt((xx - 24) ** 2 + (yy - 40) ** 2)
+        changed = (out[0] != frames[0]).any(-1)
+        self.assertFalse(changed[dist > 9].any())
+        self.assertTrue(changed[dist < 7].all())
+        # Muted as the world mutes a face: red's luma plus a third of its saturation.
+        red = 0.299 + (1 - 0.299) * FACE_SATURATION
+        np.testing.assert_allclose(out[0, 40, 19].numpy(), [red, 0.299 * (1 - FACE_SATURATION), 0.299 * (1 - FACE_SATURATION)], atol=1e-5)
+        self.assertGreater(out[0, 40, 29, 2], out[0, 40, 29, 0])  # blue on the image's right
+
+    def test_a_figure_without_a_head_track_is_named(self):
+        from zoetrope.slots import head_slot
+
+        meta = WorldDataset(self.cameos).meta(0)
+        self.assertEqual(head_slot(meta, 12, 32).shape, (12, 7))
+        self.assertEqual(head_slot({"scene": {}}, 12, 32).sum(), 0)
+        with self.assertRaisesRegex(ValueError, "has a figure but no head track: export the dataset again"):
+            head_slot({k: v for k, v in meta.items() if k != "head"}, 12, 32)
+
+    def test_the_cameo_run_builds_on_the_base_and_its_decoder_paints_the_reference(self):
+        from zoetrope.cameo_bench import main as cameo_bench_main
+        from zoetrope.evaluate import Model
+
+        run = self.tmp / "run"
+        args = ["--config", "tiny-cameo", "--run", str(run), "--threads", "1", "--quiet"]
+        # One run of both datasets: every training clip first, then every held-out one.
+        self.assertEqual(train_main(args + ["--stage", "encode", "--data", str(self.plain), "--data", str(self.cameos), "--base", str(self.base)]), 0)
+        cfg, base_cfg = get_config("tiny-cameo"), get_config("tiny")
+        tokens = np.load(run / "tokens.npy")
+        self.assertEqual(tokens.shape, (36, 12, base_cfg.token_dim + 7))
+        clips = json.loads((run / "clips.json").read_text())
+        self.assertEqual(clips["train"], 5 + 28)
+        self.assertEqual([c["seed"] for c in clips["clips"]], [*range(4242, 4247), *range(6161, 6189), 4247, 6189, 6190])
+        # The base's statistics for what the base has, the head's own beside them.
+        mine, theirs = np.load(run / "token-stats.npz"), np.load(self.base / "token-stats.npz")
+        head = slice(cfg.video_ae.latent_numbers + 5 * 7, cfg.video_numbers)
+        for k in ("mean", "std"):
+            np.testing.assert_array_equal(np.delete(mine[k], np.arange(head.start, head.stop)), theirs[k])
+        self.assertGreater(mine["mean"][head.start], 0.5)  # most of these clips show a figure
+        raw = tokens.astype(np.float32) * mine["std"] + mine["mean"]
+        self.assertTrue((raw[5:33, :, head.start] > 0.5).any(axis=1).all())  # every cameo clip shows its head
+        # The generator starts as the base teacher with a sixth slot.
+        self.assertEqual(train_main(args + ["--stage", "generator", "--steps", "2"]), 0)
+        init = next(e for e in map(json.loads, (run / "generator.log.jsonl").read_text().splitlines()) if e["event"] == "init")
+        self.assertEqual(init["slots"], [5, 6])
+        # Decoded with a face, the frames differ from the faceless decoding on the head alone.
+        model = Model(cfg, run)
+        data = WorldDataset(self.cameos)
+        own = model.encode(data.clip(29).frames, data.clip(29).audio, data.background(29), data.meta(29))
+        plain_frames, _ = model.decode(own)
+        faced, _ = model.decode(own, appearance=data.appearance(29))
+        self.assertTrue((faced != plain_frames).any())
+        with self.assertRaisesRegex(ValueError, "has no head slot to paint a cameo's face on"):
+            Model(base_cfg, self.base).decode(torch.zeros(12, base_cfg.token_dim), appearance=data.appearance(0))
+        # The bench: on the clips' own tokens (the ceiling) each face comes through; then generated.
+        report = self.tmp / "ceiling.json"
+        self.assertEqual(cameo_bench_main(["--config", "tiny-cameo", "--run", str(run), "--data", str(self.cameos), "--clips", "2", "--reconstruct", "--threads", "1", "--out", str(report)]), 0)
+        ceiling = json.loads(report.read_text())
+        self.assertEqual((ceiling["clips"], ceiling["toldApart"], ceiling["tokens"]), (2, 1.0, "the clips' own"))
+        self.assertEqual(ceiling["head"], {"shownAsInTheClip": 1.0, "medianDistancePx": 0.0})
+        self.assertEqual(cameo_bench_main(["--config", "tiny-cameo", "--run", str(run), "--data", str(self.cameos), "--clips", "2", "--steps", "2", "--threads", "1", "--out", str(report)]), 0)
+        drawn = json.loads(report.read_text())
+        self.assertEqual((drawn["clips"], drawn["tokens"]), (2, "generator"))
+        self.assertTrue(0 <= drawn["head"]["shownAsInTheClip"] <= 1)
+        # Exported, the video decoder takes the face; onnxruntime paints it as PyTorch does.
+        model_dir, parity = self.tmp / "model", self.tmp / "parity.json"
+        self.assertEqual(export_main(["--config", "tiny-cameo", "--run", str(run), "--out", str(model_dir), "--version", "0.0.1", "--denoiser", "generator", "--parity", str(parity)]), 0)
+        graphs = json.loads((model_dir / "manifest.json").read_text())["graphs"]
+        self.assertEqual([i["name"] for i in graphs["videoDecoder"]["inputs"]], ["tokens", "appearance", "cameo"])
+        self.assertEqual([i["name"] for i in graphs["textEncoder"]["inputs"]], ["ids", "mask"])
         tsx = REPO / "node_modules" / ".bin" / "tsx"
         checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)

@@ -1,4 +1,4 @@
-"""`npm run evaluate:cameo -- --config draft --run DIR --data DIR [--clips N] [--steps S] [--guidance G] [--out FILE] [--sheet PNG]`
+"""`npm run evaluate:cameo -- --config draft --run DIR --data DIR [--clips N] [--steps S] [--guidance G] [--denoiser generator|student] [--reconstruct] [--out FILE] [--sheet PNG]`
 
 Does a cameo come through? For each held-out clip of a dataset exported with --cameos, the model
 draws the clip's prompt and seed twice: with the clip's own reference face A and with another clip's
@@ -8,6 +8,13 @@ way the world draws a face (a third of its saturation). The pair counts as told 
 each video with its own reference is closer than the swap. Chance is 50%. It also reports how much
 of the picture a cameo changes (a face is ~40 of 16 384 pixels at 128²: a cameo that repaints the
 scene is not a cameo).
+
+A config with a head slot (draft-cameo) draws each clip once, without the face, and its video
+decoder paints face A, then face B, on the generated head. There the test also reports where the
+head is: the share of frames whose head is shown (or not) as in the held-out clip itself, and how
+far the generated head is from the clip's own (median px, frames where both show it; the camera of
+a generated clip can differ from the clip's, so this is an upper bound of the placement error).
+`--reconstruct` takes each clip's own tokens instead of generating: the ceiling.
 """
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ from .configs import get_config
 from .data import DatasetError, WorldDataset
 from .evaluate import Model, initial_noise
 from .generator import sample
+from .slots import SLOT_NUMBERS, head_slot
 
 # The world mutes a face's colours to this share of their saturation (render.ts, decodeAppearance).
 FACE_SATURATION = 0.35
@@ -61,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--guidance", type=float, default=1.5)
     p.add_argument("--batch", type=int, default=10)
+    p.add_argument("--denoiser", default="generator", choices=("generator", "student"), help="the teacher (default) or the distilled student")
+    p.add_argument("--reconstruct", action="store_true", help="with a head slot: each clip's own tokens, not generated ones (the ceiling)")
     p.add_argument("--out", default=None, help="also write the result here (JSON)")
     p.add_argument("--sheet", default=None, help="also write a PNG: for the first clips, face A, the clip's middle frame with A, then with B, and face B")
     p.add_argument("--threads", type=int, default=2)
@@ -71,8 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         data = WorldDataset(args.data)
         if "appearance" not in data.layers:
             raise DatasetError(f"{args.data} has no appearance layer: export it with `npm run world -- export --cameos ...`")
-        model = Model(cfg, Path(args.run), "generator")
-        if model.generator is None or not model.generator.cfg.appearance_side:
+        if args.reconstruct and not cfg.head_slot:
+            raise ValueError(f"--reconstruct is for a config with a head slot; config {cfg.name} draws faces from its generator")
+        model = Model(cfg, Path(args.run), "" if args.reconstruct else args.denoiser)
+        if cfg.head_slot:
+            if model.generator is None and not args.reconstruct:
+                raise ValueError(f"{args.run} has no {args.denoiser} checkpoint: train it first")
+        elif model.generator is None or not model.generator.cfg.appearance_side:
             raise ValueError(f"{args.run} has no generator with cameo conditioning: train --stage cameo first")
         _, held_out = data.split()
         picks = held_out[: args.clips]
@@ -82,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.time()
         results: list[bool | None] = []
         shares: list[float] = []
+        head_agree: list[float] = []
+        head_px: list[float] = []
+        head_at = slice(cfg.video_ae.latent_numbers + cfg.slots * SLOT_NUMBERS, cfg.video_numbers)
         rows: list[np.ndarray] = []
         for start in range(0, len(picks), args.batch):
             chunk, swap = picks[start : start + args.batch], others[start : start + args.batch]
@@ -91,10 +109,28 @@ def main(argv: list[str] | None = None) -> int:
             refs_a = [data.appearance(i) for i in chunk]
             refs_b = [data.appearance(i) for i in swap]
             videos = []
-            for refs in (refs_a, refs_b):
-                faces = torch.from_numpy(np.stack(refs)).float() / 255
-                tokens = sample(model.generator, ids, mask, noise, args.steps, args.guidance, appearance=faces, cameo=torch.ones(len(chunk)))
-                videos.append([model.decode(t)[0] for t in tokens])
+            if cfg.head_slot:
+                # One drawing; the decoder paints each face on it.
+                if args.reconstruct:
+                    tokens = torch.stack([model.encode(data.clip(i).frames, data.clip(i).audio, data.background(i), data.meta(i)) for i in chunk])
+                else:
+                    tokens = sample(model.generator, ids, mask, noise, args.steps, args.guidance)
+                for refs in (refs_a, refs_b):
+                    videos.append([model.decode(t, appearance=r)[0] for t, r in zip(tokens, refs)])
+                S = cfg.video_ae.size
+                for t, m in zip(tokens, metas):
+                    got = (t * model.std + model.mean)[:, head_at].numpy()
+                    want = head_slot(m, cfg.frames, S)
+                    shown_got, shown_want = got[:, 0] > 0.5, want[:, 0] > 0.5
+                    head_agree.append(float((shown_got == shown_want).mean()))
+                    both = shown_got & shown_want
+                    if both.any():
+                        head_px.append(float(np.median(np.hypot(*(got[both, 1:3] - want[both, 1:3]).T) * S)))
+            else:
+                for refs in (refs_a, refs_b):
+                    faces = torch.from_numpy(np.stack(refs)).float() / 255
+                    tokens = sample(model.generator, ids, mask, noise, args.steps, args.guidance, appearance=faces, cameo=torch.ones(len(chunk)))
+                    videos.append([model.decode(t)[0] for t in tokens])
             for va, vb, ra, rb in zip(*videos, refs_a, refs_b):
                 ok, share = told_apart(va, vb, ra, rb)
                 results.append(ok)
@@ -110,10 +146,13 @@ def main(argv: list[str] | None = None) -> int:
             "toldApart": round(sum(judged) / len(results), 3),
             "unchanged": sum(r is None for r in results),
             "changedPixelShare": {"median": round(float(np.median(shares)), 5), "max": round(float(np.max(shares)), 5)},
-            "steps": args.steps,
-            "guidance": args.guidance,
+            "steps": None if args.reconstruct else args.steps,
+            "guidance": None if args.reconstruct else args.guidance,
+            "tokens": "the clips' own" if args.reconstruct else args.denoiser,
             "seconds": round(time.time() - started, 1),
         }
+        if cfg.head_slot:
+            report["head"] = {"shownAsInTheClip": round(float(np.mean(head_agree)), 3), "medianDistancePx": round(float(np.median(head_px)), 2) if head_px else None}
         print(json.dumps(report))
         if args.sheet and rows:
             from .model_card import png

@@ -103,6 +103,14 @@ class Config:
     shares: str = ""
     # What the manifest calls it: "draft" runs in the tab, "pro" on the render nodes.
     tier: str = "draft"
+    # The figure's head as one more slot after the balls' (slots.head_slot): the video decoder paints
+    # a cameo's reference face there (slots.paint_face), so the generator needs no face of its own.
+    head_slot: bool = False
+
+    @property
+    def slot_count(self) -> int:
+        """Slots in a frame token: the balls', then the head's."""
+        return self.slots + int(self.head_slot)
 
     @property
     def frames(self) -> int:
@@ -118,7 +126,7 @@ class Config:
     @property
     def video_numbers(self) -> int:
         """The video part of a frame token: the latent, then the slots."""
-        return self.video_ae.latent_numbers + self.slots * SLOT_NUMBERS
+        return self.video_ae.latent_numbers + self.slot_count * SLOT_NUMBERS
 
     @property
     def token_dim(self) -> int:
@@ -195,6 +203,28 @@ CONFIGS["tiny-pro"] = replace(
     video_upscale_train=VideoAETrain(batch=4, lr=1e-3, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
 )
 
+# Cameos as a slot: the Draft with the figure's head as a sixth slot, whose face the video decoder
+# paints from the cameo's reference image. It builds on a trained Draft run (encode --base): the same
+# autoencoders and tokenizer, the Draft's statistics with the head's added, and a generator that starts
+# as the Draft's teacher with one more slot token a frame (generator.grow). Conditioning the generator
+# on the face instead (the cameo stage) told two faces apart 42% of the time (chance 50%, reports/experiments.md).
+CONFIGS["draft-cameo"] = replace(
+    CONFIGS["draft"],
+    name="draft-cameo",
+    shares="draft",
+    head_slot=True,
+    generator=replace(CONFIGS["draft"].generator, token_dim=CONFIGS["draft"].token_dim + SLOT_NUMBERS, slots=6, appearance_side=0),
+    generator_train=replace(CONFIGS["draft"].generator_train, lr=2e-4, warmup_steps=50, bench_every=0),
+)
+CONFIGS["tiny-cameo"] = replace(
+    CONFIGS["tiny"],
+    name="tiny-cameo",
+    shares="tiny",
+    head_slot=True,
+    generator=replace(CONFIGS["tiny"].generator, token_dim=CONFIGS["tiny"].token_dim + SLOT_NUMBERS, slots=6, appearance_side=0),
+    generator_train=replace(CONFIGS["tiny"].generator_train, bench_every=0),
+)
+
 
 def get_config(name: str) -> Config:
     if name not in CONFIGS:
@@ -207,8 +237,10 @@ def get_config(name: str) -> Config:
     if cfg.shares and cfg.shares not in CONFIGS:
         raise ValueError(f"config {name} builds on config {cfg.shares!r}, which does not exist")
     g = cfg.generator
-    if (g.slots, g.slot_numbers if g.slots else SLOT_NUMBERS) != (cfg.slots, SLOT_NUMBERS):
-        raise ValueError(f"config {name}: the generator has {g.slots} slots of {g.slot_numbers} numbers, the config {cfg.slots} of {SLOT_NUMBERS}")
+    if (g.slots, g.slot_numbers if g.slots else SLOT_NUMBERS) != (cfg.slot_count, SLOT_NUMBERS):
+        raise ValueError(f"config {name}: the generator has {g.slots} slots of {g.slot_numbers} numbers, the config {cfg.slot_count} of {SLOT_NUMBERS}")
+    if cfg.head_slot and not cfg.slots:
+        raise ValueError(f"config {name}: a head slot comes after the balls' slots, and the config has none")
     if g.patch and (g.latent_channels, g.latent_side) != (cfg.video_ae.latent_channels, cfg.video_ae.latent_side):
         raise ValueError(f"config {name}: the generator cuts a {g.latent_channels}×{g.latent_side}² latent into patches, the video autoencoder makes {cfg.video_ae.latent_channels}×{cfg.video_ae.latent_side}²")
     return cfg

@@ -24,7 +24,7 @@ from .configs import Config, get_config
 from .data import DatasetError, WorldDataset
 from .generator import FlowGenerator, generator_for, sample
 from .noise import gaussian_noise
-from .slots import SLOT_NUMBERS, clip_slots, composite, smooth_tracks
+from .slots import SLOT_NUMBERS, clip_slots, composite, paint_face, smooth_tracks
 from .text import Tokenizer
 from .train import load_stage, upscale_decoder
 from .video_ae import FrameAutoencoder, to_unit
@@ -42,16 +42,20 @@ def initial_noise(cfg: Config, seed: int) -> torch.Tensor:
     return torch.from_numpy(np.concatenate([video, audio], axis=1))
 
 
-def decode_video(cfg: Config, video: FrameAutoencoder, x: torch.Tensor) -> torch.Tensor:
+def decode_video(cfg: Config, video: FrameAutoencoder, x: torch.Tensor, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None) -> torch.Tensor:
     """Raw (de-normalised) frame tokens [T, D] → RGB frames [T, S, S, 3] in [0, 1]: the latent through
     the decoder, then, with object slots, each ball painted over it along its smoothed track
     (slots.smooth_tracks, which looks TRACK_CONTEXT frames either way: the engine decodes a preview
-    frame with that many neighbours on each side). The exported video decoder graph is this function."""
+    frame with that many neighbours on each side), then, with a head slot and a cameo (`appearance`
+    [side, side, 3] in [0, 1], `cameo` [1] = 1), the cameo's face on the head (slots.paint_face).
+    The exported video decoder graph is this function."""
     nl, c, s = cfg.video_ae.latent_numbers, cfg.video_ae.latent_channels, cfg.video_ae.latent_side
     rgb = ((video.decoder(x[:, :nl].reshape(-1, c, s, s)) + 1) * 0.5).clamp(0, 1).permute(0, 2, 3, 1)
     if cfg.slots:
-        slots = x[:, nl : cfg.video_numbers].reshape(-1, cfg.slots, SLOT_NUMBERS)
-        rgb = composite(rgb, smooth_tracks(slots))
+        slots = smooth_tracks(x[:, nl : cfg.video_numbers].reshape(-1, cfg.slot_count, SLOT_NUMBERS))
+        rgb = composite(rgb, slots[:, : cfg.slots])
+        if cfg.head_slot and appearance is not None:
+            rgb = paint_face(rgb, slots[:, cfg.slots], appearance, cameo if cameo is not None else torch.ones(1))
     return rgb
 
 
@@ -93,10 +97,14 @@ class Model:
             self.generator.eval()
 
     @torch.no_grad()
-    def decode(self, tokens: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Normalised frame tokens [T, D] → frames uint8 [T, S, S, 3] and PCM int16 [T × hop]."""
+    def decode(self, tokens: torch.Tensor, appearance: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised frame tokens [T, D] → frames uint8 [T, S, S, 3] and PCM int16 [T × hop]. With a
+        head slot, `appearance` (uint8 [side, side, 3], a cameo's reference face) is painted on the head."""
+        if appearance is not None and not self.cfg.head_slot:
+            raise ValueError(f"config {self.cfg.name} has no head slot to paint a cameo's face on")
         x = tokens * self.std + self.mean
-        frames = (decode_video(self.cfg, self.video, x) * 255).round().to(torch.uint8).numpy()
+        face = torch.from_numpy(np.asarray(appearance, dtype=np.float32) / 255.0) if appearance is not None else None
+        frames = (decode_video(self.cfg, self.video, x, face) * 255).round().to(torch.uint8).numpy()
         wave = self.audio.decoder(x[:, self.cfg.video_numbers :].transpose(0, 1)[None])[0]
         pcm = (wave.clamp(-1, 1) * 32767).round().to(torch.int16).numpy()
         return frames, pcm
@@ -113,7 +121,7 @@ class Model:
         zv = self.video.encoder(pixels).reshape(self.cfg.frames, -1)
         parts = [zv]
         if self.cfg.slots:
-            parts.append(torch.from_numpy(clip_slots(meta, frames, background, self.cfg.slots)).reshape(self.cfg.frames, -1))
+            parts.append(torch.from_numpy(clip_slots(meta, frames, background, self.cfg.slots, self.cfg.head_slot)).reshape(self.cfg.frames, -1))
         parts.append(self.audio.encoder(pcm_to_unit(torch.from_numpy(pcm.astype(np.int16)))[None])[0].transpose(0, 1))
         return (torch.cat(parts, dim=1) - self.mean) / self.std
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from .configs import Config, get_config
 from .evaluate import Model, decode_video
+from .slots import APPEARANCE_SIDE, SLOT_NUMBERS
 
 OPSET = 17
 MAX_SHARD_BYTES = 32 * 1024 * 1024
@@ -58,7 +59,9 @@ class DenoiserGraph(nn.Module):
 
 
 class VideoDecoderGraph(nn.Module):
-    """Normalised frame tokens [frames, D] → RGB frames [frames, S, S, 3] in [0, 1]."""
+    """Normalised frame tokens [frames, D] → RGB frames [frames, S, S, 3] in [0, 1]; with a head slot
+    also (appearance [side, side, 3] in [0, 1], cameo [1]): the cameo's face painted on the head
+    where cameo is 1, the frames untouched where it is 0."""
 
     def __init__(self, model: Model):
         super().__init__()
@@ -68,8 +71,8 @@ class VideoDecoderGraph(nn.Module):
         self.register_buffer("mean", model.mean[: self.nv].clone())
         self.register_buffer("std", model.std[: self.nv].clone())
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return decode_video(self.cfg, self.video, tokens[:, : self.nv] * self.std + self.mean)
+    def forward(self, tokens: torch.Tensor, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None) -> torch.Tensor:
+        return decode_video(self.cfg, self.video, tokens[:, : self.nv] * self.std + self.mean, appearance, cameo)
 
 
 class AudioDecoderGraph(nn.Module):
@@ -200,7 +203,15 @@ def parity_cases(model: Model, cfg: Config) -> dict:
         v = DenoiserGraph(model)(x, t, text, pooled, mask)
         cases["denoiser"] = {"inputs": {"x": x, "t": t, "text": text, "pooled": pooled, "mask": mask}, "outputs": {"velocity": v}}
         tokens = torch.randn(cfg.frames, cfg.token_dim, generator=gen)
-        cases["videoDecoder"] = {"inputs": {"tokens": tokens[:2]}, "outputs": {"rgb": VideoDecoderGraph(model)(tokens[:2])}}
+        if cfg.head_slot:
+            # A head well inside the frame on both frames, so the face shows and parity checks the painting.
+            head = slice(cfg.video_ae.latent_numbers + cfg.slots * SLOT_NUMBERS, cfg.video_numbers)
+            raw = torch.tensor([1.0, 0.45, 0.4, 0.06, 0.0, 0.0, 0.0])
+            tokens[:2, head] = (raw - model.mean[head]) / model.std[head]
+            face = torch.rand(APPEARANCE_SIDE, APPEARANCE_SIDE, 3, generator=gen)
+            cases["videoDecoder"] = {"inputs": {"tokens": tokens[:2], "appearance": face, "cameo": torch.ones(1)}, "outputs": {"rgb": VideoDecoderGraph(model)(tokens[:2], face, torch.ones(1))}}
+        else:
+            cases["videoDecoder"] = {"inputs": {"tokens": tokens[:2]}, "outputs": {"rgb": VideoDecoderGraph(model)(tokens[:2])}}
         cases["audioDecoder"] = {"inputs": {"tokens": tokens}, "outputs": {"wave": AudioDecoderGraph(model)(tokens)}}
     as_json = lambda tensor: {"dtype": "int64" if tensor.dtype == torch.long else "float32", "shape": list(tensor.shape), "data": tensor.flatten().tolist()}  # noqa: E731
     return {role: {kind: {name: as_json(value) for name, value in tensors.items()} for kind, tensors in case.items()} for role, case in cases.items()}
@@ -254,8 +265,14 @@ def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str,
     )
     graphs["denoiser"] = (path, shards, [spec("x", "float32", ["batch", T, D]), spec("t", "float32", ["batch"]), spec("text", "float32", ["batch", Lc, W]), spec("pooled", "float32", ["batch", W]), spec("mask", "float32", ["batch", Lc])], [spec("velocity", "float32", ["batch", T, D])])
     tokens = torch.randn(T, D)
-    path, shards = export_graph(VideoDecoderGraph(model), (tokens,), ["tokens"], ["rgb"], {"tokens": {0: "frames"}, "rgb": {0: "frames"}}, out, "video-decoder", fp16)
-    graphs["videoDecoder"] = (path, shards, [spec("tokens", "float32", ["frames", D])], [spec("rgb", "float32", ["frames", cfg.size, cfg.size, 3])])
+    if cfg.head_slot:
+        # Cameos as a slot: the reference face is painted by the video decoder, on the head slot.
+        side = APPEARANCE_SIDE
+        path, shards = export_graph(VideoDecoderGraph(model), (tokens, torch.rand(side, side, 3), torch.ones(1)), ["tokens", "appearance", "cameo"], ["rgb"], {"tokens": {0: "frames"}, "rgb": {0: "frames"}}, out, "video-decoder", fp16)
+        graphs["videoDecoder"] = (path, shards, [spec("tokens", "float32", ["frames", D]), spec("appearance", "float32", [side, side, 3]), spec("cameo", "float32", [1])], [spec("rgb", "float32", ["frames", cfg.size, cfg.size, 3])])
+    else:
+        path, shards = export_graph(VideoDecoderGraph(model), (tokens,), ["tokens"], ["rgb"], {"tokens": {0: "frames"}, "rgb": {0: "frames"}}, out, "video-decoder", fp16)
+        graphs["videoDecoder"] = (path, shards, [spec("tokens", "float32", ["frames", D])], [spec("rgb", "float32", ["frames", cfg.size, cfg.size, 3])])
     path, shards = export_graph(AudioDecoderGraph(model), (tokens,), ["tokens"], ["wave"], {"tokens": {0: "frames"}, "wave": {0: "samples"}}, out, "audio-decoder", fp16)
     graphs["audioDecoder"] = (path, shards, [spec("tokens", "float32", ["frames", D])], [spec("wave", "float32", ["samples"])])
     tokenizer_path = out / "tokenizer.json"

@@ -250,21 +250,28 @@ def generator_for(cfg: GeneratorConfig, vocab_size: int, state: dict | None = No
 
 
 def grow(state: dict, src: GeneratorConfig, dst: GeneratorConfig, vocab_size: int) -> dict:
-    """A trained generator's weights (`state`, shaped for `src`) for a deeper and longer `dst`, drawing
-    what `src` drew. Old block i goes to place round(i · dst.depth / src.depth); each new block starts
-    as the identity (its attention, cross-attention and MLP outputs zeroed: with adaLN-single the
-    gates are shared, so zero gates are not enough). Frames past src's keep src's frame embeddings in
-    turn (frame t takes t mod src.frames): the clip first repeats its opening and training teaches it
-    to go on. Everything else must match in shape."""
-    same = ("token_dim", "width", "heads", "text_width", "text_layers", "text_heads", "max_tokens", "patch", "latent_channels", "latent_side", "slots", "slot_numbers")
+    """A trained generator's weights (`state`, shaped for `src`) for a deeper, longer or wider-slotted
+    `dst`, drawing what `src` drew. Old block i goes to place round(i · dst.depth / src.depth); each
+    new block starts as the identity (its attention, cross-attention and MLP outputs zeroed: with
+    adaLN-single the gates are shared, so zero gates are not enough). Frames past src's keep src's
+    frame embeddings in turn (frame t takes t mod src.frames): the clip first repeats its opening and
+    training teaches it to go on. New slots (after src's, before the sound) share the slot heads and
+    get a fresh place embedding; the per-number skip starts at zero for their numbers. Everything
+    else must match in shape."""
+    same = ("width", "heads", "text_width", "text_layers", "text_heads", "max_tokens", "patch", "latent_channels", "latent_side", "slot_numbers")
     differ = [f for f in same if getattr(src, f) != getattr(dst, f)]
     if differ:
         raise ValueError(f"generator: cannot grow into a generator with other {', '.join(differ)}")
-    if dst.depth < src.depth or dst.frames < src.frames:
-        raise ValueError(f"generator: grows deeper and longer only, not from {src.depth} blocks × {src.frames} frames to {dst.depth} × {dst.frames}")
+    if dst.depth < src.depth or dst.frames < src.frames or dst.slots < src.slots:
+        raise ValueError(f"generator: grows deeper, longer and by more slots only, not from {src.depth} blocks × {src.frames} frames × {src.slots} slots to {dst.depth} × {dst.frames} × {dst.slots}")
+    added = dst.slots - src.slots
+    if dst.token_dim != src.token_dim + added * src.slot_numbers:
+        raise ValueError(f"generator: {added} more slot(s) make a token of {src.token_dim + added * src.slot_numbers} numbers, not {dst.token_dim}")
     model = FlowGenerator(dataclasses.replace(dst, appearance_side=src.appearance_side if any(k.startswith("appearance.") for k in state) else 0), vocab_size)
     out = model.state_dict()
     placed = [round(i * dst.depth / src.depth) for i in range(src.depth)]
+    first_new = src.patches_per_frame + src.slots  # the new slots' place among a frame's tokens
+    new_numbers = src.latent_numbers + src.slots * src.slot_numbers  # … and among a token's numbers
     for key, value in state.items():
         if key.startswith("blocks."):
             _, i, rest = key.split(".", 2)
@@ -272,6 +279,11 @@ def grow(state: dict, src: GeneratorConfig, dst: GeneratorConfig, vocab_size: in
         elif key == "pos":
             index = torch.arange(dst.frames) % src.frames
             out[key] = value[:, index].clone()
+        elif key == "space" and added:
+            out[key] = torch.cat([value[:, :, :first_new], out[key][:, :, first_new : first_new + added], value[:, :, first_new:]], dim=2)
+        elif key in ("skip.weight", "skip.bias") and added:
+            zeros = torch.zeros((added * src.slot_numbers, *value.shape[1:]), dtype=value.dtype)
+            out[key] = torch.cat([value[:new_numbers], zeros, value[new_numbers:]], dim=0)
         else:
             if out[key].shape != value.shape:
                 raise ValueError(f"generator: {key} is {tuple(value.shape)} in the trained model and {tuple(out[key].shape)} in the grown one")

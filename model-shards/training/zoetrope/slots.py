@@ -48,10 +48,11 @@ def ball_order(meta: dict) -> list[int]:
     return [k for _, k in sorted(keyed)]
 
 
-def clip_slots(meta: dict, frames: np.ndarray, background: np.ndarray, slots: int) -> np.ndarray:
+def clip_slots(meta: dict, frames: np.ndarray, background: np.ndarray, slots: int, head: bool = False) -> np.ndarray:
     """A clip's slots float32 [T, slots, SLOT_NUMBERS] from its tracks: position and radius as a share
     of the frame's side, colour in [0, 1] as the median over frames of the mean of the ball's own
-    pixels (where the frame differs from its background, inside the ball), so lighting is in it."""
+    pixels (where the frame differs from its background, inside the ball), so lighting is in it.
+    With `head`, the figure's head follows as slot `slots` (head_slot)."""
     T, S = frames.shape[0], frames.shape[1]
     order = ball_order(meta)
     if len(order) > slots:
@@ -73,6 +74,27 @@ def clip_slots(meta: dict, frames: np.ndarray, background: np.ndarray, slots: in
                     colours.append(frames[f][inside].mean(0) / 255.0)
         if colours:
             out[:, s, 4:7] = np.median(np.stack(colours), axis=0)
+    if head:
+        out = np.concatenate([out, head_slot(meta, T, S)[:, None]], axis=1)
+    return out
+
+
+def head_slot(meta: dict, frames: int, side: int) -> np.ndarray:
+    """The figure's head as one more slot, float32 [T, SLOT_NUMBERS]: present where some of it is in
+    frame, position and radius as a share of the side (held just outside the frame like a ball's), and
+    no colour. A cameo's face is painted there from the reference image (paint_face), so the
+    generator learns where the head is, never what the face looks like. Zeros without a figure."""
+    out = np.zeros((frames, SLOT_NUMBERS), dtype=np.float32)
+    track = meta.get("head")
+    if track is None:
+        if meta.get("scene", {}).get("character") is not None:
+            raise ValueError(f"clip {meta.get('index')} has a figure but no head track: export the dataset again (the world writes `head` since cameo faces became a slot)")
+        return out
+    if len(track) != frames:
+        raise ValueError(f"clip {meta.get('index')} has a head track of {len(track)} frames, not {frames}")
+    for f, h in enumerate(track):
+        out[f, 0] = 1.0 if h["visible"] else 0.0
+        out[f, 1:4] = (np.clip(h["px"] / side, -0.25, 1.25), np.clip(h["py"] / side, -0.25, 1.25), h["radiusPx"] / side)
     return out
 
 
@@ -95,6 +117,41 @@ def composite(background: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
         c = cover[:, k, :, :, None]
         out = out * (1 - c) + colour[:, k, None, None, :] * c
     return out
+
+
+# The world mutes a face to this share of its saturation (render.ts, decodeAppearance).
+FACE_SATURATION = 0.35
+# The side of the reference image a cameo's face is painted from (APPEARANCE_SIDE in world/cameo.ts;
+# the engine resamples a user's image to it).
+APPEARANCE_SIDE = 16
+
+
+def paint_face(frames: torch.Tensor, head: torch.Tensor, appearance: torch.Tensor, cameo: torch.Tensor) -> torch.Tensor:
+    """A cameo's face on the figure's head: frames [T, S, S, 3] in [0, 1], the head slot [T, SLOT_NUMBERS]
+    (raw), the reference image [side, side, 3] in [0, 1] and cameo, a [1] weight (1: paint, 0: leave
+    the frames exactly as they are). The image is stretched over the head's disc with bilinear
+    sampling, muted as the world mutes faces, and edged like a ball (composite). The sampling is two
+    matrix products with tent weights (no GridSample), so it exports to any ONNX runtime."""
+    T, S = frames.shape[0], frames.shape[1]
+    side = appearance.shape[0]
+    grid = (torch.arange(S, dtype=frames.dtype, device=frames.device) + 0.5) / S
+    present = ((head[:, 0] - 0.3) / 0.4).clamp(0, 1) * cameo  # [T]
+    x, y, r = head[:, 1:2], head[:, 2:3], head[:, 3:4].clamp(min=1e-3)  # [T, 1]
+    cells = torch.arange(side, dtype=frames.dtype, device=frames.device)
+
+    def tent(centre: torch.Tensor) -> torch.Tensor:
+        # Each pixel's position in the image's cells (0 … side − 1 at cell centres), then bilinear weights [T, S, side].
+        u = ((grid[None, :] - (centre - r)) / (2 * r) * side - 0.5).clamp(0, side - 1)
+        return (1 - (u[..., None] - cells).abs()).clamp(min=0)
+
+    wy, wx = tent(y), tent(x)
+    luma = (appearance * torch.tensor([0.299, 0.587, 0.114], dtype=appearance.dtype, device=appearance.device)).sum(-1, keepdim=True)
+    muted = luma + (appearance - luma) * FACE_SATURATION  # [side, side, 3]
+    rows = torch.matmul(wy, muted.reshape(side, side * 3)).reshape(T, S, side, 3)  # [T, S(y), side(x), 3]
+    face = torch.matmul(rows.permute(0, 1, 3, 2), wx.transpose(1, 2)[:, None]).permute(0, 1, 3, 2)  # [T, S(y), S(x), 3]
+    dist = torch.sqrt((grid[None, None, :] - x[:, :, None]) ** 2 + (grid[None, :, None] - y[:, :, None]) ** 2)  # [T, S, S]
+    cover = (((r[:, :, None] - dist) * S + 0.5).clamp(0, 1) * present[:, None, None])[..., None]
+    return frames * (1 - cover) + face * cover
 
 
 # A quadratic Savitzky–Golay filter over 5 frames: it returns any parabola exactly (a fall keeps its

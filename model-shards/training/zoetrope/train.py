@@ -324,10 +324,12 @@ class RunClips:
         self.n_train: int = saved["train"]
 
     @staticmethod
-    def write(run: Path, data: WorldDataset) -> None:
-        train_clips, _ = data.split()
-        clips = [{k: data.meta(i)[k] for k in ("index", "seed", "prompt")} for i in range(len(data))]
-        (run / "clips.json").write_text(json.dumps({"train": len(train_clips), "clips": clips}) + "\n")
+    def write(run: Path, datasets: list[WorldDataset]) -> None:
+        """In encode_order: every dataset's training clips, then every dataset's held-out clips."""
+        order = encode_order(datasets)
+        n_train = sum(len(d.split()[0]) for d in datasets)
+        clips = [{k: datasets[d].meta(i)[k] for k in ("index", "seed", "prompt")} | ({"dataset": str(datasets[d].root)} if len(datasets) > 1 else {}) for d, i in order]
+        (run / "clips.json").write_text(json.dumps({"train": n_train, "clips": clips}) + "\n")
 
     def __len__(self) -> int:
         return len(self.metas)
@@ -342,17 +344,37 @@ class RunClips:
         return list(range(self.n_train)), list(range(self.n_train, len(self.metas)))
 
 
+def encode_order(datasets: list[WorldDataset]) -> list[tuple[int, int]]:
+    """(dataset, clip) in the order a run holds them: every dataset's training clips, then every
+    dataset's held-out clips, so the run's own split (clips.json's "train") keeps each held out."""
+    splits = [d.split() for d in datasets]
+    return [(d, i) for d, (train, _) in enumerate(splits) for i in train] + [(d, i) for d, (_, held) in enumerate(splits) for i in held]
+
+
 def token_stats(cfg: Config, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-number mean and standard deviation [D] of raw frame tokens [N, D]. A slot's fields share
+    """Per-number mean and standard deviation [D] of raw frame tokens [N, D]. The balls' slots share
     theirs across slots: the fifth ball is rare, and its own statistics would blow its values up
-    (present = 1 would sit ~8 deviations out), where pooled they all stay within a few."""
+    (present = 1 would sit ~8 deviations out), where pooled they all stay within a few. The head's
+    slot has its own (a head is larger and placed otherwise; its colour numbers are always 0)."""
     mean, std = flat.mean(0), flat.std(0)
     if cfg.slots:
-        nl, nv = cfg.video_ae.latent_numbers, cfg.video_numbers
-        fields = flat[:, nl:nv].reshape(-1, cfg.slots, SLOT_NUMBERS)
-        mean[nl:nv] = np.tile(fields.mean((0, 1)), cfg.slots)
-        std[nl:nv] = np.tile(fields.std((0, 1)), cfg.slots)
+        nl, nb = cfg.video_ae.latent_numbers, cfg.video_ae.latent_numbers + cfg.slots * SLOT_NUMBERS
+        fields = flat[:, nl:nb].reshape(-1, cfg.slots, SLOT_NUMBERS)
+        mean[nl:nb] = np.tile(fields.mean((0, 1)), cfg.slots)
+        std[nl:nb] = np.tile(fields.std((0, 1)), cfg.slots)
     return mean.astype(np.float32), (std + 1e-4).astype(np.float32)
+
+
+def widen_stats(cfg: Config, base_mean: np.ndarray, base_std: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A head-slot config on a base run without one: the base's statistics for everything the base
+    has (so its generator's tokens mean the same), the head slot's from these raw tokens [N, D]."""
+    head = cfg.video_ae.latent_numbers + cfg.slots * SLOT_NUMBERS
+    if base_mean.shape[0] != cfg.token_dim - SLOT_NUMBERS:
+        raise ValueError(f"the base run's statistics cover {base_mean.shape[0]} numbers a frame; config {cfg.name} adds a head slot to {cfg.token_dim - SLOT_NUMBERS}")
+    own_mean, own_std = token_stats(cfg, flat)
+    mean = np.concatenate([base_mean[:head], own_mean[head : head + SLOT_NUMBERS], base_mean[head:]]).astype(np.float32)
+    std = np.concatenate([base_std[:head], own_std[head : head + SLOT_NUMBERS], base_std[head:]]).astype(np.float32)
+    return mean, std
 
 
 def adopt_base(cfg: Config, run: Path, base: Path) -> None:
@@ -367,6 +389,8 @@ def adopt_base(cfg: Config, run: Path, base: Path) -> None:
         source, target = base / name, run / name
         if not source.exists():
             raise ValueError(f"--base {base} has no {name}: train and encode the base run first")
+        if name == "token-stats.npz" and cfg.head_slot:
+            continue  # widened from the base's by encode_dataset (widen_stats)
         if target.exists():
             if target.read_bytes() != source.read_bytes():
                 raise ValueError(f"{target} differs from the base run's {name}: a cameo run must share its base's decoders, tokenizer and statistics (use a new --run folder)")
@@ -375,15 +399,19 @@ def adopt_base(cfg: Config, run: Path, base: Path) -> None:
     (run / "base.json").write_text(json.dumps({"base": str(base.resolve())}) + "\n")
 
 
-def encode_dataset(cfg: Config, data: WorldDataset, run: Path, log: Logger, base: Path | None = None) -> dict:
+def encode_dataset(cfg: Config, data: WorldDataset | list[WorldDataset], run: Path, log: Logger, base: Path | None = None) -> dict:
     """Every clip's frame tokens [N, T, D] (float16) with per-channel mean/std, the tokenizer and
     clips.json. With object slots the video latent is of the frames without their balls, and each
-    ball's slot comes from its track (slots.py). With `base` (a cameo run), the base run's decoders,
-    tokenizer and statistics are used as they are, and a dataset exported with --cameos also gives
-    appearance.npy, each clip's reference image."""
-    check_dataset(cfg, data, cfg.video_ae.size)
-    if cfg.slots and "background" not in data.layers:
-        raise DatasetError(f"config {cfg.name} paints balls from slots: export the dataset with --background")
+    ball's slot comes from its track (slots.py), then, with a head slot, the figure's head. With `base`
+    (a cameo run, or a config that builds on the base's), the base run's decoders, tokenizer and
+    statistics are used as they are (a head slot's statistics are added from these clips), and a
+    single dataset exported with --cameos also gives appearance.npy, each clip's reference image.
+    Several datasets make one run: their training clips first, then their held-out clips."""
+    datasets = data if isinstance(data, list) else [data]
+    for d in datasets:
+        check_dataset(cfg, d, cfg.video_ae.size)
+        if cfg.slots and "background" not in d.layers:
+            raise DatasetError(f"config {cfg.name} paints balls from slots: export the dataset {d.root} with --background")
     if cfg.shares and base is None:
         raise ValueError(f"config {cfg.name} builds on a trained {cfg.shares} run: pass it with --base RUN")
     if base is not None:
@@ -394,40 +422,52 @@ def encode_dataset(cfg: Config, data: WorldDataset, run: Path, log: Logger, base
     audio.load_state_dict(load_stage(run, "audio-ae", cfg)["model"])
     video.eval()
     audio.eval()
-    n = len(data)
+    order = encode_order(datasets)
+    n = len(order)
+    n_train = sum(len(d.split()[0]) for d in datasets)
     nl, nv = cfg.video_ae.latent_numbers, cfg.video_numbers
     tokens = np.zeros((n, cfg.frames, cfg.token_dim), dtype=np.float32)
     started = time.time()
     with torch.no_grad():
-        for i in range(n):
-            clip = data.clip(i)
+        for k, (d, i) in enumerate(order):
+            source = datasets[d]
+            clip = source.clip(i)
             pixels = clip.frames
             if cfg.slots:
-                pixels = data.background(i)
-                tokens[i, :, nl:nv] = clip_slots(clip.meta, clip.frames, pixels, cfg.slots).reshape(cfg.frames, -1)
+                pixels = source.background(i)
+                tokens[k, :, nl:nv] = clip_slots(clip.meta, clip.frames, pixels, cfg.slots, cfg.head_slot).reshape(cfg.frames, -1)
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 zv = video.encoder(to_unit(torch.from_numpy(pixels))).float()
             za = audio.encoder(pcm_to_unit(torch.from_numpy(clip.audio.astype(np.int16)))[None]).float()
-            tokens[i, :, :nl] = zv.reshape(cfg.frames, -1).numpy()
-            tokens[i, :, nv:] = za[0].transpose(0, 1).numpy()
-            if (i + 1) % 500 == 0:
-                log(event="progress", stage="encode", clips=i + 1, of=n, elapsed_s=round(time.time() - started, 1))
-    train_clips, _ = data.split()
+            tokens[k, :, :nl] = zv.reshape(cfg.frames, -1).numpy()
+            tokens[k, :, nv:] = za[0].transpose(0, 1).numpy()
+            if (k + 1) % 500 == 0:
+                log(event="progress", stage="encode", clips=k + 1, of=n, elapsed_s=round(time.time() - started, 1))
+    prompts = [datasets[d].meta(i)["prompt"] for d, i in order]
     if base is None:
-        mean, std = token_stats(cfg, tokens[train_clips].reshape(-1, cfg.token_dim))
+        mean, std = token_stats(cfg, tokens[:n_train].reshape(-1, cfg.token_dim))
         np.savez(run / "token-stats.npz", mean=mean, std=std)
-        tokenizer = Tokenizer.build([data.meta(i)["prompt"] for i in train_clips], max_tokens=cfg.generator.max_tokens)
+        tokenizer = Tokenizer.build(prompts[:n_train], max_tokens=cfg.generator.max_tokens)
         tokenizer.save(run / "tokenizer.json")
     else:
+        if cfg.head_slot:
+            base_stats = np.load(base / "token-stats.npz")
+            mean, std = widen_stats(cfg, base_stats["mean"], base_stats["std"], tokens[:n_train].reshape(-1, cfg.token_dim))
+            np.savez(run / "token-stats.npz", mean=mean, std=std)
         stats = np.load(run / "token-stats.npz")
         mean, std = stats["mean"], stats["std"]
+        if mean.shape[0] != cfg.token_dim:
+            raise ValueError(f"{run}/token-stats.npz covers {mean.shape[0]} numbers a frame, config {cfg.name} {cfg.token_dim}: encode into a new --run folder")
         tokenizer = Tokenizer.load(run / "tokenizer.json")
     np.save(run / "tokens.npy", ((tokens - mean) / std).astype(np.float16))
-    if "appearance" in data.layers:
-        np.save(run / "appearance.npy", np.stack([data.appearance(i) for i in range(n)]))
-    RunClips.write(run, data)
-    lengths = [len(tokenizer.encode(data.meta(i)["prompt"])[0]) for i in range(n)]
-    result = {"stage": "encode", "clips": n, "vocab": len(tokenizer.vocab), "longest_prompt_tokens": max(lengths), "truncated_prompts": sum(l >= cfg.generator.max_tokens for l in lengths), "elapsed_s": round(time.time() - started, 1)}
+    if len(datasets) == 1 and "appearance" in datasets[0].layers:
+        np.save(run / "appearance.npy", np.stack([datasets[0].appearance(i) for _, i in order]))
+    RunClips.write(run, datasets)
+    lengths = [len(tokenizer.encode(p)[0]) for p in prompts]
+    result = {"stage": "encode", "clips": n, "datasets": len(datasets), "vocab": len(tokenizer.vocab), "longest_prompt_tokens": max(lengths), "truncated_prompts": sum(l >= cfg.generator.max_tokens for l in lengths), "elapsed_s": round(time.time() - started, 1)}
+    if cfg.head_slot:
+        heads = tokens[:, :, nv - SLOT_NUMBERS] > 0.5
+        result["clips_with_a_head"] = int(heads.any(axis=1).sum())
     log(event="end", **result)
     return result
 
@@ -463,7 +503,7 @@ def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, st
             raise ValueError(f"the base run {base} has no trained {cfg.shares} generator to grow from")
         src = get_config(cfg.shares).generator
         model.load_state_dict(grow(ckpt["extra"]["ema"], src, cfg.generator, len(tokenizer.vocab)))
-        grown_from = {"base": str(base), "base_step": ckpt["step"], "blocks": [src.depth, cfg.generator.depth], "frames": [src.frames, cfg.generator.frames]}
+        grown_from = {"base": str(base), "base_step": ckpt["step"], "blocks": [src.depth, cfg.generator.depth], "frames": [src.frames, cfg.generator.frames], "slots": [src.slots, cfg.generator.slots]}
     ema = copy.deepcopy(model).requires_grad_(False)
     # A larger batch (on a GPU) takes a larger step, by √ of the ratio and at most twice the config's.
     loop = Loop("generator", cfg, model, lr or t.lr * min(2.0, math.sqrt(b / t.batch)), t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema}, anneal_minutes=anneal_minutes)
@@ -625,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="npm run train --", description="Train a Zoetrope model stage on the world's dataset.")
     p.add_argument("--config", required=True, help="draft, pro, or tiny / tiny-pro for tests")
     p.add_argument("--stage", required=True, choices=STAGES)
-    p.add_argument("--data", default=None, help="dataset folder written by `npm run world -- export` (the autoencoder and encode stages; later stages read the run folder)")
+    p.add_argument("--data", action="append", default=None, help="dataset folder written by `npm run world -- export` (the autoencoder and encode stages; later stages read the run folder); encode takes it more than once to make one run of several datasets")
     p.add_argument("--run", required=True, help="folder for checkpoints and logs (resumed when it holds a checkpoint)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--minutes", type=float, default=None, help="stop (with a checkpoint) after this long")
@@ -658,7 +698,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.stage in ("video-ae", "audio-ae", "encode", "video-upscale"):
             if args.data is None:
                 raise ValueError(f"--stage {args.stage} needs --data (the dataset folder)")
-            data = WorldDataset(args.data)
+            if len(args.data) > 1 and args.stage != "encode":
+                raise ValueError(f"--stage {args.stage} trains on one dataset: pass --data once (encode alone takes several)")
+            datasets = [WorldDataset(d) for d in args.data]
+            data = datasets[0]
         run.mkdir(parents=True, exist_ok=True)
         log = Logger(run / f"{args.stage}.log.jsonl", args.quiet)
         if args.stage == "video-ae":
@@ -666,7 +709,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.stage == "audio-ae":
             train_audio_ae(cfg, data, run, args.seed, args.minutes, args.steps, log)
         elif args.stage == "encode":
-            encode_dataset(cfg, data, run, log, Path(args.base) if args.base else None)
+            encode_dataset(cfg, datasets, run, log, Path(args.base) if args.base else None)
         elif args.stage == "video-upscale":
             train_video_upscale(cfg, data, run, args.seed, args.minutes, args.steps, log, args.anneal_minutes)
         elif args.stage == "generator":
