@@ -22,7 +22,7 @@ import {
   type CameoUse,
   type Recipe,
 } from '../../contracts/index.ts';
-import { appearanceSide, type CameoAppearance } from '../../workers/src/engine/cameo.ts';
+import { cameoInput, noCameoInput, type CameoAppearance } from '../../workers/src/engine/cameo.ts';
 import { OnnxModel, type GeneratedClip } from '../onnx-model.ts';
 import { decodeAppearance, MAX_APPEARANCE_BYTES } from './appearance.ts';
 import { assertFfmpeg, encodeMp4 } from './mp4.ts';
@@ -264,7 +264,7 @@ export class RenderNode {
     if (recipe.cameos.length > 1) throw new UnsupportedError({ feature: 'several cameos in one recipe' }, `recipe.cameos names ${recipe.cameos.length} cameos, but this model draws one person`);
     const cameo = recipe.cameos[0];
     if (cameo) {
-      if (appearanceSide(m) === 0) throw new ValidationError([{ field: 'recipe.cameos', message: `model ${m.id} ${m.version} cannot draw cameos (its text encoder takes no appearance image)` }]);
+      if (!cameoInput(m)) throw new ValidationError([{ field: 'recipe.cameos', message: noCameoInput(m) }]);
       const what = `recipe.cameos[0] (cameo ${cameo.cameoId})`;
       const issuer = consentIssuer(cameo, what);
       if (issuer !== this.edge) {

@@ -532,7 +532,7 @@ class CameoSlot(unittest.TestCase):
         export_world(cls.plain, clips=6, seed=4242, background=True)
         export_world(cls.cameos, clips=30, seed=6161, background=True, cameos=True)
         cls.base = cls.tmp / "base"
-        for stage, steps in (("video-ae", 3), ("audio-ae", 2), ("encode", 0), ("generator", 3)):
+        for stage, steps in (("video-ae", 3), ("audio-ae", 2), ("encode", 0), ("generator", 3), ("pairs", 3), ("student", 3)):
             args = ["--config", "tiny", "--stage", stage, "--data", str(cls.plain), "--run", str(cls.base), "--threads", "1", "--quiet"]
             assert train_main(args + (["--steps", str(steps)] if steps else [])) == 0, stage
 
@@ -598,6 +598,19 @@ class CameoSlot(unittest.TestCase):
         self.assertEqual(train_main(args + ["--stage", "generator", "--steps", "2"]), 0)
         init = next(e for e in map(json.loads, (run / "generator.log.jsonl").read_text().splitlines()) if e["event"] == "init")
         self.assertEqual(init["slots"], [5, 6])
+        # The student starts as the base's student with the head's slot, not as this run's teacher.
+        from zoetrope.generator import grow
+
+        self.assertEqual(train_main(args + ["--stage", "pairs"]), 0)
+        self.assertEqual(train_main(args + ["--stage", "student", "--steps", "0"]), 0)
+        init = next(e for e in map(json.loads, (run / "student.log.jsonl").read_text().splitlines()) if e["event"] == "init")
+        self.assertEqual((init["base"], init["slots"]), (str(self.base), [5, 6]))
+        vocab = len(json.loads((self.base / "tokenizer.json").read_text())["vocab"])
+        expected = grow(torch.load(self.base / "student.pt")["extra"]["ema"], base_cfg.generator, cfg.generator, vocab)
+        started = torch.load(run / "student.pt")["extra"]["ema"]
+        for k, v in expected.items():
+            if k != "space":  # the new slot's place embedding is drawn afresh
+                self.assertTrue(torch.equal(started[k], v), k)
         # Decoded with a face, the frames differ from the faceless decoding on the head alone.
         model = Model(cfg, run)
         data = WorldDataset(self.cameos)

@@ -21,6 +21,7 @@ Stages (through `npm run train -- --stage ...`): `pairs` runs the teacher and ke
 from __future__ import annotations
 
 import copy
+import json
 import time
 from pathlib import Path
 
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 
 from .configs import Config
-from .generator import FlowGenerator, drop_prompt, generator_for, sample
+from .generator import FlowGenerator, drop_prompt, generator_for, grow, sample
 from .text import Tokenizer
 
 
@@ -38,6 +39,26 @@ def load_teacher(cfg: Config, run: Path, vocab: int) -> FlowGenerator:
     teacher = generator_for(cfg.generator, vocab, load_stage(run, "generator", cfg)["extra"]["ema"])
     teacher.eval()
     return teacher
+
+
+def base_student(cfg: Config, run: Path, vocab: int) -> tuple[FlowGenerator, dict] | None:
+    """For a config that builds on another's run (Config.shares) and has no student yet: the base
+    run's distilled student (EMA), grown to this config's generator (generator.grow), and what it came
+    from; None when the base has no student. A student that already takes the base's few-step grid
+    needs to learn only what the new config adds (draft-cameo: the head's slot)."""
+    if not cfg.shares or (run / "student.pt").exists() or not (run / "base.json").exists():
+        return None
+    from .configs import get_config
+
+    base = Path(json.loads((run / "base.json").read_text())["base"])
+    if not (base / "student.pt").exists():
+        return None
+    ckpt = torch.load(base / "student.pt", map_location="cpu", weights_only=False)
+    if ckpt["config"] != cfg.shares:
+        raise ValueError(f"the base run {base} has a {ckpt['config']} student; config {cfg.name} builds on a {cfg.shares} run")
+    src = get_config(cfg.shares).generator
+    student = generator_for(cfg.generator, vocab, grow(ckpt["extra"]["ema"], src, cfg.generator, vocab))
+    return student, {"base": str(base), "base_step": ckpt["step"], "slots": [src.slots, cfg.generator.slots]}
 
 
 def kept_states(cfg: Config) -> int:
@@ -127,11 +148,14 @@ def distill_student(cfg: Config, run: Path, seed: int, minutes: float | None, st
     tokenizer = Tokenizer.load(run / "tokenizer.json")
     ids_pairs, mask_pairs = (x.to(device) for x in tokenizer.batch([clips.meta(int(i))["prompt"] for i in pair_clips]))
     torch.manual_seed(seed)
-    student = load_teacher(cfg, run, len(tokenizer.vocab)).to(device)
+    grown = base_student(cfg, run, len(tokenizer.vocab))
+    student = (grown[0] if grown else load_teacher(cfg, run, len(tokenizer.vocab))).to(device)
     student.train()
     ema = copy.deepcopy(student).requires_grad_(False)
     b = batch or d.batch
     loop = Loop("student", cfg, student, lr or d.lr * min(2.0, (b / d.batch) ** 0.5), d.warmup_steps, steps if steps is not None else d.steps, run, seed, log, extra={"ema": ema}, anneal_minutes=anneal_minutes)
+    if grown is not None:
+        log(event="init", stage="student", **grown[1])
     weights = cfg.loss_weights().to(device)
     val_idx = torch.arange(min(32, done), device=device)
     val_gen = torch.Generator().manual_seed(5)

@@ -16,17 +16,41 @@ export interface CameoAppearance {
 export const MAX_APPEARANCE_SIDE = 8192;
 
 /**
- * The side of the appearance image a model's text encoder takes, or 0 when the model has no cameo
- * conditioning (its text encoder has no `appearance` input).
+ * Where a model takes a cameo's reference image, and at what side; null for a model without cameos.
+ * - `textEncoder`: the generator is conditioned on the image (an `appearance` input on the text
+ *   encoder, [batch, side, side, 3], and a `cameo` weight per row).
+ * - `videoDecoder`: the figure's head is a slot and the video decoder paints the face on it (an
+ *   `appearance` input on the video decoder, [side, side, 3], and a `cameo` weight [1]); the
+ *   generator draws the same clip with or without a cameo.
  */
-export function appearanceSide(manifest: Manifest): number {
-  const spec = manifest.graphs.textEncoder.inputs.find((input) => input.name === 'appearance');
-  if (!spec) return 0;
-  const side = spec.shape[1];
-  if (typeof side !== 'number' || side !== spec.shape[2] || spec.shape[3] !== 3) {
-    throw new ValidationError([{ field: 'manifest.graphs.textEncoder.inputs', message: `appearance must be [batch, side, side, 3] (got [${spec.shape.join(', ')}])` }]);
+export interface CameoInput {
+  readonly graph: 'textEncoder' | 'videoDecoder';
+  readonly side: number;
+}
+
+export function cameoInput(manifest: Manifest): CameoInput | null {
+  for (const graph of ['textEncoder', 'videoDecoder'] as const) {
+    const spec = manifest.graphs[graph].inputs.find((input) => input.name === 'appearance');
+    if (!spec) continue;
+    const shape = graph === 'textEncoder' ? spec.shape.slice(1) : spec.shape;
+    const expected = graph === 'textEncoder' ? '[batch, side, side, 3]' : '[side, side, 3]';
+    const side = shape[0];
+    if (shape.length !== 3 || typeof side !== 'number' || side < 1 || side !== shape[1] || shape[2] !== 3) {
+      throw new ValidationError([{ field: `manifest.graphs.${graph}.inputs`, message: `appearance must be ${expected} (got [${spec.shape.join(', ')}])` }]);
+    }
+    return { graph, side };
   }
-  return side;
+  return null;
+}
+
+/** The side of the appearance image a model takes, or 0 when it has no cameo input (see cameoInput). */
+export function appearanceSide(manifest: Manifest): number {
+  return cameoInput(manifest)?.side ?? 0;
+}
+
+/** Why a model refuses a cameo recipe, for the error that names it. */
+export function noCameoInput(manifest: Manifest): string {
+  return `model ${manifest.id} ${manifest.version} cannot draw cameos (neither its text encoder nor its video decoder takes an appearance image)`;
 }
 
 /**

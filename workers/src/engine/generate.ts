@@ -1,5 +1,5 @@
 import { checkPrompt, describeViolations, UnsupportedError, ValidationError, type GraphRole, type Manifest, type WordTokenizer } from '../../../contracts/index.ts';
-import { appearancePixels, appearanceSide, type CameoAppearance } from './cameo.ts';
+import { appearancePixels, cameoInput, noCameoInput, type CameoAppearance } from './cameo.ts';
 import { initialNoise, sampleFlow } from './flow.ts';
 
 /**
@@ -63,8 +63,8 @@ export interface GenerateRequest {
   /**
    * A cameo: the reference appearance of the person the figure in the clip becomes. Whoever calls
    * has already checked the consent token (the app and the render node do, against the cameo's
-   * instance); the engine only draws. The model must have cameo conditioning (manifest: an
-   * `appearance` input on the text encoder).
+   * instance); the engine only draws. The model must take a cameo (manifest: an `appearance` input
+   * on the text encoder, or on the video decoder that paints the face on the figure's head).
    */
   readonly cameo?: { readonly appearance: CameoAppearance };
 }
@@ -136,9 +136,15 @@ export async function generateClip(runner: GraphRunner, manifest: Manifest, toke
   const guidance = request.guidance ?? manifest.sampler.guidance;
   if (!(guidance >= 0 && guidance <= 20)) throw new RangeError(`guidance must be 0–20 (got ${guidance})`);
   const timesteps = scheduleFor(manifest, request.steps);
-  const side = appearanceSide(manifest);
-  if (request.cameo && side === 0) throw new ValidationError([{ field: 'recipe.cameos', message: `model ${manifest.id} ${manifest.version} cannot draw cameos (its text encoder takes no appearance image)` }]);
+  const cameoAt = cameoInput(manifest);
+  if (request.cameo && !cameoAt) throw new ValidationError([{ field: 'recipe.cameos', message: noCameoInput(manifest) }]);
+  const side = cameoAt?.side ?? 0;
   const cameoPixels = request.cameo ? appearancePixels(request.cameo.appearance, side) : null;
+  // A decoder that paints the face takes the image and a weight on every call: zeros and 0 without a cameo.
+  const decoderCameo: Record<string, PlainTensor> =
+    cameoAt?.graph === 'videoDecoder'
+      ? { appearance: { type: 'float32', data: cameoPixels ?? new Float32Array(side * side * 3), dims: [side, side, 3] }, cameo: { type: 'float32', data: Float32Array.of(cameoPixels ? 1 : 0), dims: [1] } }
+      : {};
   const { frames, videoNumbers, audioNumbers } = manifest.tokens;
   const dim = videoNumbers + audioNumbers;
   const L = tokenizer.maxTokens;
@@ -161,7 +167,8 @@ export async function generateClip(runner: GraphRunner, manifest: Manifest, toke
   });
   const maskTensor: PlainTensor = { type: 'float32', data: mask, dims: [batch, L] };
   const textInputs: Record<string, PlainTensor> = { ids: { type: 'int64', data: ids, dims: [batch, L] }, mask: maskTensor };
-  if (side > 0) {
+  const textCameo = cameoAt?.graph === 'textEncoder';
+  if (textCameo) {
     // The cameo conditions the prompt's row only: guidance compares against no prompt and no cameo.
     const appearance = new Float32Array(batch * side * side * 3);
     if (cameoPixels) appearance.set(cameoPixels);
@@ -171,7 +178,7 @@ export async function generateClip(runner: GraphRunner, manifest: Manifest, toke
   const text = await run('textEncoder', textInputs);
   const textMs = now() - t0;
   // A cameo model's condition is one token longer (the appearance's), with its own mask.
-  const textFeeds = { text: text.text as PlainTensor, pooled: text.pooled as PlainTensor, mask: side > 0 ? (text.textMask as PlainTensor) : maskTensor };
+  const textFeeds = { text: text.text as PlainTensor, pooled: text.pooled as PlainTensor, mask: textCameo ? (text.textMask as PlainTensor) : maskTensor };
 
   t0 = now();
   const middle = Math.floor(frames / 2);
@@ -181,7 +188,7 @@ export async function generateClip(runner: GraphRunner, manifest: Manifest, toke
   const [from, to] = [Math.max(0, middle - PREVIEW_CONTEXT), Math.min(frames, middle + PREVIEW_CONTEXT + 1)];
   const frameValues = manifest.output.width * manifest.output.height * 3;
   const preview = async (step: number, steps: number, predicted: Float32Array) => {
-    const rgb = (await run('videoDecoder', { tokens: { type: 'float32', data: predicted.slice(from * dim, to * dim), dims: [to - from, dim] } })).rgb as PlainTensor;
+    const rgb = (await run('videoDecoder', { tokens: { type: 'float32', data: predicted.slice(from * dim, to * dim), dims: [to - from, dim] }, ...decoderCameo })).rgb as PlainTensor;
     const frame = (rgb.data as Float32Array).subarray((middle - from) * frameValues, (middle - from + 1) * frameValues);
     return request.onStep?.(step, steps, { rgb: toBytes(frame), width: manifest.output.width, height: manifest.output.height });
   };
@@ -228,7 +235,7 @@ export async function generateClip(runner: GraphRunner, manifest: Manifest, toke
 
   const tokenFeed: PlainTensor = { type: 'float32', data: tokens, dims: [frames, dim] };
   t0 = now();
-  const rgb = (await run('videoDecoder', { tokens: tokenFeed })).rgb as PlainTensor;
+  const rgb = (await run('videoDecoder', { tokens: tokenFeed, ...decoderCameo })).rgb as PlainTensor;
   const videoMs = now() - t0;
   t0 = now();
   const wave = (await run('audioDecoder', { tokens: tokenFeed })).wave as PlainTensor;
