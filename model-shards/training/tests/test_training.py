@@ -639,6 +639,18 @@ class CameoSlot(unittest.TestCase):
         tsx = REPO / "node_modules" / ".bin" / "tsx"
         checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        # The card says how cameos work here, where the data came from, and where the head lands.
+        from zoetrope.model_card import main as model_card_main
+
+        evals = self.tmp / "evals"
+        evals.mkdir()
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.assertEqual(model_card_main(["--config", "tiny-cameo", "--run", str(run), "--model", str(model_dir), "--evals", str(evals), "--data", str(self.plain), "--denoiser", "generator", "--cameo", str(report)]), 0)
+        card = (model_dir / "MODEL_CARD.md").read_text()
+        self.assertIn("**Cameos, as a slot**", card)
+        self.assertIn("adds 30 clips whose figure wears a random face (`npm run world -- export --cameos --background`, seeds 6161–6190)", card)
+        self.assertIn("The head: in ", card)
+        self.assertNotIn("each new block starts as the identity", card)
 
 
 class DraftPipeline(unittest.TestCase):
