@@ -3,6 +3,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { manifestFiles, manifestTotalBytes, MAX_SHARD_BYTES, parseManifestJson } from '../../contracts/index.ts';
+import { OnnxModel } from '../../render/onnx-model.ts';
+import { cameoInput } from '../../workers/src/engine/cameo.ts';
 
 // Every model folder committed under model-shards/ is what users download (the Draft) or what render
 // nodes load (Pro): its manifest must parse, every file must be there with the bytes and sha256 it
@@ -42,5 +44,27 @@ describe('shipped model folders', () => {
     expect(pro.output.maxDurationS).toBeGreaterThanOrEqual(4);
     expect(draft.output.width).toBeGreaterThanOrEqual(128);
     expect(pro.sampler.steps).toBeGreaterThan(draft.sampler.steps);
+  });
+
+  it('the Draft paints a cameo on the figure: the same clip, with the face on the head and nothing else changed', async () => {
+    const manifest = parseManifestJson(readFileSync(join(ROOT, 'zoetrope-draft', 'manifest.json'), 'utf8'));
+    expect(cameoInput(manifest)).toEqual({ graph: 'videoDecoder', side: 16 });
+    const model = await OnnxModel.load(join(ROOT, 'zoetrope-draft'));
+    try {
+      // A face: skin, dark hair on top, on a green backdrop.
+      const data = new Uint8ClampedArray(32 * 32 * 4);
+      for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) data.set(y < 10 ? [40, 30, 20, 255] : Math.abs(x - 16) < 10 ? [210, 160, 120, 255] : [40, 160, 60, 255], (y * 32 + x) * 4);
+      const request = { prompt: 'A player kicks a red basketball in a gym. A blue tennis ball bounces on the floor.', seed: 7 };
+      const plain = await model.generate(request);
+      const cameo = await model.generate({ ...request, cameo: { appearance: { width: 32, height: 32, data } } });
+      expect(cameo.audio.every((v, i) => v === plain.audio[i])).toBe(true);
+      let changed = 0;
+      for (let i = 0; i < plain.frames.length; i += 3) if (plain.frames[i] !== cameo.frames[i] || plain.frames[i + 1] !== cameo.frames[i + 1] || plain.frames[i + 2] !== cameo.frames[i + 2]) changed++;
+      // A head at 128² is ~40 pixels: over 24 frames, some hundreds change, far under 1% of the clip.
+      expect(changed).toBeGreaterThan(24 * 10);
+      expect(changed).toBeLessThan(plain.frameCount * plain.width * plain.height * 0.01);
+    } finally {
+      await model.release();
+    }
   });
 });

@@ -690,10 +690,19 @@ class DraftPipeline(unittest.TestCase):
         stop_at.clear()
         with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(io.StringIO()):
             self.assertEqual(pipeline.main(["--work", str(work), "--out", str(work / "model")]), 0)
-        self.assertEqual(stages(), ["student --method progressive", "encode", "cameo"])
+        self.assertEqual(stages(), ["student --method progressive", "encode", "generator", "pairs", "student --method progressive"])
+        # The cameo run is one run of both datasets built on the base run, and it is what ships.
+        cameo = [c for c in calls if "zoetrope.train" in c and str(work / "cameo-run") in c]
+        self.assertEqual(len(cameo), 4)
+        self.assertTrue(all(c[c.index("--config") + 1] == "draft-cameo" for c in cameo))
+        encode = cameo[0]
+        self.assertEqual([encode[i + 1] for i, a in enumerate(encode) if a == "--data"], [str(work / "data"), str(work / "cameo-data")])
+        self.assertEqual(encode[encode.index("--base") + 1], str(work / "run"))
         export = next(c for c in calls if "zoetrope.export" in c)
-        self.assertEqual(export[export.index("--run") + 1], str(work / "run"))
+        self.assertEqual((export[export.index("--config") + 1], export[export.index("--run") + 1], export[export.index("--id") + 1]), ("draft-cameo", str(work / "cameo-run"), "zoetrope-draft"))
         self.assertEqual(export[export.index("--denoiser") :][:6], ["--denoiser", "student", "--steps", "4", "--guidance", "1.0"])
+        benches = [c for c in calls if "zoetrope.evaluate" in c or "zoetrope.cameo_bench" in c]
+        self.assertTrue(all(c[c.index("--run") + 1] == str(work / "cameo-run") for c in benches))
 
     def test_pro_builds_on_the_draft_run_and_is_judged_on_held_out_seeds_at_its_size(self):
         from zoetrope import pipeline

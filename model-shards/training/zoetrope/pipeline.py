@@ -2,10 +2,11 @@
 `npm run train:pro -- --work DIR [--base DIR/run] [--out model-shards/zoetrope-pro] [--version V]`
 
 The Draft from nothing, in one command and under three hours on the 2-core machine: the world's
-dataset (and its cameo clips), every training stage with its time budget, the cameo stage, the ONNX
-export of the distilled student with a parity check, the physics bench on held-out prompts for the
-student and its teacher, and the cameo bench. Each stage resumes, so running the command again
-after an interruption carries on where it stopped.
+dataset (and its cameo clips), every training stage with its time budget, then the cameo run that
+ships (config draft-cameo: the figure's head as a slot, the base run's teacher and student grown by
+it and trained on both datasets), the ONNX export of its distilled student with a parity check, the
+physics bench on held-out prompts for the student and its teacher, and the cameo bench. Each stage
+resumes, so running the command again after an interruption carries on where it stopped.
 
 Pro builds on a trained Draft run (by default the one train:draft made in the same --work): 4-second
 clips at 128² for its tokens, 256² clips for its decoder, encode --base, video-upscale, the generator
@@ -40,17 +41,21 @@ DRAFT_PLAN = [
     ("student", 100_000, 6, ["--method", "reflow"]),
     ("student", 100_000, 8, ["--method", "progressive"]),
 ]
-# Cameos: clips whose figure wears a face, encoded with the base run's decoders, then the cameo stage.
+# Cameos as a slot (config draft-cameo): the base clips and the cameo clips in one run built on the
+# base run (encode --base), its teacher grown by the head's slot and trained on both, then distilled
+# from the base run's student, grown the same way. This run is what ships.
 CAMEO_PLAN = [
-    ("encode", None, 5),
-    ("cameo", 100_000, 15),
+    ("encode", None, 8, []),
+    ("generator", 100_000, 12, []),
+    ("pairs", None, 5, []),
+    ("student", 100_000, 6, ["--method", "progressive"]),
 ]
 DATA = {"clips": 6000, "seed": 100000, "size": 128, "duration": 2, "fps": 12, "sample_rate": 24000}
-CAMEO_DATA = {"clips": 2000, "seed": 300000}
-# What ships: the student, 4 steps of one denoiser pass (progressive distillation of the teacher's 8
-# guided steps, see distill.py). The cameo run is trained and benched but not shipped: a model that
-# takes a face should draw it, and on 2 cores the cameo bench stays at chance (experiments.md).
+CAMEO_DATA = {"clips": 3000, "seed": 300000}
+# What ships: the cameo run's student, 4 steps of one denoiser pass (progressive distillation of the
+# teacher's 8 guided steps, see distill.py).
 SHIPPED = {"denoiser": "student", "steps": 4, "guidance": 1.0}
+CAMEO_CONFIG = "draft-cameo"
 TEACHER = {"denoiser": "generator", "steps": 8, "guidance": 1.5}
 
 
@@ -88,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default="draft", choices=("draft", "pro"))
     p.add_argument("--work", required=True, help="folder for the dataset, the run and the evaluations")
     p.add_argument("--out", default=None, help="the model folder (default model-shards/zoetrope-<config>)")
-    p.add_argument("--version", default=None, help="default: 0.3.0 for the Draft, 0.1.0 for Pro")
+    p.add_argument("--version", default=None, help="default: 0.4.0 for the Draft, 0.1.0 for Pro")
     p.add_argument("--base", default=None, help="pro: the trained Draft run it builds on (default WORK/run, what train:draft made)")
     args = p.parse_args(argv)
     if args.config == "pro":
@@ -96,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.base is not None:
         raise SystemExit("pipeline: --base is for --config pro")
     args.out = args.out or "model-shards/zoetrope-draft"
-    args.version = args.version or "0.3.0"
+    args.version = args.version or "0.4.0"
     work = Path(args.work).resolve()
     data, run_dir, evals = work / "data", work / "run", work / "eval"
     cameo_data, cameo_run = work / "cameo-data", work / "cameo-run"
@@ -131,23 +136,29 @@ def main(argv: list[str] | None = None) -> int:
             continue
         run(cmd)
         stage_done(key)
-    for stage, steps, minutes in CAMEO_PLAN:
-        if f"cameo {stage}" in done or stage == "encode" and (cameo_run / "tokens.npy").exists():
+    for stage, steps, minutes, extra in CAMEO_PLAN:
+        key = " ".join(["cameo", stage, *extra])
+        if key in done or stage == "encode" and (cameo_run / "tokens.npy").exists():
             continue
-        cmd = [py, "-m", "zoetrope.train", "--config", "draft", "--stage", stage, "--run", str(cameo_run), "--minutes", str(minutes)]
-        cmd += ["--data", str(cameo_data), "--base", str(run_dir)] if stage == "encode" else ["--steps", str(steps), "--anneal-minutes", str(minutes)]
+        cmd = [py, "-m", "zoetrope.train", "--config", CAMEO_CONFIG, "--stage", stage, "--run", str(cameo_run), "--minutes", str(minutes), *extra]
+        if stage == "encode":
+            cmd += ["--data", str(data), "--data", str(cameo_data), "--base", str(run_dir)]
+        if steps is not None:
+            cmd += ["--steps", str(steps)]
+        if stage in ("generator", "student"):
+            cmd += ["--anneal-minutes", str(minutes)]
         run(cmd)
-        stage_done(f"cameo {stage}")
+        stage_done(key)
     parity = work / "parity.json"
-    run([py, "-m", "zoetrope.export", "--config", "draft", "--run", str(run_dir), "--out", args.out, "--version", args.version, *sampler_args(SHIPPED), "--parity", str(parity)])
+    run([py, "-m", "zoetrope.export", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--out", args.out, "--id", "zoetrope-draft", "--version", args.version, *sampler_args(SHIPPED), "--parity", str(parity)])
     run([tsx, "scripts/onnx-parity.ts", "--model", args.out, "--parity", str(parity), "--json", str(work / "parity-report.json")])
     results = {}
     for name, chosen in ((f"teacher-{TEACHER['steps']}", TEACHER), (f"student-{SHIPPED['steps']}", SHIPPED)):
         out = evals / name
-        run([py, "-m", "zoetrope.evaluate", "--config", "draft", "--run", str(run_dir), "--data", str(data), "--out", str(out), "--clips", "100", *sampler_args(chosen)])
+        run([py, "-m", "zoetrope.evaluate", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--data", str(data), "--out", str(out), "--clips", "100", *sampler_args(chosen)])
         run([tsx, "model-shards/world/cli.ts", "judge", "--dataset", str(out)])
         results[name] = json.loads((out / "judgement.json").read_text())["passRate"]
-    run([py, "-m", "zoetrope.cameo_bench", "--config", "draft", "--run", str(cameo_run), "--data", str(cameo_data), "--clips", "50", "--steps", str(TEACHER["steps"]), "--guidance", str(TEACHER["guidance"]), "--out", str(evals / "cameo.json")])
+    run([py, "-m", "zoetrope.cameo_bench", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--data", str(cameo_data), "--clips", "50", *sampler_args(SHIPPED), "--out", str(evals / "cameo.json")])
     results["cameo"] = json.loads((evals / "cameo.json").read_text())
     print(json.dumps({"minutes": round((time.time() - started) / 60, 1), "bench": results}, indent=2))
     return 0
