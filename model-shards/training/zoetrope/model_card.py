@@ -223,8 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         lines += [
             "## Cameos on held-out clips",
             "",
-            f"`npm run evaluate:cameo` draws {c['clips']} held-out cameo prompts twice with the same seed, once with the clip's own face and once with the next clip's, "
-            f"at {c['steps']} steps and guidance {c['guidance']}. The pixels where the two videos differ are what the face changed; the pair is told apart when each video's changed pixels are nearer "
+            (f"`npm run evaluate:cameo` draws {c['clips']} held-out cameo prompts once, at {c['steps']} steps and guidance {c['guidance']}, and the video decoder paints the clip's own face on each, then the next clip's. " if cfg.head_slot else
+             f"`npm run evaluate:cameo` draws {c['clips']} held-out cameo prompts twice with the same seed, once with the clip's own face and once with the next clip's, at {c['steps']} steps and guidance {c['guidance']}. ")
+            + "The pixels where the two videos differ are what the face changed; the pair is told apart when each video's changed pixels are nearer "
             "in colour to its own face (muted as the world paints a face) than to the other. Chance is 50%."
             + (f" The head: in {pct(c['head']['shownAsInTheClip'])} of frames it is shown (or not) as in the held-out clip itself; where both show it, the generated head is a median {c['head']['medianDistancePx']} px from the clip's (an upper bound of the placement error: a generated clip may frame its shot otherwise)." if c.get("head") else ""),
             "",
