@@ -204,26 +204,19 @@ CONFIGS["tiny-pro"] = replace(
 )
 
 # Cameos as a slot: the Draft with the figure's head as a sixth slot, whose face the video decoder
-# paints from the cameo's reference image. It builds on a trained Draft run (encode --base): the same
-# autoencoders and tokenizer, the Draft's statistics with the head's added, and a generator that starts
-# as the Draft's teacher with one more slot token a frame (generator.grow). Conditioning the generator
-# on the face instead (the cameo stage) told two faces apart 42% of the time (chance 50%, reports/experiments.md).
-CONFIGS["draft-cameo"] = replace(
-    CONFIGS["draft"],
-    name="draft-cameo",
-    shares="draft",
-    head_slot=True,
-    generator=replace(CONFIGS["draft"].generator, token_dim=CONFIGS["draft"].token_dim + SLOT_NUMBERS, slots=6, appearance_side=0),
-    generator_train=replace(CONFIGS["draft"].generator_train, lr=2e-4, warmup_steps=50, bench_every=0),
-)
-CONFIGS["tiny-cameo"] = replace(
-    CONFIGS["tiny"],
-    name="tiny-cameo",
-    shares="tiny",
-    head_slot=True,
-    generator=replace(CONFIGS["tiny"].generator, token_dim=CONFIGS["tiny"].token_dim + SLOT_NUMBERS, slots=6, appearance_side=0),
-    generator_train=replace(CONFIGS["tiny"].generator_train, bench_every=0),
-)
+# paints from the cameo's reference image (Draft 0.4.0). It builds on a trained Draft run (encode
+# --base): the same autoencoders and tokenizer, the Draft's statistics with the head's added, and a
+# generator that starts as the Draft's teacher with one more slot token a frame (generator.grow).
+# Conditioning the generator on the face instead (the cameo stage) told two faces apart 42% of the
+# time (chance 50%, reports/experiments.md). tiny-cameo is the same construction for the tests.
+def with_head_slot(base: str, **train) -> Config:
+    b = CONFIGS[base]
+    generator = replace(b.generator, token_dim=b.token_dim + SLOT_NUMBERS, slots=b.slots + 1, appearance_side=0)
+    return replace(b, name=f"{base}-cameo", shares=base, head_slot=True, generator=generator, generator_train=replace(b.generator_train, bench_every=0, **train))
+
+
+CONFIGS["draft-cameo"] = with_head_slot("draft", lr=2e-4, warmup_steps=50)
+CONFIGS["tiny-cameo"] = with_head_slot("tiny")
 
 
 def get_config(name: str) -> Config:
