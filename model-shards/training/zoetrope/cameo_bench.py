@@ -31,10 +31,8 @@ from .configs import get_config
 from .data import DatasetError, WorldDataset
 from .evaluate import Model, initial_noise
 from .generator import sample
-from .slots import SLOT_NUMBERS, head_slot
+from .slots import FACE_SATURATION, SLOT_NUMBERS, head_slot
 
-# The world mutes a face's colours to this share of their saturation (render.ts, decodeAppearance).
-FACE_SATURATION = 0.35
 # A pixel counts as changed by the cameo when its RGB differs by more than this (0–255, summed).
 CHANGED = 24
 
@@ -112,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             if cfg.head_slot:
                 # One drawing; the decoder paints each face on it.
                 if args.reconstruct:
-                    tokens = torch.stack([model.encode(data.clip(i).frames, data.clip(i).audio, data.background(i), data.meta(i)) for i in chunk])
+                    clips = [data.clip(i) for i in chunk]
+                    tokens = torch.stack([model.encode(c.frames, c.audio, data.background(i), c.meta) for c, i in zip(clips, chunk)])
                 else:
                     tokens = sample(model.generator, ids, mask, noise, args.steps, args.guidance)
                 for refs in (refs_a, refs_b):

@@ -43,11 +43,6 @@ export function cameoInput(manifest: Manifest): CameoInput | null {
   return null;
 }
 
-/** The side of the appearance image a model takes, or 0 when it has no cameo input (see cameoInput). */
-export function appearanceSide(manifest: Manifest): number {
-  return cameoInput(manifest)?.side ?? 0;
-}
-
 /** Why a model refuses a cameo recipe, for the error that names it. */
 export function noCameoInput(manifest: Manifest): string {
   return `model ${manifest.id} ${manifest.version} cannot draw cameos (neither its text encoder nor its video decoder takes an appearance image)`;
