@@ -685,12 +685,21 @@ class DraftPipeline(unittest.TestCase):
         with unittest.mock.patch.object(pipeline, "run", record), self.assertRaises(SystemExit):
             pipeline.main(["--work", str(work), "--out", str(work / "model")])
         self.assertEqual(stages(), ["video-ae", "audio-ae", "encode", "generator", "pairs", "student --method reflow"])
+        ledger = json.loads((work / "pipeline-done.json").read_text())
+        self.assertEqual(list(ledger), ["base video-ae", "base audio-ae", "base encode", "base generator", "base pairs", "base student --method reflow"])
         # Run again: only the interrupted stage and what follows it.
         calls.clear()
         stop_at.clear()
-        with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(io.StringIO()):
+        printed = io.StringIO()
+        with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(printed):
             self.assertEqual(pipeline.main(["--work", str(work), "--out", str(work / "model")]), 0)
         self.assertEqual(stages(), ["student --method progressive", "encode", "generator", "pairs", "student --method progressive"])
+        # The minutes of both invocations add up: every step of the first is still in the ledger.
+        ledger = json.loads((work / "pipeline-done.json").read_text())
+        self.assertEqual(len(ledger), 6 + 1 + 4 + 2 + 4 + 1)
+        self.assertTrue(all(isinstance(m, float) and m >= 0 for m in ledger.values()))
+        report = json.loads(printed.getvalue())
+        self.assertEqual((report["minutes"], sorted(report["steps"])), (round(sum(ledger.values()), 1), sorted(ledger)))
         # The cameo run is one run of both datasets built on the base run, and it is what ships.
         cameo = [c for c in calls if "zoetrope.train" in c and str(work / "cameo-run") in c]
         self.assertEqual(len(cameo), 4)

@@ -88,6 +88,33 @@ def run(cmd: list[str], **env: str) -> None:
         raise SystemExit(f"pipeline: {cmd[0]} failed with exit code {result.returncode}; run the same command again to resume")
 
 
+class Ledger:
+    """What a --work folder has finished, and the minutes each step took, kept across reruns in
+    WORK/pipeline-done.json: stages with a time budget never finish their step count, so a rerun
+    would train each of them again for its minutes; those done are skipped, the one that was
+    interrupted resumes from its checkpoint, and the minutes of every invocation add up to the
+    command's total."""
+
+    def __init__(self, work: Path):
+        self.path = work / "pipeline-done.json"
+        self.minutes: dict[str, float] = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.minutes
+
+    def step(self, key: str, cmd: list[str]) -> None:
+        began = time.time()
+        run(cmd)
+        self.minutes[key] = round((time.time() - began) / 60, 2)
+        self.path.write_text(json.dumps(self.minutes, indent=1) + "\n")
+
+    def total(self) -> float:
+        return round(sum(self.minutes.values()), 1)
+
+    def report(self, started: float, bench: dict) -> None:
+        print(json.dumps({"minutes": self.total(), "minutesThisRun": round((time.time() - started) / 60, 1), "steps": self.minutes, "bench": bench}, indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="npm run train:draft --", description=__doc__.split("\n\n")[1])
     p.add_argument("--config", default="draft", choices=("draft", "pro"))
@@ -108,24 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     tsx = str(REPO / "node_modules" / ".bin" / "tsx")
     shape = ["--size", str(DATA["size"]), "--duration", str(DATA["duration"]), "--fps", str(DATA["fps"]), "--sample-rate", str(DATA["sample_rate"]), "--background"]
+    work.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(work)
     if not (data / "index.json").exists():
-        run([tsx, "model-shards/world/cli.ts", "export", "--clips", str(DATA["clips"]), "--seed", str(DATA["seed"]), *shape, "--out", str(data)])
+        ledger.step("data", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(DATA["clips"]), "--seed", str(DATA["seed"]), *shape, "--out", str(data)])
     if not (cameo_data / "index.json").exists():
-        run([tsx, "model-shards/world/cli.ts", "export", "--clips", str(CAMEO_DATA["clips"]), "--seed", str(CAMEO_DATA["seed"]), *shape, "--cameos", "--out", str(cameo_data)])
+        ledger.step("cameo data", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(CAMEO_DATA["clips"]), "--seed", str(CAMEO_DATA["seed"]), *shape, "--cameos", "--out", str(cameo_data)])
     py = "/usr/bin/python3"
-    # Stages with a time budget never finish their step count, so a rerun would train each of them
-    # again for its minutes (and the reflow student after the progressive one): the stages already
-    # done are listed here and skipped, and the one that was interrupted resumes from its checkpoint.
-    done_file = work / "pipeline-done.json"
-    done = set(json.loads(done_file.read_text())) if done_file.exists() else set()
-
-    def stage_done(key: str) -> None:
-        done.add(key)
-        done_file.write_text(json.dumps(sorted(done)) + "\n")
-
     for stage, steps, minutes, extra in DRAFT_PLAN:
         key = " ".join(["base", stage, *extra])
-        if key in done:
+        if key in ledger:
             continue
         cmd = [py, "-m", "zoetrope.train", "--config", "draft", "--stage", stage, "--data", str(data), "--run", str(run_dir), "--minutes", str(minutes), *extra]
         if steps is not None:
@@ -134,11 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--anneal-minutes", str(minutes)]
         if stage == "encode" and (run_dir / "tokens.npy").exists():
             continue
-        run(cmd)
-        stage_done(key)
+        ledger.step(key, cmd)
     for stage, steps, minutes, extra in CAMEO_PLAN:
         key = " ".join(["cameo", stage, *extra])
-        if key in done or stage == "encode" and (cameo_run / "tokens.npy").exists():
+        if key in ledger or stage == "encode" and (cameo_run / "tokens.npy").exists():
             continue
         cmd = [py, "-m", "zoetrope.train", "--config", CAMEO_CONFIG, "--stage", stage, "--run", str(cameo_run), "--minutes", str(minutes), *extra]
         if stage == "encode":
@@ -147,20 +165,20 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--steps", str(steps)]
         if stage in ("generator", "student"):
             cmd += ["--anneal-minutes", str(minutes)]
-        run(cmd)
-        stage_done(key)
+        ledger.step(key, cmd)
+    # The export and the benches are quick and always run again: they read what the stages made.
     parity = work / "parity.json"
-    run([py, "-m", "zoetrope.export", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--out", args.out, "--id", "zoetrope-draft", "--version", args.version, *sampler_args(SHIPPED), "--parity", str(parity)])
-    run([tsx, "scripts/onnx-parity.ts", "--model", args.out, "--parity", str(parity), "--json", str(work / "parity-report.json")])
+    ledger.step("export", [py, "-m", "zoetrope.export", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--out", args.out, "--id", "zoetrope-draft", "--version", args.version, *sampler_args(SHIPPED), "--parity", str(parity)])
+    ledger.step("parity", [tsx, "scripts/onnx-parity.ts", "--model", args.out, "--parity", str(parity), "--json", str(work / "parity-report.json")])
     results = {}
     for name, chosen in ((f"teacher-{TEACHER['steps']}", TEACHER), (f"student-{SHIPPED['steps']}", SHIPPED)):
         out = evals / name
-        run([py, "-m", "zoetrope.evaluate", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--data", str(data), "--out", str(out), "--clips", "100", *sampler_args(chosen)])
-        run([tsx, "model-shards/world/cli.ts", "judge", "--dataset", str(out)])
+        ledger.step(f"bench {name}", [py, "-m", "zoetrope.evaluate", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--data", str(data), "--out", str(out), "--clips", "100", *sampler_args(chosen)])
+        ledger.step(f"judge {name}", [tsx, "model-shards/world/cli.ts", "judge", "--dataset", str(out)])
         results[name] = json.loads((out / "judgement.json").read_text())["passRate"]
-    run([py, "-m", "zoetrope.cameo_bench", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--data", str(cameo_data), "--clips", "50", *sampler_args(SHIPPED), "--out", str(evals / "cameo.json")])
+    ledger.step("cameo bench", [py, "-m", "zoetrope.cameo_bench", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--data", str(cameo_data), "--clips", "50", *sampler_args(SHIPPED), "--out", str(evals / "cameo.json")])
     results["cameo"] = json.loads((evals / "cameo.json").read_text())
-    print(json.dumps({"minutes": round((time.time() - started) / 60, 1), "bench": results}, indent=2))
+    ledger.report(started, results)
     return 0
 
 
@@ -174,36 +192,33 @@ def pro(args: argparse.Namespace) -> int:
     run_dir, evals = work / "pro-run", work / "pro-eval"
     started = time.time()
     tsx, py = str(REPO / "node_modules" / ".bin" / "tsx"), "/usr/bin/python3"
+    ledger = Ledger(work)
     for key, spec in (("tokens", PRO_DATA), ("decoder", PRO_DECODER_DATA), ("eval", PRO_EVAL_DATA)):
         if not (data[key] / "index.json").exists():
             shape = ["--size", str(spec["size"]), "--duration", "4", "--fps", "12", "--sample-rate", "24000", "--background"]
-            run([tsx, "model-shards/world/cli.ts", "export", "--clips", str(spec["clips"]), "--seed", str(spec["seed"]), *shape, "--out", str(data[key])])
-    done_file = work / "pipeline-done.json"
-    done = set(json.loads(done_file.read_text())) if done_file.exists() else set()
+            ledger.step(f"pro data {key}", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(spec["clips"]), "--seed", str(spec["seed"]), *shape, "--out", str(data[key])])
     for stage, steps, minutes, source in PRO_PLAN:
         key = f"pro {stage}"
-        if key in done or stage == "encode" and (run_dir / "tokens.npy").exists():
+        if key in ledger or stage == "encode" and (run_dir / "tokens.npy").exists():
             continue
         cmd = [py, "-m", "zoetrope.train", "--config", "pro", "--stage", stage, "--run", str(run_dir), "--minutes", str(minutes)]
         if stage == "encode":
             cmd += ["--data", str(data[source]), "--base", str(base)]
         else:
             cmd += ["--steps", str(steps), "--anneal-minutes", str(minutes)] + (["--data", str(data[source])] if stage == "video-upscale" else [])
-        run(cmd)
-        done.add(key)
-        done_file.write_text(json.dumps(sorted(done)) + "\n")
+        ledger.step(key, cmd)
     parity = work / "pro-parity.json"
-    run([py, "-m", "zoetrope.export", "--config", "pro", "--run", str(run_dir), "--out", out_dir, "--version", version, *sampler_args(PRO_SHIPPED), "--parity", str(parity)])
-    run([tsx, "scripts/onnx-parity.ts", "--model", out_dir, "--parity", str(parity), "--json", str(work / "pro-parity-report.json")])
+    ledger.step("pro export", [py, "-m", "zoetrope.export", "--config", "pro", "--run", str(run_dir), "--out", out_dir, "--version", version, *sampler_args(PRO_SHIPPED), "--parity", str(parity)])
+    ledger.step("pro parity", [tsx, "scripts/onnx-parity.ts", "--model", out_dir, "--parity", str(parity), "--json", str(work / "pro-parity-report.json")])
     results = {}
     bench = ["--config", "pro", "--run", str(run_dir), "--data", str(data["eval"]), "--all-clips", "--clips", str(PRO_EVAL_DATA["clips"])]
     for name, extra in (("ground-truth", ["--ground-truth"]), ("reconstruction", ["--reconstruct"]), (f"teacher-{PRO_SHIPPED['steps']}", sampler_args(PRO_SHIPPED))):
         out = evals / name
-        run([py, "-m", "zoetrope.evaluate", *bench, "--out", str(out), *extra])
-        run([tsx, "model-shards/world/cli.ts", "judge", "--dataset", str(out)])
+        ledger.step(f"pro bench {name}", [py, "-m", "zoetrope.evaluate", *bench, "--out", str(out), *extra])
+        ledger.step(f"pro judge {name}", [tsx, "model-shards/world/cli.ts", "judge", "--dataset", str(out)])
         results[name] = json.loads((out / "judgement.json").read_text())["passRate"]
-    run([py, "-m", "zoetrope.model_card", "--config", "pro", "--run", str(run_dir), "--model", out_dir, "--evals", str(evals), "--data", str(data["tokens"]), "--denoiser", "generator"])
-    print(json.dumps({"minutes": round((time.time() - started) / 60, 1), "bench": results}, indent=2))
+    ledger.step("pro model card", [py, "-m", "zoetrope.model_card", "--config", "pro", "--run", str(run_dir), "--model", out_dir, "--evals", str(evals), "--data", str(data["tokens"]), "--denoiser", "generator"])
+    ledger.report(started, results)
     return 0
 
 
