@@ -696,7 +696,7 @@ class DraftPipeline(unittest.TestCase):
         self.assertEqual(stages(), ["student --method progressive", "encode", "generator", "pairs", "student --method progressive"])
         # The minutes of both invocations add up: every step of the first is still in the ledger.
         ledger = json.loads((work / "pipeline-done.json").read_text())
-        self.assertEqual(len(ledger), 6 + 1 + 4 + 2 + 4 + 1)
+        self.assertEqual(len(ledger), 6 + 1 + 4 + 2 + 2 * 7 + 1 + 1)
         self.assertTrue(all(isinstance(m, float) and m >= 0 for m in ledger.values()))
         report = json.loads(printed.getvalue())
         self.assertEqual((report["minutes"], sorted(report["steps"])), (round(sum(ledger.values()), 1), sorted(ledger)))
@@ -712,6 +712,28 @@ class DraftPipeline(unittest.TestCase):
         self.assertEqual(export[export.index("--denoiser") :][:6], ["--denoiser", "student", "--steps", "4", "--guidance", "1.0"])
         benches = [c for c in calls if "zoetrope.evaluate" in c or "zoetrope.cameo_bench" in c]
         self.assertTrue(all(c[c.index("--run") + 1] == str(work / "cameo-run") for c in benches))
+        # The model card's rows: the real clips, the ceiling, the teacher, the student at 1, 2, 4 and 8 steps.
+        arg = lambda c, name: c[c.index(name) + 1]  # noqa: E731
+        benched = [Path(arg(c, "--out")).name for c in calls if "zoetrope.evaluate" in c]
+        self.assertEqual(sorted(benched), sorted(["teacher-8", "student-4", "ground-truth", "reconstruction", "student-1", "student-2", "student-8"]))
+        card = next(c for c in calls if "zoetrope.model_card" in c)
+        self.assertEqual((arg(card, "--run"), arg(card, "--denoiser"), arg(card, "--cameo"), arg(card, "--evals")), (str(work / "cameo-run"), "student", str(work / "eval" / "cameo.json"), str(work / "eval")))
+        # Run once more after it finished: nothing trains and nothing is benched again; the export,
+        # its parity check and the card are written again (the export goes to --out).
+        calls.clear()
+        with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(io.StringIO()):
+            self.assertEqual(pipeline.main(["--work", str(work), "--out", str(work / "model")]), 0)
+        self.assertEqual([next(m for m in ("zoetrope.export", "onnx-parity.ts", "zoetrope.model_card") if any(m in a for a in c)) for c in calls], ["zoetrope.export", "onnx-parity.ts", "zoetrope.model_card"])
+        # A stage that trains again makes every bench stale.
+        del ledger["cameo student --method progressive"]
+        (work / "pipeline-done.json").write_text(json.dumps(ledger))
+        calls.clear()
+        with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(io.StringIO()):
+            self.assertEqual(pipeline.main(["--work", str(work), "--out", str(work / "model")]), 0)
+        self.assertEqual(stages(), ["student --method progressive"])
+        self.assertEqual(len([c for c in calls if "zoetrope.evaluate" in c]), 7)
+        with self.assertRaisesRegex(SystemExit, "--notes .* is not a file"):
+            pipeline.main(["--work", str(work), "--notes", str(work / "missing.md")])
 
     def test_pro_builds_on_the_draft_run_and_is_judged_on_held_out_seeds_at_its_size(self):
         from zoetrope import pipeline

@@ -5,8 +5,11 @@ The Draft from nothing, in one command and under three hours on the 2-core machi
 dataset (and its cameo clips), every training stage with its time budget, then the cameo run that
 ships (config draft-cameo: the figure's head as a slot, the base run's teacher and student grown by
 it and trained on both datasets), the ONNX export of its distilled student with a parity check, the
-physics bench on held-out prompts for the student and its teacher, and the cameo bench. Each stage
-resumes, so running the command again after an interruption carries on where it stopped.
+physics bench on held-out prompts for the student and its teacher, the cameo bench, the model card's
+other rows (the real clips, the decoders' ceiling, the student at 1, 2 and 8 steps) and the model
+card (`--notes FILE` appends its known failure modes). Each stage resumes, so running the command
+again after an interruption carries on where it stopped; WORK/pipeline-done.json keeps the minutes
+of every step, and the total printed at the end adds them up over every invocation.
 
 Pro builds on a trained Draft run (by default the one train:draft made in the same --work): 4-second
 clips at 128² for its tokens, 256² clips for its decoder, encode --base, video-upscale, the generator
@@ -57,6 +60,8 @@ CAMEO_DATA = {"clips": 3000, "seed": 300000}
 SHIPPED = {"denoiser": "student", "steps": 4, "guidance": 1.0}
 CAMEO_CONFIG = "draft-cameo"
 TEACHER = {"denoiser": "generator", "steps": 8, "guidance": 1.5}
+# The model card's table: the student at each step count the issue asks for besides the shipped 4.
+CARD_STUDENT_STEPS = (1, 2, 8)
 
 
 # Pro: 3200 four-second clips (tokens at the Draft's 128²; the last 160 held out), the first 320 of
@@ -90,23 +95,37 @@ def run(cmd: list[str], **env: str) -> None:
 
 class Ledger:
     """What a --work folder has finished, and the minutes each step took, kept across reruns in
-    WORK/pipeline-done.json: stages with a time budget never finish their step count, so a rerun
-    would train each of them again for its minutes; those done are skipped, the one that was
-    interrupted resumes from its checkpoint, and the minutes of every invocation add up to the
-    command's total."""
+    WORK/pipeline-done.json (Pro's in WORK/pro-pipeline-done.json). Stages with a time budget never finish their step count, so a rerun
+    would train each of them again for its minutes: those done are skipped, and the one that was
+    interrupted resumes from its checkpoint. A bench is skipped too once judged, until a stage
+    trains again. The minutes of every invocation add up to the command's total."""
 
-    def __init__(self, work: Path):
-        self.path = work / "pipeline-done.json"
+    # Steps that only read what the stages made: stale once a stage trains again.
+    DERIVED = ("bench ", "judge ", "cameo bench", "pro bench ", "pro judge ")
+
+    def __init__(self, path: Path):
+        self.path = path
         self.minutes: dict[str, float] = json.loads(self.path.read_text()) if self.path.exists() else {}
 
     def __contains__(self, key: str) -> bool:
         return key in self.minutes
 
-    def step(self, key: str, cmd: list[str]) -> None:
+    def _timed(self, key: str, cmd: list[str]) -> None:
         began = time.time()
         run(cmd)
         self.minutes[key] = round((time.time() - began) / 60, 2)
         self.path.write_text(json.dumps(self.minutes, indent=1) + "\n")
+
+    def train(self, key: str, cmd: list[str]) -> None:
+        """A stage of training: what was derived from the run before it is stale now."""
+        self.minutes = {k: m for k, m in self.minutes.items() if not k.startswith(self.DERIVED)}
+        self._timed(key, cmd)
+
+    def derive(self, key: str, cmd: list[str], again: bool = False) -> None:
+        """A step that reads the stages' output: skipped when already done, unless `again` (the
+        export, which writes into --out, and what reads it)."""
+        if again or key not in self.minutes:
+            self._timed(key, cmd)
 
     def total(self) -> float:
         return round(sum(self.minutes.values()), 1)
@@ -121,12 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", required=True, help="folder for the dataset, the run and the evaluations")
     p.add_argument("--out", default=None, help="the model folder (default model-shards/zoetrope-<config>)")
     p.add_argument("--version", default=None, help="default: 0.4.0 for the Draft, 0.1.0 for Pro")
+    p.add_argument("--notes", default=None, help="draft: a Markdown file of known failure modes and remarks for the model card")
     p.add_argument("--base", default=None, help="pro: the trained Draft run it builds on (default WORK/run, what train:draft made)")
     args = p.parse_args(argv)
     if args.config == "pro":
         return pro(args)
     if args.base is not None:
         raise SystemExit("pipeline: --base is for --config pro")
+    if args.notes is not None and not Path(args.notes).is_file():
+        raise SystemExit(f"pipeline: --notes {args.notes} is not a file")
     args.out = args.out or "model-shards/zoetrope-draft"
     args.version = args.version or "0.4.0"
     work = Path(args.work).resolve()
@@ -136,11 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     tsx = str(REPO / "node_modules" / ".bin" / "tsx")
     shape = ["--size", str(DATA["size"]), "--duration", str(DATA["duration"]), "--fps", str(DATA["fps"]), "--sample-rate", str(DATA["sample_rate"]), "--background"]
     work.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(work)
+    ledger = Ledger(work / "pipeline-done.json")
     if not (data / "index.json").exists():
-        ledger.step("data", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(DATA["clips"]), "--seed", str(DATA["seed"]), *shape, "--out", str(data)])
+        ledger.train("data", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(DATA["clips"]), "--seed", str(DATA["seed"]), *shape, "--out", str(data)])
     if not (cameo_data / "index.json").exists():
-        ledger.step("cameo data", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(CAMEO_DATA["clips"]), "--seed", str(CAMEO_DATA["seed"]), *shape, "--cameos", "--out", str(cameo_data)])
+        ledger.train("cameo data", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(CAMEO_DATA["clips"]), "--seed", str(CAMEO_DATA["seed"]), *shape, "--cameos", "--out", str(cameo_data)])
     py = "/usr/bin/python3"
     for stage, steps, minutes, extra in DRAFT_PLAN:
         key = " ".join(["base", stage, *extra])
@@ -153,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--anneal-minutes", str(minutes)]
         if stage == "encode" and (run_dir / "tokens.npy").exists():
             continue
-        ledger.step(key, cmd)
+        ledger.train(key, cmd)
     for stage, steps, minutes, extra in CAMEO_PLAN:
         key = " ".join(["cameo", stage, *extra])
         if key in ledger or stage == "encode" and (cameo_run / "tokens.npy").exists():
@@ -165,19 +187,32 @@ def main(argv: list[str] | None = None) -> int:
             cmd += ["--steps", str(steps)]
         if stage in ("generator", "student"):
             cmd += ["--anneal-minutes", str(minutes)]
-        ledger.step(key, cmd)
-    # The export and the benches are quick and always run again: they read what the stages made.
+        ledger.train(key, cmd)
+    # The export and its parity check run every time; each bench once for what the stages made.
     parity = work / "parity.json"
-    ledger.step("export", [py, "-m", "zoetrope.export", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--out", args.out, "--id", "zoetrope-draft", "--version", args.version, *sampler_args(SHIPPED), "--parity", str(parity)])
-    ledger.step("parity", [tsx, "scripts/onnx-parity.ts", "--model", args.out, "--parity", str(parity), "--json", str(work / "parity-report.json")])
+    ledger.derive("export", [py, "-m", "zoetrope.export", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--out", args.out, "--id", "zoetrope-draft", "--version", args.version, *sampler_args(SHIPPED), "--parity", str(parity)], again=True)
+    ledger.derive("parity", [tsx, "scripts/onnx-parity.ts", "--model", args.out, "--parity", str(parity), "--json", str(work / "parity-report.json")], again=True)
+    bench = ["--config", CAMEO_CONFIG, "--run", str(cameo_run), "--data", str(data), "--clips", "100"]
     results = {}
-    for name, chosen in ((f"teacher-{TEACHER['steps']}", TEACHER), (f"student-{SHIPPED['steps']}", SHIPPED)):
+
+    def judged(name: str, extra: list[str]) -> None:
         out = evals / name
-        ledger.step(f"bench {name}", [py, "-m", "zoetrope.evaluate", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--data", str(data), "--out", str(out), "--clips", "100", *sampler_args(chosen)])
-        ledger.step(f"judge {name}", [tsx, "model-shards/world/cli.ts", "judge", "--dataset", str(out)])
+        ledger.derive(f"bench {name}", [py, "-m", "zoetrope.evaluate", *bench, "--out", str(out), *extra])
+        ledger.derive(f"judge {name}", [tsx, "model-shards/world/cli.ts", "judge", "--dataset", str(out)])
         results[name] = json.loads((out / "judgement.json").read_text())["passRate"]
-    ledger.step("cameo bench", [py, "-m", "zoetrope.cameo_bench", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--data", str(cameo_data), "--clips", "50", *sampler_args(SHIPPED), "--out", str(evals / "cameo.json")])
-    results["cameo"] = json.loads((evals / "cameo.json").read_text())
+
+    # What ships and its teacher first, and the cameo bench; then the model card's other rows.
+    for name, chosen in ((f"teacher-{TEACHER['steps']}", TEACHER), (f"student-{SHIPPED['steps']}", SHIPPED)):
+        judged(name, sampler_args(chosen))
+    cameo_report = evals / "cameo.json"
+    ledger.derive("cameo bench", [py, "-m", "zoetrope.cameo_bench", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--data", str(cameo_data), "--clips", "50", *sampler_args(SHIPPED), "--out", str(cameo_report)])
+    results["cameo"] = json.loads(cameo_report.read_text())
+    judged("ground-truth", ["--ground-truth"])
+    judged("reconstruction", ["--reconstruct"])
+    for steps in CARD_STUDENT_STEPS:
+        judged(f"student-{steps}", sampler_args({**SHIPPED, "steps": steps}))
+    card = [py, "-m", "zoetrope.model_card", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--model", args.out, "--evals", str(evals), "--data", str(data), "--denoiser", SHIPPED["denoiser"], "--cameo", str(cameo_report)]
+    ledger.derive("model card", card + (["--notes", str(Path(args.notes).resolve())] if args.notes else []), again=True)
     ledger.report(started, results)
     return 0
 
@@ -192,11 +227,11 @@ def pro(args: argparse.Namespace) -> int:
     run_dir, evals = work / "pro-run", work / "pro-eval"
     started = time.time()
     tsx, py = str(REPO / "node_modules" / ".bin" / "tsx"), "/usr/bin/python3"
-    ledger = Ledger(work)
+    ledger = Ledger(work / "pro-pipeline-done.json")
     for key, spec in (("tokens", PRO_DATA), ("decoder", PRO_DECODER_DATA), ("eval", PRO_EVAL_DATA)):
         if not (data[key] / "index.json").exists():
             shape = ["--size", str(spec["size"]), "--duration", "4", "--fps", "12", "--sample-rate", "24000", "--background"]
-            ledger.step(f"pro data {key}", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(spec["clips"]), "--seed", str(spec["seed"]), *shape, "--out", str(data[key])])
+            ledger.train(f"pro data {key}", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(spec["clips"]), "--seed", str(spec["seed"]), *shape, "--out", str(data[key])])
     for stage, steps, minutes, source in PRO_PLAN:
         key = f"pro {stage}"
         if key in ledger or stage == "encode" and (run_dir / "tokens.npy").exists():
@@ -206,18 +241,18 @@ def pro(args: argparse.Namespace) -> int:
             cmd += ["--data", str(data[source]), "--base", str(base)]
         else:
             cmd += ["--steps", str(steps), "--anneal-minutes", str(minutes)] + (["--data", str(data[source])] if stage == "video-upscale" else [])
-        ledger.step(key, cmd)
+        ledger.train(key, cmd)
     parity = work / "pro-parity.json"
-    ledger.step("pro export", [py, "-m", "zoetrope.export", "--config", "pro", "--run", str(run_dir), "--out", out_dir, "--version", version, *sampler_args(PRO_SHIPPED), "--parity", str(parity)])
-    ledger.step("pro parity", [tsx, "scripts/onnx-parity.ts", "--model", out_dir, "--parity", str(parity), "--json", str(work / "pro-parity-report.json")])
+    ledger.derive("pro export", [py, "-m", "zoetrope.export", "--config", "pro", "--run", str(run_dir), "--out", out_dir, "--version", version, *sampler_args(PRO_SHIPPED), "--parity", str(parity)], again=True)
+    ledger.derive("pro parity", [tsx, "scripts/onnx-parity.ts", "--model", out_dir, "--parity", str(parity), "--json", str(work / "pro-parity-report.json")], again=True)
     results = {}
     bench = ["--config", "pro", "--run", str(run_dir), "--data", str(data["eval"]), "--all-clips", "--clips", str(PRO_EVAL_DATA["clips"])]
     for name, extra in (("ground-truth", ["--ground-truth"]), ("reconstruction", ["--reconstruct"]), (f"teacher-{PRO_SHIPPED['steps']}", sampler_args(PRO_SHIPPED))):
         out = evals / name
-        ledger.step(f"pro bench {name}", [py, "-m", "zoetrope.evaluate", *bench, "--out", str(out), *extra])
-        ledger.step(f"pro judge {name}", [tsx, "model-shards/world/cli.ts", "judge", "--dataset", str(out)])
+        ledger.derive(f"pro bench {name}", [py, "-m", "zoetrope.evaluate", *bench, "--out", str(out), *extra])
+        ledger.derive(f"pro judge {name}", [tsx, "model-shards/world/cli.ts", "judge", "--dataset", str(out)])
         results[name] = json.loads((out / "judgement.json").read_text())["passRate"]
-    ledger.step("pro model card", [py, "-m", "zoetrope.model_card", "--config", "pro", "--run", str(run_dir), "--model", out_dir, "--evals", str(evals), "--data", str(data["tokens"]), "--denoiser", "generator"])
+    ledger.derive("pro model card", [py, "-m", "zoetrope.model_card", "--config", "pro", "--run", str(run_dir), "--model", out_dir, "--evals", str(evals), "--data", str(data["tokens"]), "--denoiser", "generator"], again=True)
     ledger.report(started, results)
     return 0
 
