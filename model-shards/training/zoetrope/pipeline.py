@@ -96,10 +96,11 @@ def run(cmd: list[str], **env: str) -> None:
 
 class Ledger:
     """What a --work folder has finished, and the minutes each step took, kept across reruns in
-    WORK/pipeline-done.json (Pro's in WORK/pro-pipeline-done.json). Stages with a time budget never finish their step count, so a rerun
-    would train each of them again for its minutes: those done are skipped, and the one that was
-    interrupted resumes from its checkpoint. A bench is skipped too once judged, until a stage
-    trains again. The minutes of every invocation add up to the command's total."""
+    WORK/pipeline-done.json (Pro's in WORK/pro-pipeline-done.json). Stages with a time budget never
+    finish their step count, so a rerun would train each of them again for its minutes: those done
+    are skipped, and the one that was interrupted resumes from its checkpoint. A bench is skipped
+    too once judged, until a stage trains again. The minutes of every invocation add up to the
+    command's total."""
 
     # Steps that only read what the stages made: stale once a stage trains again.
     DERIVED = ("bench ", "judge ", "cameo bench", "pro bench ", "pro judge ")
