@@ -166,30 +166,24 @@ def main(argv: list[str] | None = None) -> int:
     if not (cameo_data / "index.json").exists():
         ledger.train("cameo data", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(CAMEO_DATA["clips"]), "--seed", str(CAMEO_DATA["seed"]), *shape, "--cameos", "--out", str(cameo_data)])
     py = "/usr/bin/python3"
-    for stage, steps, minutes, extra in DRAFT_PLAN:
-        key = " ".join(["base", stage, *extra])
-        if key in ledger:
-            continue
-        cmd = [py, "-m", "zoetrope.train", "--config", "draft", "--stage", stage, "--data", str(data), "--run", str(run_dir), "--minutes", str(minutes), *extra]
-        if steps is not None:
-            cmd += ["--steps", str(steps)]
-        if stage in ("generator", "student"):
-            cmd += ["--anneal-minutes", str(minutes)]
-        if stage == "encode" and (run_dir / "tokens.npy").exists():
-            continue
-        ledger.train(key, cmd)
-    for stage, steps, minutes, extra in CAMEO_PLAN:
-        key = " ".join(["cameo", stage, *extra])
-        if key in ledger or stage == "encode" and (cameo_run / "tokens.npy").exists():
-            continue
-        cmd = [py, "-m", "zoetrope.train", "--config", CAMEO_CONFIG, "--stage", stage, "--run", str(cameo_run), "--minutes", str(minutes), *extra]
-        if stage == "encode":
-            cmd += ["--data", str(data), "--data", str(cameo_data), "--base", str(run_dir)]
-        if steps is not None:
-            cmd += ["--steps", str(steps)]
-        if stage in ("generator", "student"):
-            cmd += ["--anneal-minutes", str(minutes)]
-        ledger.train(key, cmd)
+
+    def train_stages(prefix: str, plan: list, config: str, run_to: Path, every: list[str], encode: list[str]) -> None:
+        """The plan's stages into run_to, each once (the ledger); `every` goes to each stage, `encode` to encode."""
+        for stage, steps, minutes, extra in plan:
+            key = " ".join([prefix, stage, *extra])
+            if key in ledger or stage == "encode" and (run_to / "tokens.npy").exists():
+                continue
+            cmd = [py, "-m", "zoetrope.train", "--config", config, "--stage", stage, *every, "--run", str(run_to), "--minutes", str(minutes), *extra]
+            if stage == "encode":
+                cmd += encode
+            if steps is not None:
+                cmd += ["--steps", str(steps)]
+            if stage in ("generator", "student"):
+                cmd += ["--anneal-minutes", str(minutes)]
+            ledger.train(key, cmd)
+
+    train_stages("base", DRAFT_PLAN, "draft", run_dir, ["--data", str(data)], [])
+    train_stages("cameo", CAMEO_PLAN, CAMEO_CONFIG, cameo_run, [], ["--data", str(data), "--data", str(cameo_data), "--base", str(run_dir)])
     # The export and its parity check run every time; each bench once for what the stages made.
     parity = work / "parity.json"
     ledger.derive("export", [py, "-m", "zoetrope.export", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--out", args.out, "--id", "zoetrope-draft", "--version", args.version, *sampler_args(SHIPPED), "--parity", str(parity)], again=True)
