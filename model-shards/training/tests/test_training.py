@@ -427,19 +427,25 @@ if __name__ == "__main__":
 
 
 class ProOnTheDraft(unittest.TestCase):
-    """Pro is built on a trained Draft run (configs.Config.shares): encode --base, the decoder at the
-    larger size (video-upscale), and a generator grown from the Draft's teacher. tiny-pro is the same
-    construction on the tiny config: 64² frames from the 32² latent, 2 s, one block deeper."""
+    """Pro is built on the Draft's trained cameo run (configs.Config.shares): encode --base, the
+    decoder at the larger size (video-upscale), and a generator grown from the cameo run's teacher,
+    head slot and all. tiny-pro is the same construction on tiny-cameo: 64² frames from the 32²
+    latent, 2 s, one block deeper."""
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = Path(tempfile.mkdtemp(prefix="zoetrope-pro-"))
         export_world(cls.tmp / "base-data", clips=6, seed=4242, background=True)
+        export_world(cls.tmp / "cameo-data", clips=6, seed=6161, background=True, cameos=True)
         export_world(cls.tmp / "pro-data", clips=6, seed=5151, background=True, duration=2)
         export_world(cls.tmp / "pro-data-64", clips=4, seed=5151, size=64, background=True, duration=2)
-        cls.base = cls.tmp / "base"
+        export_world(cls.tmp / "pro-cameos-64", clips=3, seed=6170, size=64, background=True, duration=2, cameos=True)
+        cls.draft = cls.tmp / "draft"
         for stage, steps in (("video-ae", 3), ("audio-ae", 2), ("encode", 0), ("generator", 3)):
-            cls.train("tiny", stage, cls.base, cls.tmp / "base-data", steps)
+            assert cls.train("tiny", stage, cls.draft, cls.tmp / "base-data", steps) == 0, stage
+        cls.base = cls.tmp / "base"
+        assert cls.train("tiny-cameo", "encode", cls.base, cls.tmp / "base-data", 0, "--data", str(cls.tmp / "cameo-data"), "--base", str(cls.draft)) == 0
+        assert cls.train("tiny-cameo", "generator", cls.base, cls.tmp / "base-data", 3) == 0
 
     @classmethod
     def tearDownClass(cls):
@@ -460,7 +466,7 @@ class ProOnTheDraft(unittest.TestCase):
         from zoetrope.generator import generator_for, grow
         from zoetrope.text import Tokenizer
 
-        tiny, pro = get_config("tiny").generator, get_config("tiny-pro").generator
+        tiny, pro = get_config("tiny-cameo").generator, get_config("tiny-pro").generator
         vocab = len(Tokenizer.load(self.base / "tokenizer.json").vocab)
         state = torch.load(self.base / "generator.pt")["extra"]["ema"]
         source = generator_for(tiny, vocab, state).eval()
@@ -486,8 +492,13 @@ class ProOnTheDraft(unittest.TestCase):
         # Tokens come from frames at the shared autoencoder's side; the upscaling decoder learns from frames at Pro's.
         self.assertIn("has 64×64 frames (export with --size 32)", self.errors("tiny-pro", "encode", run, self.tmp / "pro-data-64", 0, "--base", str(self.base)))
         self.assertIn("has 32×32 frames (export with --size 64)", self.errors("tiny-pro", "video-upscale", run, self.tmp / "pro-data", 2))
+        # It builds on the cameo run, whose tokens carry the head: not on the plain Draft run.
+        self.assertIn(f"--base {self.draft} makes frame tokens of {get_config('tiny').token_dim} numbers; config tiny-pro builds on a tiny-cameo run", self.errors("tiny-pro", "encode", self.tmp / "pro-on-draft", self.tmp / "pro-data", 0, "--base", str(self.draft)))
         self.assertEqual(self.train("tiny-pro", "encode", run, self.tmp / "pro-data", 0, "--base", str(self.base)), 0)
-        self.assertEqual(np.load(run / "tokens.npy").shape, (6, 24, get_config("tiny").token_dim))
+        self.assertEqual(np.load(run / "tokens.npy").shape, (6, 24, get_config("tiny-cameo").token_dim))
+        # The cameo run's statistics as they are, the head's included.
+        for k in ("mean", "std"):
+            np.testing.assert_array_equal(np.load(run / "token-stats.npz")[k], np.load(self.base / "token-stats.npz")[k])
         # The upscaling decoder starts as the shared decoder's picture, upsampled; then it trains.
         shared = FrameAutoencoder(get_config("tiny").video_ae)
         shared.load_state_dict(torch.load(self.base / "video-ae.pt")["model"])
@@ -502,7 +513,7 @@ class ProOnTheDraft(unittest.TestCase):
         self.assertEqual(self.train("tiny-pro", "generator", run, self.tmp / "pro-data", 2), 0)
         logged = [json.loads(line) for line in (run / "generator.log.jsonl").read_text().splitlines()]
         init = next(e for e in logged if e["event"] == "init")
-        self.assertEqual((init["base_step"], init["blocks"], init["frames"]), (3, [2, 3], [12, 24]))
+        self.assertEqual((init["base_step"], init["blocks"], init["frames"], init["slots"]), (3, [2, 3], [12, 24], [6, 6]))
         # Judged at its own size and length.
         out = self.tmp / "pro-generated"
         self.assertEqual(evaluate_main(["--config", "tiny-pro", "--run", str(run), "--data", str(self.tmp / "pro-data"), "--out", str(out), "--clips", "1", "--steps", "2", "--threads", "1"]), 0)
@@ -515,6 +526,16 @@ class ProOnTheDraft(unittest.TestCase):
         self.assertEqual(export_main(["--config", "tiny-pro", "--run", str(run), "--out", str(model_dir), "--version", "0.0.1", "--denoiser", "generator", "--steps", "8", "--parity", str(parity)]), 0)
         manifest = json.loads((model_dir / "manifest.json").read_text())
         self.assertEqual((manifest["tier"], manifest["output"]["width"], manifest["output"]["maxDurationS"], manifest["tokens"]["frames"]), ("pro", 64, 2.0, 24))
+        # Pro paints a cameo's face on the head, at its own size.
+        self.assertEqual([i["name"] for i in manifest["graphs"]["videoDecoder"]["inputs"]], ["tokens", "appearance", "cameo"])
+        from zoetrope.cameo_bench import main as cameo_bench_main
+
+        report = self.tmp / "pro-cameo.json"
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            self.assertEqual(cameo_bench_main(["--config", "tiny-pro", "--run", str(run), "--data", str(self.tmp / "pro-cameos-64"), "--all-clips", "--clips", "3", "--reconstruct", "--threads", "1", "--out", str(report)]), 0)
+        ceiling = json.loads(report.read_text())
+        self.assertEqual((ceiling["clips"], ceiling["toldApart"]), (3, 1.0))
+        self.assertEqual(ceiling["head"], {"shownAsInTheClip": 1.0, "medianDistancePx": 0.0})
         tsx = REPO / "node_modules" / ".bin" / "tsx"
         checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
@@ -740,11 +761,11 @@ class DraftPipeline(unittest.TestCase):
 
         work = Path(tempfile.mkdtemp(prefix="zoetrope-pipeline-"))
         self.addCleanup(shutil.rmtree, work, ignore_errors=True)
-        with self.assertRaisesRegex(SystemExit, "Pro builds on a trained Draft run"):
+        with self.assertRaisesRegex(SystemExit, "Pro builds on the Draft's trained cameo run"):
             pipeline.main(["--config", "pro", "--work", str(work)])
-        (work / "run").mkdir()
+        (work / "cameo-run").mkdir()
         for name in ("generator.pt", "video-ae.pt"):
-            (work / "run" / name).write_bytes(b"")
+            (work / "cameo-run" / name).write_bytes(b"")
         calls: list[list[str]] = []
 
         def record(cmd: list[str], **env: str) -> None:
@@ -753,19 +774,22 @@ class DraftPipeline(unittest.TestCase):
                 out = Path(cmd[cmd.index("--out") + 1])
                 out.mkdir(parents=True)
                 (out / "index.json").write_text("{}")
-            if "zoetrope.evaluate" in cmd:
+            if "zoetrope.evaluate" in cmd or "zoetrope.cameo_bench" in cmd:
                 out = Path(cmd[cmd.index("--out") + 1])
-                out.mkdir(parents=True, exist_ok=True)
-                (out / "judgement.json").write_text(json.dumps({"passRate": {}}))
+                report = out / "judgement.json" if "zoetrope.evaluate" in cmd else out
+                report.parent.mkdir(parents=True, exist_ok=True)
+                report.write_text(json.dumps({"passRate": {}}))
 
+        notes = work / "notes.md"
+        notes.write_text("## Known failure modes\n")
         with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(io.StringIO()):
-            self.assertEqual(pipeline.main(["--config", "pro", "--work", str(work), "--out", str(work / "model")]), 0)
+            self.assertEqual(pipeline.main(["--config", "pro", "--work", str(work), "--out", str(work / "model"), "--notes", str(notes)]), 0)
         arg = lambda c, name: c[c.index(name) + 1]  # noqa: E731
         exports = [c for c in calls if "export" in c and "model-shards/world/cli.ts" in c]
-        self.assertEqual([(arg(c, "--size"), arg(c, "--duration"), arg(c, "--seed")) for c in exports], [("128", "4", "500000"), ("256", "4", "500000"), ("256", "4", "503040")])
+        self.assertEqual([(arg(c, "--size"), arg(c, "--duration"), arg(c, "--seed"), "--cameos" in c) for c in exports], [("128", "4", "500000", False), ("256", "4", "500000", False), ("256", "4", "503040", False), ("256", "4", "302850", True)])
         train = [c for c in calls if "zoetrope.train" in c]
         self.assertEqual([arg(c, "--stage") for c in train], ["encode", "video-upscale", "generator"])
-        self.assertEqual((arg(train[0], "--base"), arg(train[0], "--data")), (str(work / "run"), str(work / "pro-data")))
+        self.assertEqual((arg(train[0], "--base"), arg(train[0], "--data")), (str(work / "cameo-run"), str(work / "pro-data")))
         self.assertEqual(arg(train[1], "--data"), str(work / "pro-data-256"))
         # Every bench row is the same 100 held-out seeds at 256²: the real clips, the decoders' ceiling, the model.
         benched = [c for c in calls if "zoetrope.evaluate" in c]
@@ -773,6 +797,12 @@ class DraftPipeline(unittest.TestCase):
         self.assertTrue(all(arg(c, "--data") == str(work / "pro-eval-256") and "--all-clips" in c for c in benched))
         export = next(c for c in calls if "zoetrope.export" in c)
         self.assertEqual(export[export.index("--denoiser") :][:6], ["--denoiser", "generator", "--steps", "16", "--guidance", "1.5"])
+        self.assertEqual(arg(export, "--version"), "0.2.0")
+        # The cameo bench: held-out cameo seeds at 256², drawn with the shipped sampler; its report goes on the card.
+        cameo = next(c for c in calls if "zoetrope.cameo_bench" in c)
+        self.assertEqual((arg(cameo, "--config"), arg(cameo, "--data"), arg(cameo, "--steps"), "--all-clips" in cameo), ("pro", str(work / "pro-cameo-256"), "16", True))
+        card = next(c for c in calls if "zoetrope.model_card" in c)
+        self.assertEqual((arg(card, "--cameo"), arg(card, "--notes")), (str(work / "pro-eval" / "cameo.json"), str(notes.resolve())))
         # A rerun after it finished trains nothing again.
         calls.clear()
         with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(io.StringIO()):

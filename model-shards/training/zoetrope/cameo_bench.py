@@ -14,7 +14,9 @@ decoder paints face A, then face B, on the generated head. There the test also r
 head is: the share of frames whose head is shown (or not) as in the held-out clip itself, and how
 far the generated head is from the clip's own (median px, frames where both show it; the camera of
 a generated clip can differ from the clip's, so this is an upper bound of the placement error).
-`--reconstruct` takes each clip's own tokens instead of generating: the ceiling.
+`--reconstruct` takes each clip's own tokens instead of generating: the ceiling. `--all-clips` takes
+every clip of --data (a dataset exported for evaluation alone, from seeds the run never trained on:
+Pro's 4-second clips at 256²).
 """
 from __future__ import annotations
 
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--guidance", type=float, default=1.5)
     p.add_argument("--batch", type=int, default=10)
     p.add_argument("--denoiser", default="generator", choices=("generator", "student"), help="the teacher (default) or the distilled student")
+    p.add_argument("--all-clips", action="store_true", help="take every clip of --data, not its held-out share")
     p.add_argument("--reconstruct", action="store_true", help="with a head slot: each clip's own tokens, not generated ones (the ceiling)")
     p.add_argument("--out", default=None, help="also write the result here (JSON)")
     p.add_argument("--sheet", default=None, help="also write a PNG: for the first clips, face A, the clip's middle frame with A, then with B, and face B")
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"{args.run} has no {args.denoiser} checkpoint: train it first")
         elif model.generator is None or not model.generator.cfg.appearance_side:
             raise ValueError(f"{args.run} has no generator with cameo conditioning: train --stage cameo first")
-        _, held_out = data.split()
+        held_out = list(range(len(data))) if args.all_clips else data.split()[1]
         picks = held_out[: args.clips]
         if len(picks) < 2:
             raise ValueError(f"{args.data} has {len(picks)} held-out clip(s); the test swaps faces between two")
@@ -116,10 +119,11 @@ def main(argv: list[str] | None = None) -> int:
                     tokens = sample(model.generator, ids, mask, noise, args.steps, args.guidance)
                 for refs in (refs_a, refs_b):
                     videos.append([model.decode(t, appearance=r)[0] for t, r in zip(tokens, refs)])
-                S = cfg.video_ae.size
+                # Positions are shares of the side: distances in pixels of the model's frames.
+                S = cfg.size
                 for t, m in zip(tokens, metas):
                     got = (t * model.std + model.mean)[:, head_at].numpy()
-                    want = head_slot(m, cfg.frames, S)
+                    want = head_slot(m, cfg.frames, data.size)
                     shown_got, shown_want = got[:, 0] > 0.5, want[:, 0] > 0.5
                     head_agree.append(float((shown_got == shown_want).mean()))
                     both = shown_got & shown_want

@@ -169,40 +169,6 @@ CONFIGS: dict[str, Config] = {
     ),
 }
 
-# Pro, for server GPUs: 256² frames, 4 s, a deeper generator sampled with more steps. It builds on a
-# trained Draft run (encode --base): the Draft's latent, slots and sound tokens, autoencoders,
-# tokenizer and statistics; a decoder that paints the Draft's latent at 256² (video-upscale stage);
-# and a generator that starts as the Draft's teacher, 2 blocks deeper (each starting as the
-# identity) and twice as long. Trained from scratch, a 38M-parameter Pro (the earlier plan: width
-# 512 × 12, its own 256² autoencoder) needs GPU days; grown from the Draft, it starts from a model
-# that already draws the world. (75 CPU minutes on 3200 clips then overfitted: 0.1.0 ships it grown,
-# untrained; reports/zoetrope-pro-0.1.0-notes.md.)
-CONFIGS["pro"] = replace(
-    CONFIGS["draft"],
-    name="pro",
-    tier="pro",
-    size=256,
-    duration_s=4.0,
-    upscale=2,
-    shares="draft",
-    generator=replace(CONFIGS["draft"].generator, frames=48, depth=8),
-    generator_train=GeneratorTrain(batch=8, lr=2e-4, warmup_steps=50, steps=20_000, slot_weight=8.0, audio_weight=4.0, eval_every=100, bench_every=0),
-    video_upscale_train=VideoAETrain(batch=8, lr=5e-4, warmup_steps=50, steps=6_000, eval_every=100),
-)
-# The same construction on the tiny config, so the tests build a Pro the way Pro is built.
-CONFIGS["tiny-pro"] = replace(
-    CONFIGS["tiny"],
-    name="tiny-pro",
-    tier="pro",
-    size=64,
-    duration_s=2.0,
-    upscale=2,
-    shares="tiny",
-    generator=replace(CONFIGS["tiny"].generator, frames=24, depth=3),
-    generator_train=replace(CONFIGS["tiny"].generator_train, bench_every=0),
-    video_upscale_train=VideoAETrain(batch=4, lr=1e-3, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
-)
-
 # Cameos as a slot: the Draft with the figure's head as a sixth slot, whose face the video decoder
 # paints from the cameo's reference image (Draft 0.4.0). It builds on a trained Draft run (encode
 # --base): the same autoencoders and tokenizer, the Draft's statistics with the head's added, and a
@@ -217,6 +183,55 @@ def with_head_slot(base: str, **train) -> Config:
 
 CONFIGS["draft-cameo"] = with_head_slot("draft", lr=2e-4, warmup_steps=50)
 CONFIGS["tiny-cameo"] = with_head_slot("tiny")
+
+
+# Pro, for server GPUs: 256² frames, 4 s, a deeper generator sampled with more steps. It builds on the
+# trained run the Draft ships (draft-cameo, encode --base): its latent, slots (the head's included)
+# and sound tokens, autoencoders, tokenizer and statistics; a decoder that paints the Draft's latent
+# at 256² (video-upscale stage) and a cameo's face on the head there, as the Draft's does at 128²;
+# and a generator that starts as the Draft's teacher, 2 blocks deeper (each starting as the
+# identity) and twice as long. Trained from scratch, a 38M-parameter Pro (the earlier plan: width
+# 512 × 12, its own 256² autoencoder) needs GPU days; grown from the Draft, it starts from a model
+# that already draws the world. (75 CPU minutes on 3200 clips then overfitted: Pro ships it grown,
+# untrained; reports/zoetrope-pro-0.1.0-notes.md.) Pro 0.1.0 grew from the Draft without a head slot.
+CONFIGS["pro"] = replace(
+    CONFIGS["draft-cameo"],
+    name="pro",
+    tier="pro",
+    size=256,
+    duration_s=4.0,
+    upscale=2,
+    shares="draft-cameo",
+    generator=replace(CONFIGS["draft-cameo"].generator, frames=48, depth=8),
+    generator_train=GeneratorTrain(batch=8, lr=2e-4, warmup_steps=50, steps=20_000, slot_weight=8.0, audio_weight=4.0, eval_every=100, bench_every=0),
+    video_upscale_train=VideoAETrain(batch=8, lr=5e-4, warmup_steps=50, steps=6_000, eval_every=100),
+)
+# The same construction on the tiny config, so the tests build a Pro the way Pro is built.
+CONFIGS["tiny-pro"] = replace(
+    CONFIGS["tiny-cameo"],
+    name="tiny-pro",
+    tier="pro",
+    size=64,
+    duration_s=2.0,
+    upscale=2,
+    shares="tiny-cameo",
+    generator=replace(CONFIGS["tiny-cameo"].generator, frames=24, depth=3),
+    generator_train=replace(CONFIGS["tiny-cameo"].generator_train, bench_every=0),
+    video_upscale_train=VideoAETrain(batch=4, lr=1e-3, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
+)
+
+
+def adds_head_slot(cfg: Config) -> bool:
+    """Whether a config puts the head's slot on a base run without one (draft-cameo on draft): its
+    statistics widen the base's (train.widen_stats), and its student grows from the base's."""
+    return cfg.head_slot and not (cfg.shares and CONFIGS[cfg.shares].head_slot)
+
+
+def root_config(name: str) -> str:
+    """The config that trained a config's autoencoders: follow `shares` to one trained from scratch."""
+    while CONFIGS[name].shares:
+        name = CONFIGS[name].shares
+    return name
 
 
 def get_config(name: str) -> Config:

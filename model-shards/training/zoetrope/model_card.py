@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .configs import Config, get_config
+from .configs import Config, adds_head_slot, get_config
 from .evaluate import Model
 from .export import DenoiserGraph
 from .slots import APPEARANCE_SIDE, SLOT_FIELDS, SLOT_NUMBERS
@@ -78,6 +78,16 @@ def stage_minutes(run: Path) -> dict[str, float]:
         total = max(total, max((float(e.get("elapsed_s", 0)) for e in events), default=0.0))
         out[log.name.replace(".log.jsonl", "")] = round(total / 60, 1)
     return out
+
+
+def chain_minutes(run: Path, name: str) -> dict[str, float]:
+    """A run's stage minutes, each named by its config, after those of the runs it builds on (Pro on
+    the cameo run on the Draft's base run: every stage that made the model, in order)."""
+    own = {f"{name} {k}": v for k, v in stage_minutes(run).items()}
+    cfg = get_config(name)
+    if cfg.shares and (run / "base.json").exists():
+        return {**chain_minutes(Path(json.loads((run / "base.json").read_text())["base"]), cfg.shares), **own}
+    return own
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.shares:
         # Built on a trained run of another config (Pro on the Draft): that run's stages, then this one's.
         base = Path(json.loads((run / "base.json").read_text())["base"])
-        minutes = {**{f"{cfg.shares} {k}": v for k, v in stage_minutes(base).items()}, **{f"{cfg.name} {k}": v for k, v in minutes.items()}}
+        minutes = chain_minutes(run, cfg.name)
         base_clips = json.loads((base / "clips.json").read_text())
         base_data = (len(base_clips["clips"]), base_clips["train"])
         own_clips = json.loads((run / "clips.json").read_text())
@@ -181,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- **Text**: word tokenizer ({len(model.tokenizer.vocab)} words, built from the training prompts, unknown words reported), a {cfg.generator.text_layers}-layer transformer (width {cfg.generator.text_width}).",
         f"- **Denoiser**: rectified flow over {T} frame tokens of {D} numbers (video{' ‖ slots' if cfg.slots else ''} ‖ audio latent: sound rides in the frame's token, so it stays in sync), "
         f"a {cfg.generator.depth}-block transformer (width {cfg.generator.width}), cross-attention to the prompt, adaLN-single on flow time + pooled prompt."
-        + (f" It started as the {cfg.shares} model's teacher, grown (`generator.grow`): each new block starts as the identity, and the frames past the {cfg.shares}'s {get_config(cfg.shares).frames} start with its frame embeddings in turn." if cfg.shares and not cfg.head_slot else "")
-        + (f" It started as the {cfg.shares} model's teacher with one more slot token a frame (`generator.grow`), and its distilled student as the {cfg.shares} model's student, grown the same way." if cfg.head_slot else ""),
+        + (f" It started as the {cfg.shares} model's teacher, grown (`generator.grow`): each new block starts as the identity, and the frames past the {cfg.shares}'s {get_config(cfg.shares).frames} start with its frame embeddings in turn." if cfg.shares and not adds_head_slot(cfg) else "")
+        + (f" It started as the {cfg.shares} model's teacher with one more slot token a frame (`generator.grow`), and its distilled student as the {cfg.shares} model's student, grown the same way." if adds_head_slot(cfg) else ""),
         *([f"- **Cameos, as a slot**: the figure's head is a slot after the balls' (present, x, y, radius), from the head track the world writes for every clip with a figure. The generator learns where the head is and never sees a face: the video decoder paints the cameo's reference image ({APPEARANCE_SIDE}×{APPEARANCE_SIDE} RGB: the centred square of the photo, area-averaged; muted as the world mutes faces) over the head's disc with bilinear tent weights (`slots.paint_face`). Its graph takes `appearance` [{APPEARANCE_SIDE}, {APPEARANCE_SIDE}, 3] and `cameo` [1]; with `cameo` 0 the frames are exactly the faceless ones, so a clip with a cameo is the same clip with a face on the figure."] if cfg.head_slot else []),
         *([f"- **Cameos**: a reference appearance image ({side}×{side} RGB: the centred square of the photo, area-averaged) through two strided convolutions becomes one more condition token after the prompt's, and is added to the pooled prompt; the figure in the clip wears that face. Guidance compares against no prompt and no cameo."] if side else []),
         f"- **Sampler shipped**: {manifest['sampler']['method']}, {steps} steps, guidance {manifest['sampler']['guidance']}, timesteps {manifest['sampler']['timesteps']}, the {'teacher (EMA generator)' if args.denoiser == 'generator' else 'distilled student'}.",
@@ -197,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"{index['clips']} clips of the simulated world (`npm run world -- export --clips {index['clips']} --seed {index['seed']} --size {index['size']} --duration {index['durationS']:g} --fps {index['fps']} --sample-rate {index['sampleRate']}{' --background' if 'background' in index.get('layers', []) else ''}`), "
         f"seeds {index['seed']}–{index['seed'] + index['clips'] - 1}; the last {held_out} are held out and never trained on. "
-        + (f"It builds on a {cfg.shares} run trained on {base_data[0]} clips of its own ({base_data[0] - base_data[1]} held out), whose stages are listed first. " if base_data and not cfg.head_slot else "")
-        + (f"It builds on a {cfg.shares} run trained on these clips, whose stages are listed first; its own run adds {run_data[0] - index['clips']} clips whose figure wears a random face (`npm run world -- export --cameos --background`, seeds {cameo_seeds}) and trains on both, {run_data[0] - run_data[1]} held out in all. " if cfg.head_slot else "")
+        + (f"It builds on a {cfg.shares} run trained on {base_data[0]} clips of its own ({base_data[0] - base_data[1]} held out), whose stages are listed first. " if base_data and not adds_head_slot(cfg) else "")
+        + (f"It builds on a {cfg.shares} run trained on these clips, whose stages are listed first; its own run adds {run_data[0] - index['clips']} clips whose figure wears a random face (`npm run world -- export --cameos --background`, seeds {cameo_seeds}) and trains on both, {run_data[0] - run_data[1]} held out in all. " if adds_head_slot(cfg) else "")
         + (f"Cameos: {cameo_data[0]} more clips whose figure wears a random face (`npm run world -- export --cameos --background`, the face stored beside each clip), the last {cameo_data[0] - cameo_data[1]} held out; the cameo stage fine-tunes the generator on them half and half with the clips above. " if cameo_data else "")
         + "Minutes per stage, from the stage logs (bf16 autocast throughout). Stages logged as `gpu<N>-…` ran on a lent GPU (`python3 -m zoetrope.gpu`, call N), the rest on 2 CPU cores:",
         "",

@@ -1,5 +1,5 @@
-"""`npm run train:draft -- --work DIR [--out model-shards/zoetrope-draft] [--version V]`
-`npm run train:pro -- --work DIR [--base DIR/run] [--out model-shards/zoetrope-pro] [--version V]`
+"""`npm run train:draft -- --work DIR [--out model-shards/zoetrope-draft] [--version V] [--notes FILE]`
+`npm run train:pro -- --work DIR [--base DIR/cameo-run] [--out model-shards/zoetrope-pro] [--version V] [--notes FILE]`
 
 The Draft from nothing, in one command and under three hours on the 2-core machine: the world's
 dataset (and its cameo clips), every training stage with its time budget, then the cameo run that
@@ -11,11 +11,13 @@ card (`--notes FILE` appends its known failure modes). Each stage resumes, so ru
 again after an interruption carries on where it stopped; WORK/pipeline-done.json keeps the minutes
 of every step, and the total printed at the end adds them up over every invocation.
 
-Pro builds on a trained Draft run (by default the one train:draft made in the same --work): 4-second
-clips at 128² for its tokens, 256² clips for its decoder, encode --base, video-upscale, the generator
-grown from the Draft's teacher, the export of the teacher with a parity check, and the physics bench
-at 256² on held-out seeds (the real clips, the decoders' ceiling, the model). About an hour here,
-most of it the bench (32 denoiser passes a clip at 256²).
+Pro builds on the Draft's cameo run (by default the one train:draft made in the same --work,
+WORK/cameo-run): 4-second clips at 128² for its tokens, 256² clips for its decoder, encode --base,
+video-upscale, the generator grown from the cameo run's teacher (head slot included, so Pro paints
+cameos as the Draft does), the export of the teacher with a parity check, the physics bench at 256²
+on held-out seeds (the real clips, the decoders' ceiling, the model), the cameo bench on held-out
+cameo seeds at 256², and the model card. About 80 minutes here, most of it the benches (32 denoiser
+passes a clip at 256²).
 """
 from __future__ import annotations
 
@@ -70,6 +72,9 @@ CARD_STUDENT_STEPS = (1, 2, 8)
 PRO_DATA = {"clips": 3200, "seed": 500000, "size": 128}
 PRO_DECODER_DATA = {"clips": 320, "seed": 500000, "size": 256}
 PRO_EVAL_DATA = {"clips": 100, "seed": 503040, "size": 256}
+# The cameo bench: 50 four-second clips at 256² whose figure wears a face, from the seeds the
+# Draft's cameo run holds out (its cameo data is 3000 clips from 300000; the last 150 held out).
+PRO_CAMEO_DATA = {"clips": 50, "seed": 302850, "size": 256}
 PRO_PLAN = [
     ("encode", None, 10, "tokens"),
     ("video-upscale", 100_000, 15, "decoder"),
@@ -103,7 +108,7 @@ class Ledger:
     command's total."""
 
     # Steps that only read what the stages made: stale once a stage trains again.
-    DERIVED = ("bench ", "judge ", "cameo bench", "pro bench ", "pro judge ")
+    DERIVED = ("bench ", "judge ", "cameo bench", "pro bench ", "pro judge ", "pro cameo bench")
 
     def __init__(self, path: Path):
         self.path = path
@@ -141,16 +146,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default="draft", choices=("draft", "pro"))
     p.add_argument("--work", required=True, help="folder for the dataset, the run and the evaluations")
     p.add_argument("--out", default=None, help="the model folder (default model-shards/zoetrope-<config>)")
-    p.add_argument("--version", default=None, help="default: 0.4.0 for the Draft, 0.1.0 for Pro")
-    p.add_argument("--notes", default=None, help="draft: a Markdown file of known failure modes and remarks for the model card")
-    p.add_argument("--base", default=None, help="pro: the trained Draft run it builds on (default WORK/run, what train:draft made)")
+    p.add_argument("--version", default=None, help="default: 0.4.0 for the Draft, 0.2.0 for Pro")
+    p.add_argument("--notes", default=None, help="a Markdown file of known failure modes and remarks for the model card")
+    p.add_argument("--base", default=None, help="pro: the trained Draft cameo run it builds on (default WORK/cameo-run, what train:draft made)")
     args = p.parse_args(argv)
+    if args.notes is not None and not Path(args.notes).is_file():
+        raise SystemExit(f"pipeline: --notes {args.notes} is not a file")
     if args.config == "pro":
         return pro(args)
     if args.base is not None:
         raise SystemExit("pipeline: --base is for --config pro")
-    if args.notes is not None and not Path(args.notes).is_file():
-        raise SystemExit(f"pipeline: --notes {args.notes} is not a file")
     args.out = args.out or "model-shards/zoetrope-draft"
     args.version = args.version or "0.4.0"
     work = Path(args.work).resolve()
@@ -215,18 +220,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def pro(args: argparse.Namespace) -> int:
     work = Path(args.work).resolve()
-    base = Path(args.base).resolve() if args.base else work / "run"
+    base = Path(args.base).resolve() if args.base else work / "cameo-run"
     if not (base / "generator.pt").exists() or not (base / "video-ae.pt").exists():
-        raise SystemExit(f"pipeline: Pro builds on a trained Draft run, and {base} has none (run npm run train:draft -- --work {work} first, or pass --base)")
-    out_dir, version = args.out or "model-shards/zoetrope-pro", args.version or "0.1.0"
-    data = {"tokens": work / "pro-data", "decoder": work / "pro-data-256", "eval": work / "pro-eval-256"}
+        raise SystemExit(f"pipeline: Pro builds on the Draft's trained cameo run, and {base} has none (run npm run train:draft -- --work {work} first, or pass --base)")
+    out_dir, version = args.out or "model-shards/zoetrope-pro", args.version or "0.2.0"
+    data = {"tokens": work / "pro-data", "decoder": work / "pro-data-256", "eval": work / "pro-eval-256", "cameo": work / "pro-cameo-256"}
     run_dir, evals = work / "pro-run", work / "pro-eval"
     started = time.time()
     tsx, py = str(REPO / "node_modules" / ".bin" / "tsx"), "/usr/bin/python3"
     ledger = Ledger(work / "pro-pipeline-done.json")
-    for key, spec in (("tokens", PRO_DATA), ("decoder", PRO_DECODER_DATA), ("eval", PRO_EVAL_DATA)):
+    for key, spec in (("tokens", PRO_DATA), ("decoder", PRO_DECODER_DATA), ("eval", PRO_EVAL_DATA), ("cameo", PRO_CAMEO_DATA)):
         if not (data[key] / "index.json").exists():
-            shape = ["--size", str(spec["size"]), "--duration", "4", "--fps", "12", "--sample-rate", "24000", "--background"]
+            shape = ["--size", str(spec["size"]), "--duration", "4", "--fps", "12", "--sample-rate", "24000", "--background", *(["--cameos"] if key == "cameo" else [])]
             ledger.train(f"pro data {key}", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(spec["clips"]), "--seed", str(spec["seed"]), *shape, "--out", str(data[key])])
     for stage, steps, minutes, source in PRO_PLAN:
         key = f"pro {stage}"
@@ -248,7 +253,11 @@ def pro(args: argparse.Namespace) -> int:
         ledger.derive(f"pro bench {name}", [py, "-m", "zoetrope.evaluate", *bench, "--out", str(out), *extra])
         ledger.derive(f"pro judge {name}", [tsx, "model-shards/world/cli.ts", "judge", "--dataset", str(out)])
         results[name] = json.loads((out / "judgement.json").read_text())["passRate"]
-    ledger.derive("pro model card", [py, "-m", "zoetrope.model_card", "--config", "pro", "--run", str(run_dir), "--model", out_dir, "--evals", str(evals), "--data", str(data["tokens"]), "--denoiser", "generator"], again=True)
+    cameo_report = evals / "cameo.json"
+    ledger.derive("pro cameo bench", [py, "-m", "zoetrope.cameo_bench", "--config", "pro", "--run", str(run_dir), "--data", str(data["cameo"]), "--all-clips", "--clips", str(PRO_CAMEO_DATA["clips"]), *sampler_args(PRO_SHIPPED), "--out", str(cameo_report)])
+    results["cameo"] = json.loads(cameo_report.read_text())
+    card = [py, "-m", "zoetrope.model_card", "--config", "pro", "--run", str(run_dir), "--model", out_dir, "--evals", str(evals), "--data", str(data["tokens"]), "--denoiser", "generator", "--cameo", str(cameo_report)]
+    ledger.derive("pro model card", card + (["--notes", str(Path(args.notes).resolve())] if args.notes else []), again=True)
     ledger.report(started, results)
     return 0
 

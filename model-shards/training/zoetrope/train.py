@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .audio_ae import AudioAutoencoder, envelope_loss, pcm_to_unit, stft_loss
-from .configs import Config, get_config
+from .configs import Config, adds_head_slot, get_config, root_config
 from .data import DatasetError, WorldDataset
 from .distill import distill_student, make_pairs
 from .generator import FlowGenerator, drop_prompt, generator_for, grow
@@ -73,7 +73,7 @@ def load_stage(run: Path, stage: str, cfg: Config) -> dict:
         raise ValueError(f"{run} has no {stage} checkpoint yet: train that stage first (--stage {stage})")
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     # A config that builds on another uses that one's autoencoders as they are (encode --base).
-    shared = cfg.shares and stage in ("video-ae", "audio-ae") and ckpt["config"] == cfg.shares
+    shared = cfg.shares and stage in ("video-ae", "audio-ae") and ckpt["config"] == root_config(cfg.name)
     if ckpt["config"] != cfg.name and not shared:
         raise ValueError(f"{path} was trained with config {ckpt['config']!r}, not {cfg.name!r}: use another --run folder")
     return ckpt
@@ -382,14 +382,19 @@ def adopt_base(cfg: Config, run: Path, base: Path) -> None:
     of a config that builds on the base's), or checks that the ones there are the base's."""
     if (base / "video-ae.pt").exists():
         made_with = torch.load(base / "video-ae.pt", map_location="cpu", weights_only=False)["config"]
-        wanted = cfg.shares or cfg.name
+        wanted = root_config(cfg.name)
         if made_with != wanted:
             raise ValueError(f"--base {base} is a {made_with} run; config {cfg.name} builds on a {wanted} run")
+    if cfg.shares and (base / "token-stats.npz").exists():
+        # Pro builds on the cameo run, whose tokens carry the head's slot: a plain Draft run's do not.
+        has, wants = np.load(base / "token-stats.npz")["mean"].shape[0], get_config(cfg.shares).token_dim
+        if has != wants:
+            raise ValueError(f"--base {base} makes frame tokens of {has} numbers; config {cfg.name} builds on a {cfg.shares} run, whose tokens have {wants}")
     for name in BASE_FILES:
         source, target = base / name, run / name
         if not source.exists():
             raise ValueError(f"--base {base} has no {name}: train and encode the base run first")
-        if name == "token-stats.npz" and cfg.head_slot:
+        if name == "token-stats.npz" and adds_head_slot(cfg):
             continue  # widened from the base's by encode_dataset (widen_stats)
         if target.exists():
             if target.read_bytes() != source.read_bytes():
@@ -450,7 +455,7 @@ def encode_dataset(cfg: Config, data: WorldDataset | list[WorldDataset], run: Pa
         tokenizer = Tokenizer.build(prompts[:n_train], max_tokens=cfg.generator.max_tokens)
         tokenizer.save(run / "tokenizer.json")
     else:
-        if cfg.head_slot:
+        if adds_head_slot(cfg):
             base_stats = np.load(base / "token-stats.npz")
             mean, std = widen_stats(cfg, base_stats["mean"], base_stats["std"], tokens[:n_train].reshape(-1, cfg.token_dim))
             np.savez(run / "token-stats.npz", mean=mean, std=std)
