@@ -446,6 +446,9 @@ class ProOnTheDraft(unittest.TestCase):
         cls.base = cls.tmp / "base"
         assert cls.train("tiny-cameo", "encode", cls.base, cls.tmp / "base-data", 0, "--data", str(cls.tmp / "cameo-data"), "--base", str(cls.draft)) == 0
         assert cls.train("tiny-cameo", "generator", cls.base, cls.tmp / "base-data", 3) == 0
+        cls.unlocated = cls.tmp / "base-without-locator"
+        shutil.copytree(cls.base, cls.unlocated)
+        assert cls.train("tiny-cameo", "head-locator", cls.base, cls.tmp / "base-data", 4) == 0
 
     @classmethod
     def tearDownClass(cls):
@@ -494,8 +497,11 @@ class ProOnTheDraft(unittest.TestCase):
         self.assertIn("has 32×32 frames (export with --size 64)", self.errors("tiny-pro", "video-upscale", run, self.tmp / "pro-data", 2))
         # It builds on the cameo run, whose tokens carry the head: not on the plain Draft run.
         self.assertIn(f"--base {self.draft} makes frame tokens of {get_config('tiny').token_dim} numbers; config tiny-pro builds on a tiny-cameo run", self.errors("tiny-pro", "encode", self.tmp / "pro-on-draft", self.tmp / "pro-data", 0, "--base", str(self.draft)))
+        self.assertIn("has no head-locator checkpoint: train --stage head-locator on it first", self.errors("tiny-pro", "encode", self.tmp / "pro-unlocated", self.tmp / "pro-data", 0, "--base", str(self.unlocated)))
         self.assertEqual(self.train("tiny-pro", "encode", run, self.tmp / "pro-data", 0, "--base", str(self.base)), 0)
         self.assertEqual(np.load(run / "tokens.npy").shape, (6, 24, get_config("tiny-cameo").token_dim))
+        # The cameo run's head locator, as it is: the latent is the same.
+        self.assertEqual((run / "head-locator.pt").read_bytes(), (self.base / "head-locator.pt").read_bytes())
         # The cameo run's statistics as they are, the head's included.
         for k in ("mean", "std"):
             np.testing.assert_array_equal(np.load(run / "token-stats.npz")[k], np.load(self.base / "token-stats.npz")[k])
@@ -535,7 +541,7 @@ class ProOnTheDraft(unittest.TestCase):
             self.assertEqual(cameo_bench_main(["--config", "tiny-pro", "--run", str(run), "--data", str(self.tmp / "pro-cameos-64"), "--all-clips", "--clips", "3", "--reconstruct", "--threads", "1", "--out", str(report)]), 0)
         ceiling = json.loads(report.read_text())
         self.assertEqual((ceiling["clips"], ceiling["toldApart"]), (3, 1.0))
-        self.assertEqual(ceiling["head"], {"shownAsInTheClip": 1.0, "medianDistancePx": 0.0})
+        self.assertTrue(ceiling["head"]["located"])
         tsx = REPO / "node_modules" / ".bin" / "tsx"
         checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
@@ -615,6 +621,12 @@ class CameoSlot(unittest.TestCase):
         self.assertGreater(mine["mean"][head.start], 0.5)  # most of these clips show a figure
         raw = tokens.astype(np.float32) * mine["std"] + mine["mean"]
         self.assertTrue((raw[5:33, :, head.start] > 0.5).any(axis=1).all())  # every cameo clip shows its head
+        # The head locator learns where the latent draws the head, from these tokens.
+        self.assertEqual(train_main(args + ["--stage", "head-locator", "--steps", "60"]), 0)
+        located = [json.loads(line) for line in (run / "head-locator.log.jsonl").read_text().splitlines()]
+        first, last = next(e for e in located if e["event"] == "eval"), located[-1]
+        self.assertEqual((last["event"], last["step"]), ("end", 60))
+        self.assertLess(last["val_median_px"], first["val_median_px"])
         # The generator starts as the base teacher with a sixth slot.
         self.assertEqual(train_main(args + ["--stage", "generator", "--steps", "2"]), 0)
         init = next(e for e in map(json.loads, (run / "generator.log.jsonl").read_text().splitlines()) if e["event"] == "init")
@@ -636,9 +648,19 @@ class CameoSlot(unittest.TestCase):
         model = Model(cfg, run)
         data = WorldDataset(self.cameos)
         own = model.encode(data.clip(29).frames, data.clip(29).audio, data.background(29), data.meta(29))
+        # The slot says the head is in the top-left corner; the face goes where the locator reads it.
+        at = slice(cfg.video_numbers - 7, cfg.video_numbers)
+        corner = torch.tensor([1.0, 0.05, 0.05, 0.04, 0.0, 0.0, 0.0])
+        own[:, at] = (corner - model.mean[at]) / model.std[at]
         plain_frames, _ = model.decode(own)
         faced, _ = model.decode(own, appearance=data.appearance(29))
         self.assertTrue((faced != plain_frames).any())
+        heads = model.head(own)
+        yy, xx = np.mgrid[0:32, 0:32] + 0.5
+        for f in range(cfg.frames):
+            changed = (faced[f] != plain_frames[f]).any(-1)
+            disc = np.hypot(xx - heads[f, 1] * 32, yy - heads[f, 2] * 32) <= heads[f, 3] * 32 + 1
+            self.assertFalse((changed & ~disc).any(), f"frame {f}: the face is painted off the located head")
         with self.assertRaisesRegex(ValueError, "has no head slot to paint a cameo's face on"):
             Model(base_cfg, self.base).decode(torch.zeros(12, base_cfg.token_dim), appearance=data.appearance(0))
         # The bench: on the clips' own tokens (the ceiling) each face comes through; then generated.
@@ -646,7 +668,9 @@ class CameoSlot(unittest.TestCase):
         self.assertEqual(cameo_bench_main(["--config", "tiny-cameo", "--run", str(run), "--data", str(self.cameos), "--clips", "2", "--reconstruct", "--threads", "1", "--out", str(report)]), 0)
         ceiling = json.loads(report.read_text())
         self.assertEqual((ceiling["clips"], ceiling["toldApart"], ceiling["tokens"]), (2, 1.0, "the clips' own"))
-        self.assertEqual(ceiling["head"], {"shownAsInTheClip": 1.0, "medianDistancePx": 0.0})
+        # On the clips' own tokens the located head is the clip's, within what 60 steps teach (4.3 px of 32).
+        self.assertTrue(ceiling["head"]["located"])
+        self.assertLess(ceiling["head"]["medianDistancePx"], 8)
         self.assertEqual(cameo_bench_main(["--config", "tiny-cameo", "--run", str(run), "--data", str(self.cameos), "--clips", "2", "--steps", "2", "--threads", "1", "--out", str(report)]), 0)
         drawn = json.loads(report.read_text())
         self.assertEqual((drawn["clips"], drawn["tokens"]), (2, "generator"))
@@ -671,6 +695,8 @@ class CameoSlot(unittest.TestCase):
         self.assertIn("**Cameos, as a slot**", card)
         self.assertIn("adds 30 clips whose figure wears a random face (`npm run world -- export --cameos --background`, seeds 6161–6190)", card)
         self.assertIn("The head: in ", card)
+        self.assertIn("The face goes where the frame's own latent draws the head", card)
+        self.assertIn("The face is painted on the located head; the generated head slot is a median", card)
         self.assertNotIn("each new block starts as the identity", card)
 
 
@@ -714,16 +740,16 @@ class DraftPipeline(unittest.TestCase):
         printed = io.StringIO()
         with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(printed):
             self.assertEqual(pipeline.main(["--work", str(work), "--out", str(work / "model")]), 0)
-        self.assertEqual(stages(), ["student --method progressive", "encode", "generator", "pairs", "student --method progressive"])
+        self.assertEqual(stages(), ["student --method progressive", "encode", "head-locator", "generator", "pairs", "student --method progressive"])
         # The minutes of both invocations add up: every step of the first is still in the ledger.
         ledger = json.loads((work / "pipeline-done.json").read_text())
-        self.assertEqual(len(ledger), 6 + 1 + 4 + 2 + 2 * 7 + 1 + 1)
+        self.assertEqual(len(ledger), 6 + 1 + 5 + 2 + 2 * 7 + 1 + 1)
         self.assertTrue(all(isinstance(m, float) and m >= 0 for m in ledger.values()))
         report = json.loads(printed.getvalue())
         self.assertEqual((report["minutes"], sorted(report["steps"])), (round(sum(ledger.values()), 1), sorted(ledger)))
         # The cameo run is one run of both datasets built on the base run, and it is what ships.
         cameo = [c for c in calls if "zoetrope.train" in c and str(work / "cameo-run") in c]
-        self.assertEqual(len(cameo), 4)
+        self.assertEqual(len(cameo), 5)
         self.assertTrue(all(c[c.index("--config") + 1] == "draft-cameo" for c in cameo))
         encode = cameo[0]
         self.assertEqual([encode[i + 1] for i, a in enumerate(encode) if a == "--data"], [str(work / "data"), str(work / "cameo-data")])

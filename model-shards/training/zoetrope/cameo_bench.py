@@ -10,10 +10,13 @@ of the picture a cameo changes (a face is ~40 of 16 384 pixels at 128²: a cameo
 scene is not a cameo).
 
 A config with a head slot (draft-cameo) draws each clip once, without the face, and its video
-decoder paints face A, then face B, on the generated head. There the test also reports where the
-head is: the share of frames whose head is shown (or not) as in the held-out clip itself, and how
-far the generated head is from the clip's own (median px, frames where both show it; the camera of
-a generated clip can differ from the clip's, so this is an upper bound of the placement error).
+decoder paints face A, then face B, on the head: where the latent draws it, read by the run's head
+locator (head_locator.py), or on the generated head slot for a config without one. There the test
+also reports where that head is: the share of frames whose head is shown (or not) as in the
+held-out clip itself, and how far it is from the clip's own (median px, frames where both show it;
+the camera of a generated clip can differ from the clip's, so this is an upper bound of the
+placement error). With a locator it also reports how far the generated head slot is from the
+located head (median px): how far a face painted on the slot would have been from the figure.
 `--reconstruct` takes each clip's own tokens instead of generating: the ceiling. `--all-clips` takes
 every clip of --data (a dataset exported for evaluation alone, from seeds the run never trained on:
 Pro's 4-second clips at 256²).
@@ -100,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         shares: list[float] = []
         head_agree: list[float] = []
         head_px: list[float] = []
-        head_at = slice(cfg.video_ae.latent_numbers + cfg.slots * SLOT_NUMBERS, cfg.video_numbers)
+        slot_px: list[float] = []
+        slot_at = slice(cfg.video_numbers - SLOT_NUMBERS, cfg.video_numbers)
         rows: list[np.ndarray] = []
         for start in range(0, len(picks), args.batch):
             chunk, swap = picks[start : start + args.batch], others[start : start + args.batch]
@@ -122,13 +126,18 @@ def main(argv: list[str] | None = None) -> int:
                 # Positions are shares of the side: distances in pixels of the model's frames.
                 S = cfg.size
                 for t, m in zip(tokens, metas):
-                    got = (t * model.std + model.mean)[:, head_at].numpy()
+                    got = model.head(t)
                     want = head_slot(m, cfg.frames, data.size)
                     shown_got, shown_want = got[:, 0] > 0.5, want[:, 0] > 0.5
                     head_agree.append(float((shown_got == shown_want).mean()))
                     both = shown_got & shown_want
                     if both.any():
                         head_px.append(float(np.median(np.hypot(*(got[both, 1:3] - want[both, 1:3]).T) * S)))
+                    if model.locator is not None:
+                        slot = (t * model.std + model.mean)[:, slot_at].numpy()
+                        shared = (slot[:, 0] > 0.5) & shown_got
+                        if shared.any():
+                            slot_px.append(float(np.median(np.hypot(*(slot[shared, 1:3] - got[shared, 1:3]).T) * S)))
             else:
                 for refs in (refs_a, refs_b):
                     faces = torch.from_numpy(np.stack(refs)).float() / 255
@@ -156,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         if cfg.head_slot:
             report["head"] = {"shownAsInTheClip": round(float(np.mean(head_agree)), 3), "medianDistancePx": round(float(np.median(head_px)), 2) if head_px else None}
+            if model.locator is not None:
+                report["head"]["located"] = True
+                report["head"]["slotFromLocatedPx"] = round(float(np.median(slot_px)), 2) if slot_px else None
         print(json.dumps(report))
         if args.sheet and rows:
             from .model_card import png

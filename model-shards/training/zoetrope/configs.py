@@ -77,6 +77,19 @@ class DistillTrain:
 
 
 @dataclass(frozen=True)
+class HeadLocatorTrain:
+    batch: int = 256
+    lr: float = 2e-3
+    warmup_steps: int = 100
+    steps: int = 3_000
+    ema: float = 0.999
+    width: int = 48
+    layers: int = 4
+    eval_every: int = 250
+    checkpoint_minutes: float = 5.0
+
+
+@dataclass(frozen=True)
 class Config:
     name: str
     size: int
@@ -106,6 +119,11 @@ class Config:
     # The figure's head as one more slot after the balls' (slots.head_slot): the video decoder paints
     # a cameo's reference face there (slots.paint_face), so the generator needs no face of its own.
     head_slot: bool = False
+    # The cameo's face goes where the frame's latent draws the head (head_locator.py), read by a small
+    # net trained on the run's tokens, rather than on the generated head slot, which can drift off
+    # the figure the latent draws. Shared by a config built on this one (Pro on draft-cameo).
+    head_locator: bool = False
+    head_locator_train: HeadLocatorTrain = field(default_factory=HeadLocatorTrain)
 
     @property
     def slot_count(self) -> int:
@@ -178,11 +196,11 @@ CONFIGS: dict[str, Config] = {
 def with_head_slot(base: str, **train) -> Config:
     b = CONFIGS[base]
     generator = replace(b.generator, token_dim=b.token_dim + SLOT_NUMBERS, slots=b.slots + 1, appearance_side=0)
-    return replace(b, name=f"{base}-cameo", shares=base, head_slot=True, generator=generator, generator_train=replace(b.generator_train, bench_every=0, **train))
+    return replace(b, name=f"{base}-cameo", shares=base, head_slot=True, head_locator=True, generator=generator, generator_train=replace(b.generator_train, bench_every=0, **train))
 
 
 CONFIGS["draft-cameo"] = with_head_slot("draft", lr=2e-4, warmup_steps=50)
-CONFIGS["tiny-cameo"] = with_head_slot("tiny")
+CONFIGS["tiny-cameo"] = replace(with_head_slot("tiny"), head_locator_train=HeadLocatorTrain(batch=32, warmup_steps=2, steps=4, width=8, layers=2, eval_every=2, checkpoint_minutes=0.0))
 
 
 # Pro, for server GPUs: 256² frames, 4 s, a deeper generator sampled with more steps. It builds on the
@@ -227,11 +245,17 @@ def adds_head_slot(cfg: Config) -> bool:
     return cfg.head_slot and not (cfg.shares and CONFIGS[cfg.shares].head_slot)
 
 
+def lineage(name: str) -> list[str]:
+    """A config and those it builds on, in turn (pro, draft-cameo, draft)."""
+    chain = [name]
+    while CONFIGS[chain[-1]].shares:
+        chain.append(CONFIGS[chain[-1]].shares)
+    return chain
+
+
 def root_config(name: str) -> str:
     """The config that trained a config's autoencoders: follow `shares` to one trained from scratch."""
-    while CONFIGS[name].shares:
-        name = CONFIGS[name].shares
-    return name
+    return lineage(name)[-1]
 
 
 def get_config(name: str) -> Config:

@@ -23,6 +23,7 @@ from .audio_ae import AudioAutoencoder, pcm_to_unit
 from .configs import Config, get_config
 from .data import DatasetError, WorldDataset
 from .generator import FlowGenerator, generator_for, sample
+from .head_locator import HeadLocator, load_head_locator
 from .noise import gaussian_noise
 from .slots import SLOT_NUMBERS, clip_slots, composite, paint_face, smooth_tracks
 from .text import Tokenizer
@@ -42,20 +43,35 @@ def initial_noise(cfg: Config, seed: int) -> torch.Tensor:
     return torch.from_numpy(np.concatenate([video, audio], axis=1))
 
 
-def decode_video(cfg: Config, video: FrameAutoencoder, x: torch.Tensor, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None) -> torch.Tensor:
+def head_track(cfg: Config, x: torch.Tensor, locator: HeadLocator | None = None) -> torch.Tensor:
+    """Where a cameo's face goes: raw frame tokens [T, D] → the head as a slot [T, SLOT_NUMBERS] (raw),
+    smoothed over time like the balls. With a head locator (Config.head_locator) it is read from each
+    frame's latent, where the decoder draws the figure; else it is the generated head slot."""
+    nl = cfg.video_ae.latent_numbers
+    if cfg.head_locator:
+        if locator is None:
+            raise ValueError(f"config {cfg.name} paints a cameo where the latent draws the head: load the run's head locator")
+        c, s = cfg.video_ae.latent_channels, cfg.video_ae.latent_side
+        head = locator(x[:, :nl].reshape(-1, c, s, s))
+    else:
+        head = x[:, cfg.video_numbers - SLOT_NUMBERS : cfg.video_numbers]
+    return smooth_tracks(head[:, None])[:, 0]
+
+
+def decode_video(cfg: Config, video: FrameAutoencoder, x: torch.Tensor, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None, locator: HeadLocator | None = None) -> torch.Tensor:
     """Raw (de-normalised) frame tokens [T, D] → RGB frames [T, S, S, 3] in [0, 1]: the latent through
     the decoder, then, with object slots, each ball painted over it along its smoothed track
     (slots.smooth_tracks, which looks TRACK_CONTEXT frames either way: the engine decodes a preview
     frame with that many neighbours on each side), then, with a head slot and a cameo (`appearance`
-    [side, side, 3] in [0, 1], `cameo` [1] = 1), the cameo's face on the head (slots.paint_face).
-    The exported video decoder graph is this function."""
+    [side, side, 3] in [0, 1], `cameo` [1] = 1), the cameo's face on the head (slots.paint_face),
+    where head_track puts it. The exported video decoder graph is this function."""
     nl, c, s = cfg.video_ae.latent_numbers, cfg.video_ae.latent_channels, cfg.video_ae.latent_side
     rgb = ((video.decoder(x[:, :nl].reshape(-1, c, s, s)) + 1) * 0.5).clamp(0, 1).permute(0, 2, 3, 1)
     if cfg.slots:
         slots = smooth_tracks(x[:, nl : cfg.video_numbers].reshape(-1, cfg.slot_count, SLOT_NUMBERS))
         rgb = composite(rgb, slots[:, : cfg.slots])
         if cfg.head_slot and appearance is not None:
-            rgb = paint_face(rgb, slots[:, cfg.slots], appearance, cameo if cameo is not None else torch.ones(1))
+            rgb = paint_face(rgb, head_track(cfg, x, locator), appearance, cameo if cameo is not None else torch.ones(1))
     return rgb
 
 
@@ -82,6 +98,7 @@ class Model:
             self.video.decoder = upscale_decoder(cfg, run, self.video.decoder)
         self.audio = AudioAutoencoder(cfg.audio_ae)
         self.audio.load_state_dict(load_stage(run, "audio-ae", cfg)["model"])
+        self.locator = load_head_locator(cfg, run) if cfg.head_locator else None
         self.video.eval()
         self.audio.eval()
         self.tokenizer = Tokenizer.load(run / "tokenizer.json")
@@ -104,10 +121,15 @@ class Model:
             raise ValueError(f"config {self.cfg.name} has no head slot to paint a cameo's face on")
         x = tokens * self.std + self.mean
         face = torch.from_numpy(np.asarray(appearance, dtype=np.float32) / 255.0) if appearance is not None else None
-        frames = (decode_video(self.cfg, self.video, x, face) * 255).round().to(torch.uint8).numpy()
+        frames = (decode_video(self.cfg, self.video, x, face, locator=self.locator) * 255).round().to(torch.uint8).numpy()
         wave = self.audio.decoder(x[:, self.cfg.video_numbers :].transpose(0, 1)[None])[0]
         pcm = (wave.clamp(-1, 1) * 32767).round().to(torch.int16).numpy()
         return frames, pcm
+
+    @torch.no_grad()
+    def head(self, tokens: torch.Tensor) -> np.ndarray:
+        """Normalised frame tokens [T, D] → where a cameo's face is painted, raw [T, SLOT_NUMBERS]."""
+        return head_track(self.cfg, tokens * self.std + self.mean, self.locator).numpy()
 
     @torch.no_grad()
     def encode(self, frames: np.ndarray, pcm: np.ndarray, background: np.ndarray | None = None, meta: dict | None = None) -> torch.Tensor:

@@ -70,9 +70,10 @@ class VideoDecoderGraph(nn.Module):
         self.nv = self.cfg.video_numbers
         self.register_buffer("mean", model.mean[: self.nv].clone())
         self.register_buffer("std", model.std[: self.nv].clone())
+        self.locator = model.locator
 
     def forward(self, tokens: torch.Tensor, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None) -> torch.Tensor:
-        return decode_video(self.cfg, self.video, tokens[:, : self.nv] * self.std + self.mean, appearance, cameo)
+        return decode_video(self.cfg, self.video, tokens[:, : self.nv] * self.std + self.mean, appearance, cameo, self.locator)
 
 
 class AudioDecoderGraph(nn.Module):
@@ -176,7 +177,18 @@ def round_weights_to_float16(module: nn.Module) -> None:
                 p.copy_(p.half().float())
 
 
-def parity_cases(model: Model, cfg: Config) -> dict:
+def shown_head_latent(model: Model, cfg: Config, run: Path) -> torch.Tensor:
+    """The normalised latents [2, latent numbers] of the first two frames of the run's clips where the
+    locator is surest of a head, so the parity case paints a face."""
+    tokens = np.load(run / "tokens.npy", mmap_mode="r")
+    nl, c, s = cfg.video_ae.latent_numbers, cfg.video_ae.latent_channels, cfg.video_ae.latent_side
+    latent = torch.from_numpy(np.ascontiguousarray(tokens[: min(len(tokens), 64), :2, :nl]).astype(np.float32))
+    assert model.locator is not None
+    present = model.locator((latent * model.std[:nl] + model.mean[:nl]).reshape(-1, c, s, s))[:, 0].reshape(-1, 2).amin(dim=1)
+    return latent[int(present.argmax())]
+
+
+def parity_cases(model: Model, cfg: Config, run: Path) -> dict:
     """Small inputs and the PyTorch outputs for each graph, for onnxruntime to reproduce."""
     g = cfg.generator
     gen = torch.Generator().manual_seed(2024)
@@ -208,6 +220,9 @@ def parity_cases(model: Model, cfg: Config) -> dict:
             head = slice(cfg.video_ae.latent_numbers + cfg.slots * SLOT_NUMBERS, cfg.video_numbers)
             raw = torch.tensor([1.0, 0.45, 0.4, 0.06, 0.0, 0.0, 0.0])
             tokens[:2, head] = (raw - model.mean[head]) / model.std[head]
+            if cfg.head_locator:
+                # The head is read from the latent: two frames of a clip that shows one (noise shows none).
+                tokens[:2, : cfg.video_ae.latent_numbers] = shown_head_latent(model, cfg, run)
             face = torch.rand(APPEARANCE_SIDE, APPEARANCE_SIDE, 3, generator=gen)
             cases["videoDecoder"] = {"inputs": {"tokens": tokens[:2], "appearance": face, "cameo": torch.ones(1)}, "outputs": {"rgb": VideoDecoderGraph(model)(tokens[:2], face, torch.ones(1))}}
         else:
@@ -226,8 +241,9 @@ def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str,
     if model.generator is None:
         raise ValueError(f"{run} has no {denoiser} checkpoint: train --stage {denoiser} first")
     if fp16:
-        for module in (model.generator, model.video, model.audio):
-            round_weights_to_float16(module)
+        for module in (model.generator, model.video, model.audio, model.locator):
+            if module is not None:
+                round_weights_to_float16(module)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.onnx"):
         old.unlink()
@@ -266,7 +282,7 @@ def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str,
     graphs["denoiser"] = (path, shards, [spec("x", "float32", ["batch", T, D]), spec("t", "float32", ["batch"]), spec("text", "float32", ["batch", Lc, W]), spec("pooled", "float32", ["batch", W]), spec("mask", "float32", ["batch", Lc])], [spec("velocity", "float32", ["batch", T, D])])
     tokens = torch.randn(T, D)
     if cfg.head_slot:
-        # Cameos as a slot: the reference face is painted by the video decoder, on the head slot.
+        # Cameos as a slot: the video decoder paints the reference face on the head (evaluate.head_track).
         side = APPEARANCE_SIDE
         path, shards = export_graph(VideoDecoderGraph(model), (tokens, torch.rand(side, side, 3), torch.ones(1)), ["tokens", "appearance", "cameo"], ["rgb"], {"tokens": {0: "frames"}, "rgb": {0: "frames"}}, out, "video-decoder", fp16)
         graphs["videoDecoder"] = (path, shards, [spec("tokens", "float32", ["frames", D]), spec("appearance", "float32", [side, side, 3]), spec("cameo", "float32", [1])], [spec("rgb", "float32", ["frames", cfg.size, cfg.size, 3])])
@@ -293,7 +309,7 @@ def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     if parity is not None:
-        parity.write_text(json.dumps(parity_cases(model, cfg)) + "\n")
+        parity.write_text(json.dumps(parity_cases(model, cfg, run)) + "\n")
     total = sum(f["bytes"] for g in manifest["graphs"].values() for f in [g, *g["externalData"]]) + manifest["tokenizer"]["bytes"]
     return {"out": str(out), "bytes": total, "graphs": {k: len(v[1]) for k, v in graphs.items()}}
 

@@ -80,6 +80,31 @@ def stage_minutes(run: Path) -> dict[str, float]:
     return out
 
 
+def locator_text(cfg: Config, run: Path, model: Model) -> str:
+    """The card's words on where the face goes: the head locator and how well it reads the head on
+    held-out clips (from its training log, in this run or the run it was shared from)."""
+    if model.locator is None:
+        return ""
+    end = None
+    for folder in [run, *base_chain(run)]:
+        log = folder / "head-locator.log.jsonl"
+        if log.exists():
+            end = next((e for e in map(json.loads, reversed(log.read_text().splitlines())) if e.get("event") == "end"), None)
+            break
+    params = sum(p.numel() for p in model.locator.parameters())
+    measured = f" On held-out clips' tokens it is a median {end['val_median_px']} px from the world's head (90% within {end['val_p90_px']} px) and right about whether a head is shown in {100 * end['val_presence_accuracy']:.1f}% of frames." if end else ""
+    return (f" The face goes where the frame's own latent draws the head, not on the generated head slot (which can drift off the figure): a head locator in the video decoder ({params / 1e3:.0f} k parameters, `zoetrope/head_locator.py`: a soft-argmax over the latent's cells, trained on the run's tokens against the world's head tracks) reads it frame by frame, smoothed over time like the balls.{measured}")
+
+
+def base_chain(run: Path) -> list[Path]:
+    """The runs a run builds on, nearest first (base.json after base.json)."""
+    chain = []
+    while (run / "base.json").exists():
+        run = Path(json.loads((run / "base.json").read_text())["base"])
+        chain.append(run)
+    return chain
+
+
 def chain_minutes(run: Path, name: str) -> dict[str, float]:
     """A run's stage minutes, each named by its config, after those of the runs it builds on (Pro on
     the cameo run on the Draft's base run: every stage that made the model, in order)."""
@@ -120,13 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     params = {
         "text encoder": text_params,
         "denoiser": sum(p.numel() for p in g.parameters()) - text_params,
-        "video decoder": sum(p.numel() for p in model.video.decoder.parameters()),
+        "video decoder": sum(p.numel() for p in model.video.decoder.parameters()) + (sum(p.numel() for p in model.locator.parameters()) if model.locator is not None else 0),
         "audio decoder": sum(p.numel() for p in model.audio.decoder.parameters()),
     }
+    latent = torch.zeros(1, cfg.video_ae.latent_channels, cfg.video_ae.latent_side, cfg.video_ae.latent_side)
     flops = {
         "text encoder": count_flops(g.text, ids, prompt_mask) + (count_flops(g.appearance, torch.zeros(1, side, side, 3)) if side else 0),
         "denoiser (one pass)": count_flops(DenoiserGraph(model), torch.zeros(1, T, D), torch.ones(1), text, pooled, mask),
-        "video decoder (whole clip)": flops_per_frame(model.video.decoder, torch.zeros(1, cfg.video_ae.latent_channels, cfg.video_ae.latent_side, cfg.video_ae.latent_side)) * T,
+        "video decoder (whole clip)": (flops_per_frame(model.video.decoder, latent) + (count_flops(model.locator, latent) if model.locator is not None else 0)) * T,
         "audio decoder (whole clip)": count_flops(model.audio.decoder, torch.zeros(1, cfg.audio_ae.latent_channels, T)),
     }
     steps = manifest["sampler"]["steps"]
@@ -193,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         f"a {cfg.generator.depth}-block transformer (width {cfg.generator.width}), cross-attention to the prompt, adaLN-single on flow time + pooled prompt."
         + (f" It started as the {cfg.shares} model's teacher, grown (`generator.grow`): each new block starts as the identity, and the frames past the {cfg.shares}'s {get_config(cfg.shares).frames} start with its frame embeddings in turn." if cfg.shares and not adds_head_slot(cfg) else "")
         + (f" It started as the {cfg.shares} model's teacher with one more slot token a frame (`generator.grow`), and its distilled student as the {cfg.shares} model's student, grown the same way." if adds_head_slot(cfg) else ""),
-        *([f"- **Cameos, as a slot**: the figure's head is a slot after the balls' (present, x, y, radius), from the head track the world writes for every clip with a figure. The generator learns where the head is and never sees a face: the video decoder paints the cameo's reference image ({APPEARANCE_SIDE}×{APPEARANCE_SIDE} RGB: the centred square of the photo, area-averaged; muted as the world mutes faces) over the head's disc with bilinear tent weights (`slots.paint_face`). Its graph takes `appearance` [{APPEARANCE_SIDE}, {APPEARANCE_SIDE}, 3] and `cameo` [1]; with `cameo` 0 the frames are exactly the faceless ones, so a clip with a cameo is the same clip with a face on the figure."] if cfg.head_slot else []),
+        *([f"- **Cameos, as a slot**: the figure's head is a slot after the balls' (present, x, y, radius), from the head track the world writes for every clip with a figure. The generator learns where the head is and never sees a face: the video decoder paints the cameo's reference image ({APPEARANCE_SIDE}×{APPEARANCE_SIDE} RGB: the centred square of the photo, area-averaged; muted as the world mutes faces) over the head's disc with bilinear tent weights (`slots.paint_face`). Its graph takes `appearance` [{APPEARANCE_SIDE}, {APPEARANCE_SIDE}, 3] and `cameo` [1]; with `cameo` 0 the frames are exactly the faceless ones, so a clip with a cameo is the same clip with a face on the figure." + locator_text(cfg, run, model)] if cfg.head_slot else []),
         *([f"- **Cameos**: a reference appearance image ({side}×{side} RGB: the centred square of the photo, area-averaged) through two strided convolutions becomes one more condition token after the prompt's, and is added to the pooled prompt; the figure in the clip wears that face. Guidance compares against no prompt and no cameo."] if side else []),
         f"- **Sampler shipped**: {manifest['sampler']['method']}, {steps} steps, guidance {manifest['sampler']['guidance']}, timesteps {manifest['sampler']['timesteps']}, the {'teacher (EMA generator)' if args.denoiser == 'generator' else 'distilled student'}.",
         "",
@@ -237,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
              f"`npm run evaluate:cameo` draws {c['clips']} held-out cameo prompts twice with the same seed, once with the clip's own face and once with the next clip's, at {c['steps']} steps and guidance {c['guidance']}. ")
             + "The pixels where the two videos differ are what the face changed; the pair is told apart when each video's changed pixels are nearer "
             "in colour to its own face (muted as the world paints a face) than to the other. Chance is 50%."
-            + (f" The head: in {pct(c['head']['shownAsInTheClip'])} of frames it is shown (or not) as in the held-out clip itself; where both show it, the generated head is a median {c['head']['medianDistancePx']} px from the clip's (an upper bound of the placement error: a generated clip may frame its shot otherwise)." if c.get("head") else ""),
+            + (f" The head: in {pct(c['head']['shownAsInTheClip'])} of frames it is shown (or not) as in the held-out clip itself; where both show it, the generated head is a median {c['head']['medianDistancePx']} px from the clip's (an upper bound of the placement error: a generated clip may frame its shot otherwise)." if c.get("head") else "")
+            + (f" The face is painted on the located head; the generated head slot is a median {c['head']['slotFromLocatedPx']} px from it, which is how far a face painted on the slot would have strayed." if c.get("head", {}).get("slotFromLocatedPx") is not None else ""),
             "",
             "| told apart | unchanged pairs | share of the picture a face changes (median, max) |",
             "|---|---|---|",

@@ -52,6 +52,8 @@ DRAFT_PLAN = [
 # from the base run's student, grown the same way. This run is what ships.
 CAMEO_PLAN = [
     ("encode", None, 8, []),
+    # Where the latent draws the head, so the decoder paints a cameo's face on the figure (head_locator.py).
+    ("head-locator", 3_000, 8, []),
     ("generator", 100_000, 12, []),
     ("pairs", None, 5, []),
     ("student", 100_000, 6, ["--method", "progressive"]),

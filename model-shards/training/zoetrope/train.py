@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .audio_ae import AudioAutoencoder, envelope_loss, pcm_to_unit, stft_loss
-from .configs import Config, adds_head_slot, get_config, root_config
+from .configs import Config, adds_head_slot, get_config, lineage, root_config
 from .data import DatasetError, WorldDataset
 from .distill import distill_student, make_pairs
 from .generator import FlowGenerator, drop_prompt, generator_for, grow
@@ -35,10 +35,12 @@ from .slots import SLOT_NUMBERS, clip_slots
 from .text import Tokenizer
 from .video_ae import FrameAutoencoder, FrameDecoder, UpscaleDecoder, psnr, to_unit, vivid_weight
 
-STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo", "pairs", "student")
+STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo", "pairs", "student", "head-locator")
 # What a cameo run takes from the run it builds on (encode --base): the decoders, the tokenizer and
 # the token statistics, so its tokens mean what the base generator's mean.
 BASE_FILES = ("video-ae.pt", "audio-ae.pt", "tokenizer.json", "token-stats.npz")
+# Trained once and used as they are by a config built on the one that trained them.
+SHARED_STAGES = ("video-ae", "audio-ae", "head-locator")
 
 
 class Logger:
@@ -72,8 +74,8 @@ def load_stage(run: Path, stage: str, cfg: Config) -> dict:
     if not path.exists():
         raise ValueError(f"{run} has no {stage} checkpoint yet: train that stage first (--stage {stage})")
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    # A config that builds on another uses that one's autoencoders as they are (encode --base).
-    shared = cfg.shares and stage in ("video-ae", "audio-ae") and ckpt["config"] == root_config(cfg.name)
+    # A config that builds on another uses that one's autoencoders (and head locator) as they are (encode --base).
+    shared = cfg.shares and stage in SHARED_STAGES and ckpt["config"] in lineage(cfg.name)[1:]
     if ckpt["config"] != cfg.name and not shared:
         raise ValueError(f"{path} was trained with config {ckpt['config']!r}, not {cfg.name!r}: use another --run folder")
     return ckpt
@@ -401,6 +403,12 @@ def adopt_base(cfg: Config, run: Path, base: Path) -> None:
                 raise ValueError(f"{target} differs from the base run's {name}: a cameo run must share its base's decoders, tokenizer and statistics (use a new --run folder)")
             continue
         shutil.copyfile(source, target)
+    if cfg.head_locator and not adds_head_slot(cfg):
+        # Pro paints cameos where the shared latent draws the head: the base run's locator reads it.
+        if not (base / "head-locator.pt").exists():
+            raise ValueError(f"--base {base} has no head-locator checkpoint: train --stage head-locator on it first (config {cfg.name} paints a cameo where the latent draws the head)")
+        if not (run / "head-locator.pt").exists() or (run / "head-locator.pt").read_bytes() != (base / "head-locator.pt").read_bytes():
+            shutil.copyfile(base / "head-locator.pt", run / "head-locator.pt")
     (run / "base.json").write_text(json.dumps({"base": str(base.resolve())}) + "\n")
 
 
@@ -721,6 +729,10 @@ def main(argv: list[str] | None = None) -> int:
             train_generator(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr)
         elif args.stage == "cameo":
             train_cameo(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr)
+        elif args.stage == "head-locator":
+            from .head_locator import train_head_locator
+
+            train_head_locator(cfg, run, args.seed, args.minutes, args.steps, log)
         elif args.stage == "pairs":
             make_pairs(cfg, run, args.seed, log, args.minutes, device, args.batch)
         else:

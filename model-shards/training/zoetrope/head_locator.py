@@ -1,0 +1,152 @@
+"""Where the figure's head is, read from the frame's own video latent: where a cameo's face goes.
+
+The generator draws the figure in the background latent and, beside it, the head's slot (slots.py,
+head_slot). The two are learnt apart and need not agree: painted on the generated slot, a face can
+float beside the figure, above it, or over no figure at all (Draft 0.4.0's card). The locator reads
+the head from the latent the video decoder paints the figure from, so the face lands on the head
+the decoder draws. It is a small convolutional net over the latent grid: a soft-argmax over the
+cells (each cell's weight, plus its offset of up to two cells) gives the head's centre, the same
+weights its radius, and pooled features whether a head is in the frame at all. Trained on the
+run's own tokens (the world's head tracks as targets), it runs inside the video decoder graph.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .configs import Config
+from .slots import SLOT_NUMBERS
+
+# How far (in cells) a cell's offset may move the centre it votes for.
+MAX_OFFSET_CELLS = 2.0
+
+
+class HeadLocator(nn.Module):
+    """Raw video latent [N, C, s, s] → the head as a slot [N, SLOT_NUMBERS]: present (a probability),
+    x, y and radius as shares of the frame's side, no colour."""
+
+    def __init__(self, channels: int, side: int, width: int = 48, layers: int = 4):
+        super().__init__()
+        self.side = side
+        convs: list[nn.Module] = []
+        for k in range(layers):
+            convs += [nn.Conv2d(channels if k == 0 else width, width, 3, padding=1), nn.SiLU()]
+        self.net = nn.Sequential(*convs)
+        self.cell = nn.Conv2d(width, 4, 1)  # per cell: weight, x offset, y offset, radius
+        self.present = nn.Linear(2 * width, 1)
+        # The latent's token statistics, so the graph takes the raw latent the decoder takes.
+        self.register_buffer("mean", torch.zeros(channels, side, side))
+        self.register_buffer("std", torch.ones(channels, side, side))
+
+    def set_statistics(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """The run's token statistics of the latent numbers (the first C·s·s of a frame token)."""
+        self.mean.copy_(torch.from_numpy(np.asarray(mean, dtype=np.float32)).reshape(self.mean.shape))
+        self.std.copy_(torch.from_numpy(np.asarray(std, dtype=np.float32)).reshape(self.std.shape))
+
+    def logits(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Normalised latent → (presence logit, x, y, radius), each [N]."""
+        h = self.net(z)
+        out = self.cell(h)
+        s = self.side
+        weight = torch.softmax(out[:, 0].flatten(1), dim=-1).view(-1, s, s)
+        centre = (torch.arange(s, dtype=z.dtype, device=z.device) + 0.5) / s
+        x = (weight * (centre[None, None, :] + MAX_OFFSET_CELLS * torch.tanh(out[:, 1]) / s)).sum((1, 2))
+        y = (weight * (centre[None, :, None] + MAX_OFFSET_CELLS * torch.tanh(out[:, 2]) / s)).sum((1, 2))
+        r = (weight * F.softplus(out[:, 3]) / s).sum((1, 2))
+        present = self.present(torch.cat([h.mean((2, 3)), h.amax((2, 3))], dim=1))[:, 0]
+        return present, x, y, r
+
+    def forward(self, latent: torch.Tensor) -> torch.Tensor:
+        present, x, y, r = self.logits((latent - self.mean) / self.std)
+        zero = torch.zeros_like(x)
+        return torch.stack([torch.sigmoid(present), x, y, r, zero, zero, zero], dim=-1)
+
+
+def locator_for(cfg: Config) -> HeadLocator:
+    t = cfg.head_locator_train
+    return HeadLocator(cfg.video_ae.latent_channels, cfg.video_ae.latent_side, t.width, t.layers)
+
+
+def load_head_locator(cfg: Config, run: Path) -> HeadLocator:
+    from .train import load_stage
+
+    if not (run / "head-locator.pt").exists():
+        raise ValueError(f"{run} has no head-locator checkpoint: config {cfg.name} paints a cameo where the latent draws the head (train --stage head-locator)")
+    locator = locator_for(cfg)
+    locator.load_state_dict(load_stage(run, "head-locator", cfg)["extra"]["ema"])
+    return locator.eval()
+
+
+def locate_loss(locator: HeadLocator, z: torch.Tensor, head: torch.Tensor, side_px: int) -> torch.Tensor:
+    """Presence as a binary cross-entropy over every frame; where the head is shown, the distance of
+    centre and radius in pixels of the frame (a fifth of a pixel weighs as the presence term)."""
+    present, x, y, r = locator.logits(z)
+    shown = (head[:, 0] > 0.5).float()
+    miss = ((x - head[:, 1]).abs() + (y - head[:, 2]).abs() + (r - head[:, 3]).abs()) * side_px
+    return F.binary_cross_entropy_with_logits(present, shown) + 0.2 * (miss * shown).sum() / shown.sum().clamp(min=1)
+
+
+def train_head_locator(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log) -> dict:
+    """Trains the locator on the run's frame tokens: every frame's latent as the input, its head slot
+    (the world's head track) as the target; the run's held-out clips measure it."""
+    from .train import Loop, RunClips, ema_update
+
+    if not cfg.head_slot:
+        raise ValueError(f"config {cfg.name} has no head slot: there is no head to locate")
+    if not cfg.head_locator:
+        raise ValueError(f"config {cfg.name} paints a cameo on the generated head slot: it has no head locator to train")
+    torch.manual_seed(seed)
+    clips = RunClips(run)
+    if not (run / "tokens.npy").exists():
+        raise ValueError(f"{run} has no tokens.npy: run --stage encode first")
+    tokens = np.load(run / "tokens.npy", mmap_mode="r")
+    stats = np.load(run / "token-stats.npz")
+    nl = cfg.video_ae.latent_numbers
+    head_at = slice(cfg.video_ae.latent_numbers + cfg.slots * SLOT_NUMBERS, cfg.video_numbers)
+    c, s = cfg.video_ae.latent_channels, cfg.video_ae.latent_side
+    latent = torch.from_numpy(np.ascontiguousarray(tokens[:, :, :nl]).astype(np.float32)).reshape(-1, c, s, s)
+    head = torch.from_numpy(np.ascontiguousarray(tokens[:, :, head_at]).astype(np.float32) * stats["std"][head_at] + stats["mean"][head_at]).reshape(-1, SLOT_NUMBERS)
+    train_clips, val_clips = clips.split()
+    frames = cfg.frames
+    train_frames = np.concatenate([np.arange(k * frames, (k + 1) * frames) for k in train_clips])
+    val_frames = torch.from_numpy(np.concatenate([np.arange(k * frames, (k + 1) * frames) for k in val_clips[:64]]))
+    if (head[torch.from_numpy(train_frames), 0] > 0.5).sum() == 0:
+        raise ValueError(f"{run} shows no head in any training frame: encode a dataset whose clips have a figure")
+    locator = locator_for(cfg)
+    locator.set_statistics(stats["mean"][:nl], stats["std"][:nl])
+    ema = copy.deepcopy(locator).requires_grad_(False)
+    t = cfg.head_locator_train
+    loop = Loop("head-locator", cfg, locator, t.lr, t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema})
+    side_px = cfg.video_ae.size
+
+    def train_step() -> torch.Tensor:
+        pick = torch.from_numpy(loop.rng.choice(train_frames, size=t.batch))
+        return locate_loss(locator, latent[pick], head[pick], side_px)
+
+    def after_step() -> None:
+        with torch.no_grad():
+            ema_update(ema, locator, min(t.ema, (1 + loop.step) / (10 + loop.step)))
+
+    def evaluate() -> dict:
+        with torch.no_grad():
+            present, x, y, r = ema.logits(latent[val_frames])
+            want = head[val_frames]
+            shown = want[:, 0] > 0.5
+            dist = torch.hypot(x - want[:, 1], y - want[:, 2])[shown] * side_px
+            return {
+                "val_presence_accuracy": round(((present > 0) == shown).float().mean().item(), 4),
+                "val_median_px": round(dist.median().item(), 3) if len(dist) else None,
+                "val_p90_px": round(dist.quantile(0.9).item(), 3) if len(dist) else None,
+                "val_radius_px": round(((r - want[:, 3]).abs()[shown] * side_px).median().item(), 3) if len(dist) else None,
+            }
+
+    started = time.time()
+    result = loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes, after_step)
+    result["elapsed_s"] = round(time.time() - started, 1)
+    return result
