@@ -3,7 +3,8 @@
  * pipeline (world export → every training stage for a few steps → ONNX export), so their graphs,
  * tensor names and manifests are those of the Draft, only small and untrained:
  * - `tiny-model`: cameo conditioning in the generator (the cameo stage; the face rides into the text encoder);
- * - `tiny-model-head`: cameos as a slot (config tiny-cameo; the video decoder paints the face on the head).
+ * - `tiny-model-head`: cameos as a slot (config tiny-cameo; the video decoder paints the face on the head,
+ *   where its head locator reads it from the latent).
  * Deterministic: fixed seeds, one thread.
  */
 import { spawnSync } from 'node:child_process';
@@ -34,6 +35,7 @@ try {
   const head = join(tmp, 'head-run');
   run('/usr/bin/python3', ['-m', 'zoetrope.train', '--config', 'tiny-cameo', '--stage', 'encode', '--data', join(tmp, 'data'), '--data', join(tmp, 'cameos'), '--run', head, '--base', join(tmp, 'run'), '--threads', '1', '--quiet']);
   run('/usr/bin/python3', ['-m', 'zoetrope.train', '--config', 'tiny-cameo', '--stage', 'generator', '--run', head, '--steps', '3', '--threads', '1', '--quiet']);
+  run('/usr/bin/python3', ['-m', 'zoetrope.train', '--config', 'tiny-cameo', '--stage', 'head-locator', '--run', head, '--steps', '60', '--threads', '1', '--quiet']);
   rmSync(OUT_HEAD, { recursive: true, force: true });
   run('/usr/bin/python3', ['-m', 'zoetrope.export', '--config', 'tiny-cameo', '--run', head, '--denoiser', 'generator', '--out', OUT_HEAD, '--id', 'zoetrope-tiny-head', '--version', '0.0.1', '--steps', '4', '--guidance', '2', '--parity', join(OUT_HEAD, '..', 'tiny-model-head-parity.json')]);
   console.log(`wrote ${OUT_HEAD}`);

@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
              f"`npm run evaluate:cameo` draws {c['clips']} held-out cameo prompts twice with the same seed, once with the clip's own face and once with the next clip's, at {c['steps']} steps and guidance {c['guidance']}. ")
             + "The pixels where the two videos differ are what the face changed; the pair is told apart when each video's changed pixels are nearer "
             "in colour to its own face (muted as the world paints a face) than to the other. Chance is 50%."
-            + (f" The head: in {pct(c['head']['shownAsInTheClip'])} of frames it is shown (or not) as in the held-out clip itself; where both show it, the generated head is a median {c['head']['medianDistancePx']} px from the clip's (an upper bound of the placement error: a generated clip may frame its shot otherwise)." if c.get("head") else "")
+            + (f" The head: in {pct(c['head']['shownAsInTheClip'])} of frames it is shown (or not) as in the held-out clip itself; where both show it, the head the face is painted on is a median {c['head']['medianDistancePx']} px from the clip's (an upper bound of the placement error: a generated clip may frame its shot otherwise)." if c.get("head") else "")
             + (f" The face is painted on the located head; the generated head slot is a median {c['head']['slotFromLocatedPx']} px from it, which is how far a face painted on the slot would have strayed." if c.get("head", {}).get("slotFromLocatedPx") is not None else ""),
             "",
             "| told apart | unchanged pairs | share of the picture a face changes (median, max) |",

@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default="draft", choices=("draft", "pro"))
     p.add_argument("--work", required=True, help="folder for the dataset, the run and the evaluations")
     p.add_argument("--out", default=None, help="the model folder (default model-shards/zoetrope-<config>)")
-    p.add_argument("--version", default=None, help="default: 0.4.0 for the Draft, 0.2.0 for Pro")
+    p.add_argument("--version", default=None, help="default: 0.4.1 for the Draft, 0.2.0 for Pro")
     p.add_argument("--notes", default=None, help="a Markdown file of known failure modes and remarks for the model card")
     p.add_argument("--base", default=None, help="pro: the trained Draft cameo run it builds on (default WORK/cameo-run, what train:draft made)")
     args = p.parse_args(argv)
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.base is not None:
         raise SystemExit("pipeline: --base is for --config pro")
     args.out = args.out or "model-shards/zoetrope-draft"
-    args.version = args.version or "0.4.0"
+    args.version = args.version or "0.4.1"
     work = Path(args.work).resolve()
     data, run_dir, evals = work / "data", work / "run", work / "eval"
     cameo_data, cameo_run = work / "cameo-data", work / "cameo-run"
