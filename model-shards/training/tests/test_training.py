@@ -599,6 +599,20 @@ class CameoSlot(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "has a figure but no head track: export the dataset again"):
             head_slot({k: v for k, v in meta.items() if k != "head"}, 12, 32)
 
+    def test_the_head_locator_is_asked_for_by_name(self):
+        from zoetrope.evaluate import Model
+
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            # A config without a head slot has no head to locate.
+            self.assertEqual(train_main(["--config", "tiny", "--stage", "head-locator", "--run", str(self.base), "--threads", "1", "--quiet"]), 2)
+        self.assertIn("config tiny has no head slot: there is no head to locate", err.getvalue())
+        # A cameo run without its locator cannot paint a face, and says which stage makes it.
+        run = self.tmp / "unlocated"
+        self.assertEqual(train_main(["--config", "tiny-cameo", "--stage", "encode", "--data", str(self.cameos), "--base", str(self.base), "--run", str(run), "--threads", "1", "--quiet"]), 0)
+        with self.assertRaisesRegex(ValueError, "has no head-locator checkpoint: config tiny-cameo paints a cameo where the latent draws the head \\(train --stage head-locator\\)"):
+            Model(get_config("tiny-cameo"), run, "")
+
     def test_the_cameo_run_builds_on_the_base_and_its_decoder_paints_the_reference(self):
         from zoetrope.cameo_bench import main as cameo_bench_main
         from zoetrope.evaluate import Model
