@@ -31,7 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 
 # (stage, steps, minutes): the budget that fits 3 hours with the 6000-clip dataset on 2 cores. The
-# whole command, run on a fresh folder on 2026-11-26, took 157.5 minutes (reports/experiments.md).
+# whole command, run on a fresh folder on 2026-11-26, took 161.0 minutes with the head locator's
+# stage (reports/experiments.md).
 # Steps are set so each learning-rate schedule finishes inside its minutes (measured 2026-11-25:
 # video AE ~0.45 s/step, audio AE ~0.35; encoding 6000 clips ~5 min). The generator's steps are
 # capped by its minutes (a step of 16 clips is ~3–4 s here); its schedule runs over them.
