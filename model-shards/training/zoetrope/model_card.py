@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .configs import Config, adds_head_slot, get_config
+from .configs import Config, adds_head_slot, get_config, lineage
 from .evaluate import Model
 from .export import DenoiserGraph
 from .slots import APPEARANCE_SIDE, SLOT_FIELDS, SLOT_NUMBERS
@@ -108,11 +108,8 @@ def base_chain(run: Path) -> list[Path]:
 def chain_minutes(run: Path, name: str) -> dict[str, float]:
     """A run's stage minutes, each named by its config, after those of the runs it builds on (Pro on
     the cameo run on the Draft's base run: every stage that made the model, in order)."""
-    own = {f"{name} {k}": v for k, v in stage_minutes(run).items()}
-    cfg = get_config(name)
-    if cfg.shares and (run / "base.json").exists():
-        return {**chain_minutes(Path(json.loads((run / "base.json").read_text())["base"]), cfg.shares), **own}
-    return own
+    runs = list(zip([run, *base_chain(run)], lineage(name)))
+    return {f"{config} {k}": v for folder, config in reversed(runs) for k, v in stage_minutes(folder).items()}
 
 
 def main(argv: list[str] | None = None) -> int:
