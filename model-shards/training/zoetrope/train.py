@@ -98,6 +98,10 @@ class Loop:
             model.load_state_dict(ckpt["model"])
             # A checkpoint brought back from a GPU machine (carry.py) has weights but no optimiser state.
             if ckpt["optimizer"] is not None:
+                trained = sum(len(g["params"]) for g in ckpt["optimizer"]["param_groups"])
+                trainable = sum(len(g["params"]) for g in self.opt.param_groups)
+                if trained != trainable:
+                    raise ValueError(f"{self.path} was trained with {trained} weight tensors, this run trains {trainable}: resume it with the same --train-only")
                 self.opt.load_state_dict(ckpt["optimizer"])
             self.step = ckpt["step"]
             if ckpt["rng"] is not None:
@@ -164,10 +168,12 @@ class Loop:
 
 
 def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    """ema ← decay·ema + (1 − decay)·model, in two fused ops over all the weights."""
-    e = list(ema.parameters())
+    """ema ← decay·ema + (1 − decay)·model, in two fused ops over the weights being trained."""
+    # Frozen weights (--train-only) are left as they are, bit for bit.
+    pairs = [(e, p.detach()) for e, p in zip(ema.parameters(), model.parameters()) if p.requires_grad]
+    e = [e for e, _ in pairs]
     torch._foreach_mul_(e, decay)
-    torch._foreach_add_(e, [p.detach() for p in model.parameters()], alpha=1 - decay)
+    torch._foreach_add_(e, [p for _, p in pairs], alpha=1 - decay)
 
 
 def check_dataset(cfg: Config, data: WorldDataset, size: int | None = None) -> None:
@@ -494,7 +500,25 @@ def load_tokens(run: Path, clips: RunClips, device: torch.device) -> torch.Tenso
     return tokens.to(device)
 
 
-def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, device: torch.device = torch.device("cpu"), anneal_minutes: float | None = None, batch: int | None = None, lr: float | None = None) -> dict:
+def restrict_training(model: torch.nn.Module, prefixes: list[str]) -> list[str]:
+    """Freezes every weight of the model but those whose names are, or start with, one of the prefixes
+    (`pos` is the generator's frame embeddings, `blocks.6` its seventh block), and returns the names
+    of those left to train. A prefix that names no weight is refused, with the top-level names."""
+    names = [n for n, _ in model.named_parameters()]
+    for prefix in prefixes:
+        if not any(n == prefix or n.startswith(prefix + ".") for n in names):
+            tops = sorted({n.split(".")[0] for n in names})
+            raise ValueError(f"--train-only {prefix}: the generator has no weight of that name (its weights: {', '.join(tops)})")
+    kept = []
+    for name, p in model.named_parameters():
+        keep = any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
+        p.requires_grad_(keep)
+        if keep:
+            kept.append(name)
+    return kept
+
+
+def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, device: torch.device = torch.device("cpu"), anneal_minutes: float | None = None, batch: int | None = None, lr: float | None = None, train_only: list[str] | None = None) -> dict:
     torch.manual_seed(seed)  # before any weights are made: the initialisation is part of the seed
     clips = RunClips(run)
     tokens = load_tokens(run, clips, device)
@@ -518,10 +542,13 @@ def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, st
         model.load_state_dict(grow(ckpt["extra"]["ema"], src, cfg.generator, len(tokenizer.vocab)))
         grown_from = {"base": str(base), "base_step": ckpt["step"], "blocks": [src.depth, cfg.generator.depth], "frames": [src.frames, cfg.generator.frames], "slots": [src.slots, cfg.generator.slots]}
     ema = copy.deepcopy(model).requires_grad_(False)
+    trained = restrict_training(model, train_only) if train_only else None
     # A larger batch (on a GPU) takes a larger step, by √ of the ratio and at most twice the config's.
     loop = Loop("generator", cfg, model, lr or t.lr * min(2.0, math.sqrt(b / t.batch)), t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema}, anneal_minutes=anneal_minutes)
     if grown_from is not None:
         log(event="init", stage="generator", **grown_from)
+    if trained is not None:
+        log(event="train-only", stage="generator", prefixes=train_only, tensors=len(trained), params=sum(p.numel() for p in model.parameters() if p.requires_grad))
     train_clips, val_clips = clips.split()
     ids_all, mask_all = (x.to(device) for x in tokenizer.batch(clips.prompts()))
     val = torch.tensor(val_clips[:64], device=device)
@@ -690,6 +717,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=None, help="batch size (default: the config's; the learning rate scales with its square root, at most 2×)")
     p.add_argument("--base", default=None, help="encode: a trained run whose decoders, tokenizer and statistics a cameo run (or a Pro run, on a Draft run) shares")
     p.add_argument("--method", default=None, choices=("reflow", "progressive"), help="student: the distillation objective (default: the config's); reflow trains on the ends of whatever paths the pairs stage kept")
+    p.add_argument("--train-only", action="append", default=None, help="generator: train only the weights under this name (more than once for several; e.g. pos, the frame embeddings, so a grown generator learns its new frames and keeps the rest)")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -702,6 +730,8 @@ def main(argv: list[str] | None = None) -> int:
         device = torch.device(args.device)
         if device.type != "cpu" and not torch.cuda.is_available():
             raise ValueError(f"--device {args.device}: this machine has no CUDA GPU")
+        if args.train_only is not None and args.stage != "generator":
+            raise ValueError(f"--train-only is for --stage generator, not {args.stage}")
         if args.anneal_minutes is not None and args.stage not in ("video-upscale", "generator", "cameo", "student"):
             raise ValueError(f"--anneal-minutes is for the video-upscale, generator, cameo and student stages, not {args.stage}")
         if device.type != "cpu" and args.stage not in ("generator", "cameo", "pairs", "student"):
@@ -726,7 +756,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.stage == "video-upscale":
             train_video_upscale(cfg, data, run, args.seed, args.minutes, args.steps, log, args.anneal_minutes)
         elif args.stage == "generator":
-            train_generator(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr)
+            train_generator(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr, args.train_only)
         elif args.stage == "cameo":
             train_cameo(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr)
         elif args.stage == "head-locator":
