@@ -18,6 +18,7 @@ import { MIN_AUDIBLE_IMPULSE_NS, MIN_AUDIBLE_NORMAL_SPEED, toInt16 } from './aud
 import { APPEARANCE_SIDE, appearanceRgb } from './cameo.ts';
 import { makeClip, type Clip } from './clip.ts';
 import { MATERIAL_SPECS } from './materials.ts';
+import { lightFill } from './palette.ts';
 import { createRenderer, MAX_FRAME_SIZE } from './render.ts';
 import { CHARACTER } from './simulate.ts';
 import { sampleScene } from './sample.ts';
@@ -176,6 +177,8 @@ export interface ClipMeta {
   readonly tracks: readonly (readonly TrackPoint[])[];
   /** With a figure in the scene: its head, one point per frame (the figure stands where it is; the camera moves). */
   readonly head?: readonly HeadPoint[];
+  /** What the light multiplies every pixel by, per channel in [0, 1] (palette.ts, lightFill): how a face painted on the head should be lit. */
+  readonly light: readonly [number, number, number];
   readonly contacts: readonly ContactRecord[];
   readonly netPasses: readonly NetPassRecord[];
 }
@@ -227,7 +230,8 @@ export function clipMeta(clip: Clip, index: number): ClipMeta {
     return { ...c, sample, frame: frameOf(c.t), audible: loud && sample >= 0 && sample < samples };
   });
   const netPasses = clip.trace.netPasses.map((p): NetPassRecord => ({ ...p, sample: sampleOf(p.t), frame: frameOf(p.t) }));
-  return { index, seed: clip.scene.seed, prompt: clip.prompt, scene: clip.scene, tracks, ...(head ? { head } : {}), contacts, netPasses };
+  const light = lightFill(clip.scene.lighting, clip.scene.setting).map((c) => c / 255) as [number, number, number];
+  return { index, seed: clip.scene.seed, prompt: clip.prompt, scene: clip.scene, tracks, ...(head ? { head } : {}), light, contacts, netPasses };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-import type { Colour, Setting, TimeOfDay } from './scene.ts';
+import type { Colour, Lighting, Setting, TimeOfDay } from './scene.ts';
 
 /**
  * Colours of the world. Objects are vivid (HSV saturation ≥ 0.75) and everything else is muted
@@ -70,6 +70,17 @@ export function colourTempTint(kelvin: number): Rgb {
   const k = fit(kelvin);
   const ref = fit(6500);
   return [0, 1, 2].map((i) => 1 + 0.3 * ((k[i] ?? 255) / (ref[i] ?? 255) - 1)) as unknown as Rgb;
+}
+
+/**
+ * What the light multiplies every pixel of a frame by, per channel, as the 8-bit fill the renderer
+ * composites with 'multiply': the time of day's level (indoor settings stay bright at night) times
+ * the colour temperature's tint. A cameo's face painted over a frame is lit by the same numbers.
+ */
+export function lightFill(lighting: Lighting, setting: Setting): Rgb {
+  const level = brightness(lighting.timeOfDay, SETTING_PALETTES[setting].outdoor);
+  const tint = colourTempTint(lighting.colourTempK);
+  return tint.map((c) => Math.min(255, Math.round(255 * level * c))) as unknown as Rgb;
 }
 
 export function rgbToHsv([r, g, b]: Rgb): [number, number, number] {

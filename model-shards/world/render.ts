@@ -1,7 +1,7 @@
 import { createCanvas, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
 import { cameraPath, type CameraView } from './camera.ts';
 import { MATERIAL_SPECS } from './materials.ts';
-import { brightness, colourTempTint, OBJECT_RGB, SETTING_PALETTES, shadowStrength, SKY_RGB, type Rgb } from './palette.ts';
+import { lightFill, OBJECT_RGB, SETTING_PALETTES, shadowStrength, SKY_RGB, type Rgb } from './palette.ts';
 import { CHARACTER, HOOP, hoopGeometry, PENDULUM_ANCHOR_Y, rampVertices } from './simulate.ts';
 import { STAGE_HALF_WIDTH, type Scene } from './scene.ts';
 import type { BodyPose, CharacterPose, FramePose, Trace } from './trace.ts';
@@ -210,11 +210,8 @@ export function createRenderer(trace: Trace, size: number, options: RenderOption
   const g = canvas.getContext('2d');
   const light = scene.lighting;
   const az = (light.azimuthDeg * Math.PI) / 180;
-  const outdoor = SETTING_PALETTES[scene.setting].outdoor;
-  const tint = colourTempTint(light.colourTempK);
-  const level = brightness(light.timeOfDay, outdoor);
   const shadowAlpha = shadowStrength(light.timeOfDay);
-  const lightTint = css([255 * level * tint[0], 255 * level * tint[1], 255 * level * tint[2]]);
+  const lightTint = css(lightFill(light, scene.setting));
 
   function drawBody(b: BodyPose, X: (x: number) => number, Y: (y: number) => number, ppm: number) {
     const spec = MATERIAL_SPECS[b.material];

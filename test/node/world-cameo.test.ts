@@ -188,6 +188,40 @@ describe('the head track in a clip’s meta', () => {
     const plain = parseScene({ ...sampleScene(3, { durationS: 1, fps: 8 }), character: undefined });
     expect(clipMeta(await makeClip(plain, { size: 32 }), 0)).not.toHaveProperty('head');
   });
+
+  it('gives the light the face is lit by: its pixels are the white-lit face times the meta’s light', async () => {
+    const size = 128;
+    const scene = sampleScene(3, { cameo: true, durationS: 1, fps: 8 });
+    // Noon at 6500 K multiplies by exactly 1: the face as drawn, before the light.
+    const white = await makeClip(parseScene({ ...scene, lighting: { timeOfDay: 'noon', azimuthDeg: 0, colourTempK: 6500 } }), { size });
+    expect(clipMeta(white, 0).light).toEqual([1, 1, 1]);
+    const lights = new Set<string>();
+    for (const lighting of [
+      { timeOfDay: 'night', azimuthDeg: 0, colourTempK: 4000 },
+      { timeOfDay: 'sunset', azimuthDeg: 0, colourTempK: 2900 },
+      { timeOfDay: 'morning', azimuthDeg: 0, colourTempK: 9000 },
+    ] as const) {
+      const clip = await makeClip(parseScene({ ...scene, lighting }), { size });
+      const meta = clipMeta(clip, 0);
+      if (!meta.head) throw new Error('the scene has no figure');
+      lights.add(meta.light.join());
+      let checked = 0;
+      meta.head.forEach((head, f) => {
+        for (let p = 0; p < size * size; p++) {
+          if (Math.hypot((p % size) + 0.5 - head.px, Math.floor(p / size) + 0.5 - head.py) > head.radiusPx - 1) continue;
+          for (let ch = 0; ch < 3; ch++) {
+            const i = f * size * size * 3 + p * 3 + ch;
+            const lit = (white.frames[i] ?? 0) * (meta.light[ch] ?? 0);
+            expect(Math.abs((clip.frames[i] ?? 0) - lit), `${lighting.timeOfDay}: frame ${f} pixel ${p} channel ${ch}`).toBeLessThanOrEqual(1.5);
+          }
+          checked++;
+        }
+      });
+      expect(checked).toBeGreaterThan(40);
+      expect(Math.max(...meta.light)).toBeLessThan(1);
+    }
+    expect(lights.size).toBe(3);
+  });
 });
 
 describe('cameo export', () => {

@@ -484,6 +484,29 @@ class ProOnTheDraft(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "cannot grow into a generator with other width, heads"):
             grow(state, tiny, get_config("draft").generator, vocab)
 
+    def test_training_only_the_frame_embeddings_leaves_every_other_weight_as_grown(self):
+        run = self.tmp / "pro-pos"
+        self.assertEqual(self.train("tiny-pro", "encode", run, self.tmp / "pro-data", 0, "--base", str(self.base)), 0)
+        self.assertIn("--train-only blocks.9: the generator has no weight of that name (its weights: ", self.errors("tiny-pro", "generator", run, self.tmp / "pro-data", 2, "--train-only", "blocks.9"))
+        self.assertIn("--train-only is for --stage generator, not head-locator", self.errors("tiny-pro", "head-locator", run, self.tmp / "pro-data", 2, "--train-only", "pos"))
+        # As train:pro leaves it: grown, not trained (--steps 0 writes the checkpoint at step 0).
+        self.assertEqual(self.train("tiny-pro", "generator", run, self.tmp / "pro-data", 0, "--steps", "0"), 0)
+        grown = torch.load(run / "generator.pt")["model"]
+        self.assertEqual(self.train("tiny-pro", "generator", run, self.tmp / "pro-data", 3, "--train-only", "pos"), 0)
+        ckpt = torch.load(run / "generator.pt")
+        self.assertEqual(ckpt["step"], 3)
+        for weights in (ckpt["model"], ckpt["extra"]["ema"]):
+            self.assertEqual(sorted(k for k in grown if not torch.equal(weights[k], grown[k])), ["pos"])
+        # The second second's embeddings now differ from the first's.
+        self.assertFalse(torch.equal(ckpt["extra"]["ema"]["pos"][:, 12:], ckpt["extra"]["ema"]["pos"][:, :12]))
+        logged = [json.loads(line) for line in (run / "generator.log.jsonl").read_text().splitlines()]
+        only = next(e for e in logged if e["event"] == "train-only")
+        self.assertEqual((only["prefixes"], only["tensors"], only["params"]), (["pos"], 1, 24 * get_config("tiny-pro").generator.width))
+        # Resumed, it trains the same weights or none.
+        self.assertIn("was trained with 1 weight tensors, this run trains ", self.errors("tiny-pro", "generator", run, self.tmp / "pro-data", 4))
+        self.assertEqual(self.train("tiny-pro", "generator", run, self.tmp / "pro-data", 4, "--train-only", "pos"), 0)
+        self.assertEqual(torch.load(run / "generator.pt")["step"], 4)
+
     def test_pro_builds_on_the_draft_run_and_exports_at_its_own_size(self):
         from zoetrope.train import upscale_decoder
         from zoetrope.video_ae import FrameAutoencoder
@@ -589,6 +612,13 @@ class CameoSlot(unittest.TestCase):
         red = 0.299 + (1 - 0.299) * FACE_SATURATION
         np.testing.assert_allclose(out[0, 40, 19].numpy(), [red, 0.299 * (1 - FACE_SATURATION), 0.299 * (1 - FACE_SATURATION)], atol=1e-5)
         self.assertGreater(out[0, 40, 29, 2], out[0, 40, 29, 0])  # blue on the image's right
+        # Lit: the head's colour fields are the scene's light, and the face is multiplied by it.
+        lit_head = head.clone()
+        lit_head[:, 4:7] = torch.tensor([0.5, 0.8, 1.0])
+        lit = paint_face(frames, lit_head, face, torch.ones(1), lit=True)
+        np.testing.assert_allclose(lit[0, 40, 19].numpy(), out[0, 40, 19].numpy() * [0.5, 0.8, 1.0], atol=1e-6)
+        self.assertTrue(torch.equal(lit[0][dist > 9], frames[0][dist > 9]))
+        self.assertTrue(torch.equal(paint_face(frames, lit_head, face, torch.zeros(1), lit=True), frames))
 
     def test_a_figure_without_a_head_track_is_named(self):
         from zoetrope.slots import head_slot
@@ -612,6 +642,27 @@ class CameoSlot(unittest.TestCase):
         self.assertEqual(train_main(["--config", "tiny-cameo", "--stage", "encode", "--data", str(self.cameos), "--base", str(self.base), "--run", str(run), "--threads", "1", "--quiet"]), 0)
         with self.assertRaisesRegex(ValueError, "has no head-locator checkpoint: config tiny-cameo paints a cameo where the latent draws the head \\(train --stage head-locator\\)"):
             Model(get_config("tiny-cameo"), run, "")
+        # The light it learns is each clip's, from the dataset clips.json names for it.
+        from zoetrope.head_locator import clip_lights
+
+        with self.assertRaisesRegex(ValueError, "clips.json does not say which dataset clip 0 is from"):
+            clip_lights(run, json.loads((run / "clips.json").read_text())["clips"])
+        meta = WorldDataset(self.cameos).meta(3)
+        np.testing.assert_allclose(clip_lights(run, [{"dataset": str(self.cameos), "index": 3}])[0], meta["light"], atol=1e-7)
+        stale = self.tmp / "stale-data"
+        shutil.copytree(self.cameos, stale)
+        lines = (stale / "shard-00000.meta.jsonl").read_text().splitlines()
+        (stale / "shard-00000.meta.jsonl").write_text("".join(json.dumps({k: v for k, v in json.loads(line).items() if k != "light"}) + "\n" for line in lines))
+        index = json.loads((stale / "index.json").read_text())
+        import hashlib
+
+        for f in index["shards"][0]["files"]:
+            if f["file"].endswith(".meta.jsonl"):
+                body = (stale / f["file"]).read_bytes()
+                f["bytes"], f["sha256"] = len(body), hashlib.sha256(body).hexdigest()
+        (stale / "index.json").write_text(json.dumps(index))
+        with self.assertRaisesRegex(ValueError, "has no light in its clips' meta: export it again"):
+            clip_lights(run, [{"dataset": str(stale), "index": 0}])
 
     def test_the_cameo_run_builds_on_the_base_and_its_decoder_paints_the_reference(self):
         from zoetrope.cameo_bench import main as cameo_bench_main
@@ -641,6 +692,38 @@ class CameoSlot(unittest.TestCase):
         first, last = next(e for e in located if e["event"] == "eval"), located[-1]
         self.assertEqual((last["event"], last["step"]), ("end", 60))
         self.assertLess(last["val_median_px"], first["val_median_px"])
+        # and the light each clip is lit by (it starts as none: 1 on every channel).
+        self.assertLess(last["val_light_levels"], first["val_light_levels"])
+        # A locator trained before faces were lit is refused by name; trained on, it gains the light
+        # and keeps where it finds the head, bit for bit.
+        old = self.tmp / "old-locator"
+        shutil.copytree(run, old)
+        ckpt = torch.load(old / "head-locator.pt")
+        for key in ("model", "ema"):
+            states = ckpt[key] if key == "model" else ckpt["extra"]["ema"]
+            for k in [k for k in states if k.startswith("light.")]:
+                del states[k]
+        torch.save(ckpt, old / "head-locator.pt")
+        (old / "head-locator.log.jsonl").unlink()
+        from zoetrope.head_locator import load_head_locator
+
+        with self.assertRaisesRegex(ValueError, "head-locator.pt reads no light \\(it was trained before faces were lit\\): train --stage head-locator on, with more --steps, to add it"):
+            load_head_locator(cfg, old)
+        old_args = ["--config", "tiny-cameo", "--run", str(old), "--threads", "1", "--quiet", "--stage", "head-locator"]
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(train_main(old_args + ["--steps", "60"]), 2)
+        self.assertIn("has trained 60 steps without the light: pass --steps above 60", err.getvalue())
+        self.assertEqual(train_main(old_args + ["--steps", "90"]), 0)
+        lit = torch.load(old / "head-locator.pt")
+        self.assertEqual((lit["step"], lit["extra"]["light_only"]), (90, True))
+        for k, v in ckpt["extra"]["ema"].items():
+            self.assertTrue(torch.equal(lit["extra"]["ema"][k], v), k)
+        relit = [json.loads(line) for line in (old / "head-locator.log.jsonl").read_text().splitlines()]
+        self.assertEqual(next(e for e in relit if e["event"] == "light-added")["step"], 60)
+        self.assertFalse(torch.equal(lit["extra"]["ema"]["light.out.weight"], torch.zeros_like(lit["extra"]["ema"]["light.out.weight"])))
+        self.assertEqual(relit[-1]["val_median_px"], last["val_median_px"])
+        self.assertEqual(load_head_locator(cfg, old)(torch.zeros(1, 4, 8, 8)).shape, (1, 7))
         # The generator starts as the base teacher with a sixth slot.
         self.assertEqual(train_main(args + ["--stage", "generator", "--steps", "2"]), 0)
         init = next(e for e in map(json.loads, (run / "generator.log.jsonl").read_text().splitlines()) if e["event"] == "init")
@@ -712,6 +795,40 @@ class CameoSlot(unittest.TestCase):
         self.assertIn("The face goes where the frame's own latent draws the head", card)
         self.assertIn("The face is painted on the located head; the generated head slot is a median", card)
         self.assertNotIn("each new block starts as the identity", card)
+
+
+class Seam(unittest.TestCase):
+    """zoetrope.seam: a clip that replays its first half, told from one that goes on."""
+
+    def test_a_replayed_half_and_its_jump_are_found(self):
+        from zoetrope.seam import folder_seam, main as seam_main
+
+        folder = Path(tempfile.mkdtemp(prefix="zoetrope-seam-"))
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        T, S = 16, 32
+        xx = np.arange(S, dtype=np.float32)
+        # A bright bar that slides right a pixel a frame, all clip long; then the same with its second half replaying the first.
+        going = np.stack([np.broadcast_to(((np.abs(xx - 4 - t) < 3) * 200)[None, :, None], (S, S, 3)) for t in range(T)]).astype(np.uint8)
+        replaying = np.concatenate([going[: T // 2], going[: T // 2]])
+        np.save(folder / "shard-00000.frames.npy", np.stack([going, replaying]))
+        (folder / "index.json").write_text(json.dumps({"framesPerClip": T, "shards": [{"name": "shard-00000", "clips": 2}]}))
+        from zoetrope.seam import clip_seam
+
+        go_ratio, go_jump = clip_seam(going, T // 2)
+        re_ratio, re_jump = clip_seam(replaying, T // 2)
+        self.assertGreater(go_ratio, 1.0)
+        self.assertEqual(re_ratio, 0.0)
+        self.assertAlmostEqual(go_jump, 1.0, places=2)
+        self.assertGreater(re_jump, 4)  # back 7 pixels at once, where every other frame moves 1
+        report = folder_seam(folder)
+        self.assertEqual((report["clips"], report["half"], report["replayingShare"], report["seamJumpOver3Share"]), (2, 8, 0.5, 0.5))
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(seam_main([str(folder), "--half", "9"]), 2)
+            self.assertEqual(seam_main([str(folder / "missing")]), 2)
+        self.assertIn("--half 9: ", err.getvalue())
+        self.assertIn("so half must be 2–8", err.getvalue())
+        self.assertIn("holds no index.json", err.getvalue())
 
 
 class DraftPipeline(unittest.TestCase):
@@ -831,13 +948,15 @@ class DraftPipeline(unittest.TestCase):
         self.assertEqual([arg(c, "--stage") for c in train], ["encode", "video-upscale", "generator"])
         self.assertEqual((arg(train[0], "--base"), arg(train[0], "--data")), (str(work / "cameo-run"), str(work / "pro-data")))
         self.assertEqual(arg(train[1], "--data"), str(work / "pro-data-256"))
+        # The grown generator learns its new frames' embeddings alone.
+        self.assertEqual((arg(train[2], "--train-only"), arg(train[2], "--lr"), arg(train[2], "--minutes")), ("pos", "1e-3", "40"))
         # Every bench row is the same 100 held-out seeds at 256²: the real clips, the decoders' ceiling, the model.
         benched = [c for c in calls if "zoetrope.evaluate" in c]
         self.assertEqual([Path(arg(c, "--out")).name for c in benched], ["ground-truth", "reconstruction", "teacher-16"])
         self.assertTrue(all(arg(c, "--data") == str(work / "pro-eval-256") and "--all-clips" in c for c in benched))
         export = next(c for c in calls if "zoetrope.export" in c)
         self.assertEqual(export[export.index("--denoiser") :][:6], ["--denoiser", "generator", "--steps", "16", "--guidance", "1.5"])
-        self.assertEqual(arg(export, "--version"), "0.2.0")
+        self.assertEqual(arg(export, "--version"), "0.3.0")
         # The cameo bench: held-out cameo seeds at 256², drawn with the shipped sampler; its report goes on the card.
         cameo = next(c for c in calls if "zoetrope.cameo_bench" in c)
         self.assertEqual((arg(cameo, "--config"), arg(cameo, "--data"), arg(cameo, "--steps"), "--all-clips" in cameo), ("pro", str(work / "pro-cameo-256"), "16", True))

@@ -16,7 +16,9 @@ also reports where that head is: the share of frames whose head is shown (or not
 held-out clip itself, and how far it is from the clip's own (median px, frames where both show it;
 the camera of a generated clip can differ from the clip's, so this is an upper bound of the
 placement error). With a locator it also reports how far the generated head slot is from the
-located head (median px): how far a face painted on the slot would have been from the figure.
+located head (median px): how far a face painted on the slot would have been from the figure, and
+how far the light the locator reads (the face is lit by it) is from the clip's own light (median of
+the largest channel's error, 8-bit levels; a generated clip may light its scene otherwise).
 `--reconstruct` takes each clip's own tokens instead of generating: the ceiling. `--all-clips` takes
 every clip of --data (a dataset exported for evaluation alone, from seeds the run never trained on:
 Pro's 4-second clips at 256²).
@@ -104,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         head_agree: list[float] = []
         head_px: list[float] = []
         slot_px: list[float] = []
+        light_levels: list[float] = []
         slot_at = slice(cfg.video_numbers - SLOT_NUMBERS, cfg.video_numbers)
         rows: list[np.ndarray] = []
         for start in range(0, len(picks), args.batch):
@@ -134,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                     if both.any():
                         head_px.append(float(np.median(np.hypot(*(got[both, 1:3] - want[both, 1:3]).T) * S)))
                     if model.locator is not None:
+                        if "light" in m:
+                            light_levels.append(float(np.median(np.abs(got[:, 4:7] - np.asarray(m["light"])).max(-1) * 255)))
                         slot = (t * model.std + model.mean)[:, slot_at].numpy()
                         shared = (slot[:, 0] > 0.5) & shown_got
                         if shared.any():
@@ -168,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             if model.locator is not None:
                 report["head"]["located"] = True
                 report["head"]["slotFromLocatedPx"] = round(float(np.median(slot_px)), 2) if slot_px else None
+                # How far the light the face is lit by is from the clip's own (its largest channel, 8-bit levels).
+                report["head"]["lightLevels"] = round(float(np.median(light_levels)), 2) if light_levels else None
         print(json.dumps(report))
         if args.sheet and rows:
             from .model_card import png

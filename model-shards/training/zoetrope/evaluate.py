@@ -64,14 +64,15 @@ def decode_video(cfg: Config, video: FrameAutoencoder, x: torch.Tensor, appearan
     (slots.smooth_tracks, which looks TRACK_CONTEXT frames either way: the engine decodes a preview
     frame with that many neighbours on each side), then, with a head slot and a cameo (`appearance`
     [side, side, 3] in [0, 1], `cameo` [1] = 1), the cameo's face on the head (slots.paint_face),
-    where head_track puts it. The exported video decoder graph is this function."""
+    where head_track puts it, lit by the light the head locator reads. The exported video decoder
+    graph is this function."""
     nl, c, s = cfg.video_ae.latent_numbers, cfg.video_ae.latent_channels, cfg.video_ae.latent_side
     rgb = ((video.decoder(x[:, :nl].reshape(-1, c, s, s)) + 1) * 0.5).clamp(0, 1).permute(0, 2, 3, 1)
     if cfg.slots:
         slots = smooth_tracks(x[:, nl : cfg.video_numbers].reshape(-1, cfg.slot_count, SLOT_NUMBERS))
         rgb = composite(rgb, slots[:, : cfg.slots])
         if cfg.head_slot and appearance is not None:
-            rgb = paint_face(rgb, head_track(cfg, x, locator), appearance, cameo if cameo is not None else torch.ones(1))
+            rgb = paint_face(rgb, head_track(cfg, x, locator), appearance, cameo if cameo is not None else torch.ones(1), lit=cfg.head_locator)
     return rgb
 
 

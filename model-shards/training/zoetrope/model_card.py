@@ -92,8 +92,8 @@ def locator_text(cfg: Config, run: Path, model: Model) -> str:
             end = next((e for e in map(json.loads, reversed(log.read_text().splitlines())) if e.get("event") == "end"), None)
             break
     params = sum(p.numel() for p in model.locator.parameters())
-    measured = f" On held-out clips' tokens it is a median {end['val_median_px']} px from the world's head (90% within {end['val_p90_px']} px) and right about whether a head is shown in {100 * end['val_presence_accuracy']:.1f}% of frames." if end else ""
-    return (f" The face goes where the frame's own latent draws the head, not on the generated head slot (which can drift off the figure): a head locator in the video decoder ({params / 1e3:.0f} k parameters, `zoetrope/head_locator.py`: a soft-argmax over the latent's cells, trained on the run's tokens against the world's head tracks) reads it frame by frame, smoothed over time like the balls.{measured}")
+    measured = f" On held-out clips' tokens it is a median {end['val_median_px']} px from the world's head (90% within {end['val_p90_px']} px), right about whether a head is shown in {100 * end['val_presence_accuracy']:.1f}% of frames, and within a median {end['val_light_levels']} levels of 255 of the clip's light on its worst channel (90% within {end['val_light_levels_p90']})." if end and "val_light_levels" in end else ""
+    return (f" The face goes where the frame's own latent draws the head, not on the generated head slot (which can drift off the figure): a head locator in the video decoder ({params / 1e3:.0f} k parameters, `zoetrope/head_locator.py`: a soft-argmax over the latent's cells, trained on the run's tokens against the world's head tracks) reads it frame by frame, smoothed over time like the balls. It also reads the light the scene is lit by (the time of day's level and the colour temperature's tint, from each clip's meta), and the face is multiplied by it, as the world lights everything it draws.{measured}")
 
 
 def base_chain(run: Path) -> list[Path]:

@@ -14,10 +14,11 @@ of every step, and the total printed at the end adds them up over every invocati
 Pro builds on the Draft's cameo run (by default the one train:draft made in the same --work,
 WORK/cameo-run): 4-second clips at 128² for its tokens, 256² clips for its decoder, encode --base,
 video-upscale, the generator grown from the cameo run's teacher (head slot included, so Pro paints
-cameos as the Draft does), the export of the teacher with a parity check, the physics bench at 256²
-on held-out seeds (the real clips, the decoders' ceiling, the model), the cameo bench on held-out
-cameo seeds at 256², and the model card. About 80 minutes here, most of it the benches (32 denoiser
-passes a clip at 256²).
+cameos as the Draft does) with its frame embeddings trained for the four seconds, the export of the
+teacher with a parity check, the physics bench at 256² on held-out seeds (the real clips, the
+decoders' ceiling, the model), the cameo bench on held-out cameo seeds at 256², and the model card.
+About two hours here: 40 minutes of it the frame embeddings, 45 the benches (32 denoiser passes a
+clip at 256²).
 """
 from __future__ import annotations
 
@@ -81,10 +82,11 @@ PRO_CAMEO_DATA = {"clips": 50, "seed": 302850, "size": 256}
 PRO_PLAN = [
     ("encode", None, 10, "tokens"),
     ("video-upscale", 100_000, 15, "decoder"),
-    # The generator grown from the Draft's teacher and not trained further (--steps 0): 75 CPU minutes
-    # on these clips lowered the held-out loss but cost 20 points of adherence on the bench
-    # (reports/zoetrope-pro-0.1.0-notes.md). Train it on a GPU, with more clips, from here.
-    ("generator", 0, 5, "tokens"),
+    # The generator grown from the Draft's teacher, then only its frame embeddings trained on these
+    # clips: grown, frames 24–47 start as copies of 0–23 and the clip replays its first two seconds
+    # (reports/zoetrope-pro-0.3.0-notes.md). Training every weight for 75 CPU minutes cost 20 points
+    # of adherence (reports/zoetrope-pro-0.1.0-notes.md); that wants a GPU and more clips.
+    ("generator", 100_000, 40, "tokens", ["--train-only", "pos", "--lr", "1e-3"]),
 ]
 # Pro ships its teacher: a render node has a GPU, so it can afford the steps and the guidance.
 PRO_SHIPPED = {"denoiser": "generator", "steps": 16, "guidance": 1.5}
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default="draft", choices=("draft", "pro"))
     p.add_argument("--work", required=True, help="folder for the dataset, the run and the evaluations")
     p.add_argument("--out", default=None, help="the model folder (default model-shards/zoetrope-<config>)")
-    p.add_argument("--version", default=None, help="default: 0.4.1 for the Draft, 0.2.0 for Pro")
+    p.add_argument("--version", default=None, help="default: 0.4.2 for the Draft, 0.3.0 for Pro")
     p.add_argument("--notes", default=None, help="a Markdown file of known failure modes and remarks for the model card")
     p.add_argument("--base", default=None, help="pro: the trained Draft cameo run it builds on (default WORK/cameo-run, what train:draft made)")
     args = p.parse_args(argv)
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.base is not None:
         raise SystemExit("pipeline: --base is for --config pro")
     args.out = args.out or "model-shards/zoetrope-draft"
-    args.version = args.version or "0.4.1"
+    args.version = args.version or "0.4.2"
     work = Path(args.work).resolve()
     data, run_dir, evals = work / "data", work / "run", work / "eval"
     cameo_data, cameo_run = work / "cameo-data", work / "cameo-run"
@@ -226,7 +228,7 @@ def pro(args: argparse.Namespace) -> int:
     base = Path(args.base).resolve() if args.base else work / "cameo-run"
     if not (base / "generator.pt").exists() or not (base / "video-ae.pt").exists():
         raise SystemExit(f"pipeline: Pro builds on the Draft's trained cameo run, and {base} has none (run npm run train:draft -- --work {work} first, or pass --base)")
-    out_dir, version = args.out or "model-shards/zoetrope-pro", args.version or "0.2.0"
+    out_dir, version = args.out or "model-shards/zoetrope-pro", args.version or "0.3.0"
     data = {"tokens": work / "pro-data", "decoder": work / "pro-data-256", "eval": work / "pro-eval-256", "cameo": work / "pro-cameo-256"}
     run_dir, evals = work / "pro-run", work / "pro-eval"
     started = time.time()
@@ -236,7 +238,7 @@ def pro(args: argparse.Namespace) -> int:
         if not (data[key] / "index.json").exists():
             shape = ["--size", str(spec["size"]), "--duration", "4", "--fps", "12", "--sample-rate", "24000", "--background", *(["--cameos"] if key == "cameo" else [])]
             ledger.train(f"pro data {key}", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(spec["clips"]), "--seed", str(spec["seed"]), *shape, "--out", str(data[key])])
-    for stage, steps, minutes, source in PRO_PLAN:
+    for stage, steps, minutes, source, *extra in PRO_PLAN:
         key = f"pro {stage}"
         if key in ledger or stage == "encode" and (run_dir / "tokens.npy").exists():
             continue
@@ -245,7 +247,7 @@ def pro(args: argparse.Namespace) -> int:
             cmd += ["--data", str(data[source]), "--base", str(base)]
         else:
             cmd += ["--steps", str(steps), "--anneal-minutes", str(minutes)] + (["--data", str(data[source])] if stage == "video-upscale" else [])
-        ledger.train(key, cmd)
+        ledger.train(key, cmd + [a for args in extra for a in args])
     parity = work / "pro-parity.json"
     ledger.derive("pro export", [py, "-m", "zoetrope.export", "--config", "pro", "--run", str(run_dir), "--out", out_dir, "--version", version, *sampler_args(PRO_SHIPPED), "--parity", str(parity)], again=True)
     ledger.derive("pro parity", [tsx, "scripts/onnx-parity.ts", "--model", out_dir, "--parity", str(parity), "--json", str(work / "pro-parity-report.json")], again=True)

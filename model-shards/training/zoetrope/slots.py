@@ -126,12 +126,14 @@ FACE_SATURATION = 0.35
 APPEARANCE_SIDE = 16
 
 
-def paint_face(frames: torch.Tensor, head: torch.Tensor, appearance: torch.Tensor, cameo: torch.Tensor) -> torch.Tensor:
+def paint_face(frames: torch.Tensor, head: torch.Tensor, appearance: torch.Tensor, cameo: torch.Tensor, lit: bool = False) -> torch.Tensor:
     """A cameo's face on the figure's head: frames [T, S, S, 3] in [0, 1], the head slot [T, SLOT_NUMBERS]
     (raw), the reference image [side, side, 3] in [0, 1] and cameo, a [1] weight (1: paint, 0: leave
     the frames exactly as they are). The image is stretched over the head's disc with bilinear
-    sampling, muted as the world mutes faces, and edged like a ball (composite). The sampling is two
-    matrix products with tent weights (no GridSample), so it exports to any ONNX runtime."""
+    sampling, muted as the world mutes faces, and edged like a ball (composite). With `lit`, the
+    head's colour fields are the scene's light (a head locator reads it) and the face is multiplied by
+    it, as the world lights everything it draws. The sampling is two matrix products with tent weights
+    (no GridSample), so it exports to any ONNX runtime."""
     T, S = frames.shape[0], frames.shape[1]
     side = appearance.shape[0]
     grid = (torch.arange(S, dtype=frames.dtype, device=frames.device) + 0.5) / S
@@ -149,6 +151,8 @@ def paint_face(frames: torch.Tensor, head: torch.Tensor, appearance: torch.Tenso
     muted = luma + (appearance - luma) * FACE_SATURATION  # [side, side, 3]
     rows = torch.matmul(wy, muted.reshape(side, side * 3)).reshape(T, S, side, 3)  # [T, S(y), side(x), 3]
     face = torch.matmul(rows.permute(0, 1, 3, 2), wx.transpose(1, 2)[:, None]).permute(0, 1, 3, 2)  # [T, S(y), S(x), 3]
+    if lit:
+        face = (face * head[:, None, None, 4:7]).clamp(0, 1)
     dist = torch.sqrt((grid[None, None, :] - x[:, :, None]) ** 2 + (grid[None, :, None] - y[:, :, None]) ** 2)  # [T, S, S]
     cover = (((r[:, :, None] - dist) * S + 0.5).clamp(0, 1) * present[:, None, None])[..., None]
     return frames * (1 - cover) + face * cover

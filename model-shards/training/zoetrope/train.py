@@ -97,7 +97,8 @@ class Loop:
             ckpt = load_stage(run, stage, cfg)
             model.load_state_dict(ckpt["model"])
             # A checkpoint brought back from a GPU machine (carry.py) has weights but no optimiser state.
-            if ckpt["optimizer"] is not None:
+            # One that has taken no step yet (a grown generator, --steps 0) has none worth keeping.
+            if ckpt["optimizer"] is not None and ckpt["optimizer"]["state"]:
                 trained = sum(len(g["params"]) for g in ckpt["optimizer"]["param_groups"])
                 trainable = sum(len(g["params"]) for g in self.opt.param_groups)
                 if trained != trainable:
