@@ -63,7 +63,7 @@ def stage_minutes(run: Path) -> dict[str, float]:
     out: dict[str, float] = {}
     for log in sorted(run.glob("*.log.jsonl")):
         events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-        # Sum the wall time of each session (start → last event before the next start).
+        # Sum the wall time of each session (start → its end, or the last event before the next start).
         total, start, last = 0.0, None, None
         for e in events:
             if e.get("event") in ("start", "resume") and start is not None and last is not None:
@@ -72,6 +72,9 @@ def stage_minutes(run: Path) -> dict[str, float]:
             if start is None:
                 start = e["time"]
             last = e["time"]
+            if e.get("event") == "end":
+                total += last - start
+                start, last = None, None
         if start is not None and last is not None:
             total += last - start
         # A stage that logs only its end (pairs) says how long it took.
