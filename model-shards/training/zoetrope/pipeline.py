@@ -80,8 +80,8 @@ PRO_EVAL_DATA = {"clips": 100, "seed": 503040, "size": 256}
 # Draft's cameo run holds out (its cameo data is 3000 clips from 300000; the last 150 held out).
 PRO_CAMEO_DATA = {"clips": 50, "seed": 302850, "size": 256}
 PRO_PLAN = [
-    ("encode", None, 10, "tokens"),
-    ("video-upscale", 100_000, 15, "decoder"),
+    ("encode", None, 10, "tokens", []),
+    ("video-upscale", 100_000, 15, "decoder", []),
     # The generator grown from the Draft's teacher, then only its frame embeddings trained on these
     # clips: grown, frames 24–47 start as copies of 0–23 and the clip replays its first two seconds
     # (reports/zoetrope-pro-0.3.0-notes.md). Training every weight for 75 CPU minutes cost 20 points
@@ -238,7 +238,7 @@ def pro(args: argparse.Namespace) -> int:
         if not (data[key] / "index.json").exists():
             shape = ["--size", str(spec["size"]), "--duration", "4", "--fps", "12", "--sample-rate", "24000", "--background", *(["--cameos"] if key == "cameo" else [])]
             ledger.train(f"pro data {key}", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(spec["clips"]), "--seed", str(spec["seed"]), *shape, "--out", str(data[key])])
-    for stage, steps, minutes, source, *extra in PRO_PLAN:
+    for stage, steps, minutes, source, extra in PRO_PLAN:
         key = f"pro {stage}"
         if key in ledger or stage == "encode" and (run_dir / "tokens.npy").exists():
             continue
@@ -247,7 +247,7 @@ def pro(args: argparse.Namespace) -> int:
             cmd += ["--data", str(data[source]), "--base", str(base)]
         else:
             cmd += ["--steps", str(steps), "--anneal-minutes", str(minutes)] + (["--data", str(data[source])] if stage == "video-upscale" else [])
-        ledger.train(key, cmd + [a for args in extra for a in args])
+        ledger.train(key, cmd + extra)
     parity = work / "pro-parity.json"
     ledger.derive("pro export", [py, "-m", "zoetrope.export", "--config", "pro", "--run", str(run_dir), "--out", out_dir, "--version", version, *sampler_args(PRO_SHIPPED), "--parity", str(parity)], again=True)
     ledger.derive("pro parity", [tsx, "scripts/onnx-parity.ts", "--model", out_dir, "--parity", str(parity), "--json", str(work / "pro-parity-report.json")], again=True)
