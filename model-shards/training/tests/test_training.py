@@ -502,6 +502,11 @@ class ProOnTheDraft(unittest.TestCase):
         logged = [json.loads(line) for line in (run / "generator.log.jsonl").read_text().splitlines()]
         only = next(e for e in logged if e["event"] == "train-only")
         self.assertEqual((only["prefixes"], only["tensors"], only["params"]), (["pos"], 1, 24 * get_config("tiny-pro").generator.width))
+        # The model card says so.
+        from zoetrope.model_card import trained_only_text
+
+        self.assertEqual(trained_only_text(run), " Then only its `pos` (768 numbers) trained on these clips, 3 steps; every other weight is as grown.")
+        self.assertEqual(trained_only_text(self.base), "")
         # Resumed, it trains the same weights or none.
         self.assertIn("was trained with 1 weight tensors, this run trains ", self.errors("tiny-pro", "generator", run, self.tmp / "pro-data", 4))
         self.assertEqual(self.train("tiny-pro", "generator", run, self.tmp / "pro-data", 4, "--train-only", "pos"), 0)

@@ -99,6 +99,19 @@ def locator_text(cfg: Config, run: Path, model: Model) -> str:
     return (f" The face goes where the frame's own latent draws the head, not on the generated head slot (which can drift off the figure): a head locator in the video decoder ({params / 1e3:.0f} k parameters, `zoetrope/head_locator.py`: a soft-argmax over the latent's cells, trained on the run's tokens against the world's head tracks) reads it frame by frame, smoothed over time like the balls. It also reads the light the scene is lit by (the time of day's level and the colour temperature's tint, from each clip's meta), and the face is multiplied by it, as the world lights everything it draws.{measured}")
 
 
+def trained_only_text(run: Path) -> str:
+    """The card's words on a generator trained in part (`--train-only`), from its training log."""
+    log = run / "generator.log.jsonl"
+    if not log.exists():
+        return ""
+    events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    only = next((e for e in events if e.get("event") == "train-only"), None)
+    end = next((e for e in reversed(events) if e.get("event") == "end"), None)
+    if only is None or end is None:
+        return ""
+    return f" Then only its `{'`, `'.join(only['prefixes'])}` ({only['params']:,} numbers) trained on these clips, {end['step']} steps; every other weight is as grown."
+
+
 def base_chain(run: Path) -> list[Path]:
     """The runs a run builds on, nearest first (base.json after base.json)."""
     chain = []
@@ -218,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- **Denoiser**: rectified flow over {T} frame tokens of {D} numbers (video{' ‖ slots' if cfg.slots else ''} ‖ audio latent: sound rides in the frame's token, so it stays in sync), "
         f"a {cfg.generator.depth}-block transformer (width {cfg.generator.width}), cross-attention to the prompt, adaLN-single on flow time + pooled prompt."
         + (f" It started as the {cfg.shares} model's teacher, grown (`generator.grow`): each new block starts as the identity, and the frames past the {cfg.shares}'s {get_config(cfg.shares).frames} start with its frame embeddings in turn." if cfg.shares and not adds_head_slot(cfg) else "")
+        + trained_only_text(run)
         + (f" It started as the {cfg.shares} model's teacher with one more slot token a frame (`generator.grow`), and its distilled student as the {cfg.shares} model's student, grown the same way." if adds_head_slot(cfg) else ""),
         *([f"- **Cameos, as a slot**: the figure's head is a slot after the balls' (present, x, y, radius), from the head track the world writes for every clip with a figure. The generator learns where the head is and never sees a face: the video decoder paints the cameo's reference image ({APPEARANCE_SIDE}×{APPEARANCE_SIDE} RGB: the centred square of the photo, area-averaged; muted as the world mutes faces) over the head's disc with bilinear tent weights (`slots.paint_face`). Its graph takes `appearance` [{APPEARANCE_SIDE}, {APPEARANCE_SIDE}, 3] and `cameo` [1]; with `cameo` 0 the frames are exactly the faceless ones, so a clip with a cameo is the same clip with a face on the figure." + locator_text(cfg, run, model)] if cfg.head_slot else []),
         *([f"- **Cameos**: a reference appearance image ({side}×{side} RGB: the centred square of the photo, area-averaged) through two strided convolutions becomes one more condition token after the prompt's, and is added to the pooled prompt; the figure in the clip wears that face. Guidance compares against no prompt and no cameo."] if side else []),
