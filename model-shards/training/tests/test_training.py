@@ -806,33 +806,34 @@ class Seam(unittest.TestCase):
     """zoetrope.seam: a clip that replays its first half, told from one that goes on."""
 
     def test_a_replayed_half_and_its_jump_are_found(self):
-        from zoetrope.seam import folder_seam, main as seam_main
+        from zoetrope.evaluate import write_dataset
+        from zoetrope.seam import clip_seam, folder_seam, main as seam_main
 
         folder = Path(tempfile.mkdtemp(prefix="zoetrope-seam-"))
         self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
-        T, S = 16, 32
+
+        cfg = get_config("tiny")
+        T, S = cfg.frames, cfg.size
         xx = np.arange(S, dtype=np.float32)
         # A bright bar that slides right a pixel a frame, all clip long; then the same with its second half replaying the first.
         going = np.stack([np.broadcast_to(((np.abs(xx - 4 - t) < 3) * 200)[None, :, None], (S, S, 3)) for t in range(T)]).astype(np.uint8)
         replaying = np.concatenate([going[: T // 2], going[: T // 2]])
-        np.save(folder / "shard-00000.frames.npy", np.stack([going, replaying]))
-        (folder / "index.json").write_text(json.dumps({"framesPerClip": T, "shards": [{"name": "shard-00000", "clips": 2}]}))
-        from zoetrope.seam import clip_seam
-
+        silence = np.zeros(int(cfg.sample_rate * cfg.duration_s), dtype=np.int16)
+        write_dataset(folder, cfg, [(going, silence, {"index": 0}), (replaying, silence, {"index": 1})], "zoetrope-model")
         go_ratio, go_jump = clip_seam(going, T // 2)
         re_ratio, re_jump = clip_seam(replaying, T // 2)
         self.assertGreater(go_ratio, 1.0)
         self.assertEqual(re_ratio, 0.0)
         self.assertAlmostEqual(go_jump, 1.0, places=2)
-        self.assertGreater(re_jump, 4)  # back 7 pixels at once, where every other frame moves 1
+        self.assertGreater(re_jump, 4)  # back 5 pixels at once (10 columns change), where every other frame moves 1 (2 change)
         report = folder_seam(folder)
-        self.assertEqual((report["clips"], report["half"], report["replayingShare"], report["seamJumpOver3Share"]), (2, 8, 0.5, 0.5))
+        self.assertEqual((report["clips"], report["half"], report["replayingShare"], report["seamJumpOver3Share"]), (2, T // 2, 0.5, 0.5))
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
-            self.assertEqual(seam_main([str(folder), "--half", "9"]), 2)
+            self.assertEqual(seam_main([str(folder), "--half", str(T // 2 + 1)]), 2)
             self.assertEqual(seam_main([str(folder / "missing")]), 2)
-        self.assertIn("--half 9: ", err.getvalue())
-        self.assertIn("so half must be 2–8", err.getvalue())
+        self.assertIn(f"--half {T // 2 + 1}: ", err.getvalue())
+        self.assertIn(f"so half must be 2–{T // 2}", err.getvalue())
         self.assertIn("holds no index.json", err.getvalue())
 
 

@@ -28,8 +28,14 @@ class Clip:
     meta: dict
 
 
+# What writes the format besides the world: `npm run evaluate` (zoetrope.evaluate.write_dataset).
+EVALUATION_GENERATORS = ("zoetrope-reconstruction", "zoetrope-model")
+
+
 class WorldDataset:
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, generators: tuple[str, ...] = (DATASET_GENERATOR,)):
+        """The dataset at `root`; `generators` are the index generators it accepts (add
+        EVALUATION_GENERATORS to read what `npm run evaluate` wrote)."""
         self.root = Path(root)
         index_path = self.root / "index.json"
         if not index_path.is_file():
@@ -38,8 +44,8 @@ class WorldDataset:
             index = json.loads(index_path.read_text())
         except json.JSONDecodeError as e:
             raise DatasetError(f"{index_path} is not valid JSON ({e})") from e
-        if index.get("generator") != DATASET_GENERATOR or index.get("version") != DATASET_VERSION:
-            raise DatasetError(f"{index_path} is not a {DATASET_GENERATOR} v{DATASET_VERSION} index (generator={index.get('generator')!r}, version={index.get('version')!r})")
+        if index.get("generator") not in generators or index.get("version") != DATASET_VERSION:
+            raise DatasetError(f"{index_path} is not a {' / '.join(generators)} v{DATASET_VERSION} index (generator={index.get('generator')!r}, version={index.get('version')!r})")
         self.index = index
         self.size: int = index["size"]
         self.fps: int = index["fps"]

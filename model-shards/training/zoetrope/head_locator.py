@@ -8,8 +8,9 @@ the decoder draws. It is a small convolutional net over the latent grid: a soft-
 cells (each cell's weight, plus its offset of up to two cells) gives the head's centre, the same
 weights its radius, and pooled features whether a head is in the frame at all. A branch of its own
 reads the light the scene is lit by (what the world multiplies every pixel by: the time of day's
-level and the colour temperature's tint), so the face is lit as the figure is. Trained on the run's own tokens (the
-world's head tracks and each clip's light as targets), it runs inside the video decoder graph.
+level and the colour temperature's tint), so the face is lit as the figure is. Trained on the run's
+own tokens (the world's head tracks and each clip's light as targets), it runs inside the video
+decoder graph.
 """
 from __future__ import annotations
 

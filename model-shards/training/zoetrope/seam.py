@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .data import DATASET_GENERATOR, EVALUATION_GENERATORS, DatasetError, WorldDataset
+
 
 def clip_seam(frames: np.ndarray, half: int) -> tuple[float, float]:
     """(replay ratio, seam jump) of one clip's frames [T, S, S, 3] (T ≥ 2·half)."""
@@ -38,25 +40,14 @@ def clip_seam(frames: np.ndarray, half: int) -> tuple[float, float]:
 
 
 def folder_seam(folder: Path, half: int | None = None) -> dict:
-    index_path = folder / "index.json"
-    if not index_path.is_file():
-        raise ValueError(f"{folder} holds no index.json: pass a folder `npm run evaluate` or `npm run world -- export` wrote")
-    index = json.loads(index_path.read_text())
-    frames_per_clip = int(index["framesPerClip"])
-    half = half or frames_per_clip // 2
-    if half < 2 or 2 * half > frames_per_clip:
-        raise ValueError(f"--half {half}: {folder}'s clips have {frames_per_clip} frames, so half must be 2–{frames_per_clip // 2}")
-    ratios, jumps = [], []
-    for shard in index["shards"]:
-        frames = np.load(folder / f"{shard['name']}.frames.npy", mmap_mode="r")
-        for k in range(frames.shape[0]):
-            r, j = clip_seam(np.asarray(frames[k]), half)
-            ratios.append(r)
-            jumps.append(j)
-    ratios_a, jumps_a = np.array(ratios), np.array(jumps)
+    data = WorldDataset(folder, (DATASET_GENERATOR, *EVALUATION_GENERATORS))
+    half = half or data.frames_per_clip // 2
+    if half < 2 or 2 * half > data.frames_per_clip:
+        raise ValueError(f"--half {half}: {folder}'s clips have {data.frames_per_clip} frames, so half must be 2–{data.frames_per_clip // 2}")
+    ratios_a, jumps_a = np.array([clip_seam(data.clip(i).frames, half) for i in range(len(data))]).T
     return {
         "folder": str(folder),
-        "clips": len(ratios),
+        "clips": len(data),
         "half": half,
         "replayRatio": round(float(np.median(ratios_a)), 3),
         "replayingShare": round(float((ratios_a < 0.5).mean()), 3),
@@ -73,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for folder in args.folders:
             print(json.dumps(folder_seam(Path(folder), args.half)), flush=True)
-    except ValueError as e:
+    except (ValueError, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
