@@ -802,6 +802,152 @@ class CameoSlot(unittest.TestCase):
         self.assertNotIn("each new block starts as the identity", card)
 
 
+class Recovery(unittest.TestCase):
+    """A run rebuilt from a shipped model folder (recover.py): every weight its graphs hold, read back
+    so that they re-export to the same bytes; the encoders refit to the decoders, or brought back with
+    the teacher from the model's rest. tiny-cameo here, shipped as the Draft ships: its student."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="zoetrope-recover-"))
+        cls.plain, cls.cameos = cls.tmp / "plain", cls.tmp / "cameos"
+        export_world(cls.plain, clips=6, seed=4242, background=True)
+        export_world(cls.cameos, clips=6, seed=6161, background=True, cameos=True)
+        cls.base, cls.trained = cls.tmp / "base", cls.tmp / "trained"
+        for stage, steps in (("video-ae", 3), ("audio-ae", 2), ("encode", 0), ("generator", 3), ("pairs", 0), ("student", 2)):
+            assert cls.train("tiny", stage, cls.base, steps, "--data", str(cls.plain)) == 0, stage
+        assert cls.train("tiny-cameo", "encode", cls.trained, 0, "--data", str(cls.plain), "--data", str(cls.cameos), "--base", str(cls.base)) == 0
+        for stage, steps in (("head-locator", 4), ("generator", 2), ("pairs", 0), ("student", 2)):
+            assert cls.train("tiny-cameo", stage, cls.trained, steps) == 0, stage
+        cls.model = cls.tmp / "model"
+        assert export_main(["--config", "tiny-cameo", "--run", str(cls.trained), "--out", str(cls.model), "--id", "zoetrope-tiny", "--version", "0.0.1", "--denoiser", "student", "--steps", "2", "--guidance", "1"]) == 0
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @staticmethod
+    def train(config: str, stage: str, run: Path, steps: int = 0, *extra: str) -> int:
+        args = ["--config", config, "--stage", stage, "--run", str(run), "--threads", "1", "--quiet", *extra]
+        return train_main(args + (["--steps", str(steps)] if steps else []))
+
+    @staticmethod
+    def recover(*args: str) -> tuple[int, str]:
+        from zoetrope.recover import main as recover_main
+
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = recover_main(list(args))
+        return code, out.getvalue() + err.getvalue()
+
+    @staticmethod
+    def rounded(state: dict) -> dict:
+        """A state dict as the float16 export stores it (export.round_weights_to_float16)."""
+        return {k: v.half().float() if v.is_floating_point() and v.numel() * 4 >= 4096 else v for k, v in state.items()}
+
+    def assert_states_equal(self, got: dict, want: dict) -> None:
+        self.assertEqual(sorted(got), sorted(want))
+        for k, v in want.items():
+            self.assertTrue(torch.equal(got[k], v), k)
+
+    def test_the_shipped_graphs_restore_a_run_whose_encoders_are_refit(self):
+        run = self.tmp / "restored"
+        code, out = self.recover("restore", "--config", "tiny-cameo", "--model", str(self.model), "--run", str(run))
+        self.assertEqual(code, 0, out)
+        result = json.loads(out)
+        self.assertEqual(result["re_exported_identical"], {"textEncoder": True, "denoiser": True, "videoDecoder": True, "audioDecoder": True})
+        self.assertEqual((result["shipped_denoiser"], result["teacher"], result["encoders"]), ("student", None, "untrained"))
+        self.assertFalse((run / "generator.pt").exists())
+        # The student, the decoders and the locator are the trained ones, as float16 stores them.
+        self.assert_states_equal(torch.load(run / "student.pt")["extra"]["ema"], self.rounded(torch.load(self.trained / "student.pt")["extra"]["ema"]))
+        self.assert_states_equal(torch.load(run / "head-locator.pt")["extra"]["ema"], self.rounded(torch.load(self.trained / "head-locator.pt")["extra"]["ema"]))
+        for stage in ("video-ae", "audio-ae"):
+            decoder = lambda state: {k: v for k, v in state.items() if k.startswith("decoder.")}  # noqa: E731
+            self.assert_states_equal(decoder(torch.load(run / f"{stage}.pt")["model"]), self.rounded(decoder(torch.load(self.base / f"{stage}.pt")["model"])))
+        for k in ("mean", "std"):
+            np.testing.assert_array_equal(np.load(run / "token-stats.npz")[k], np.load(self.trained / "token-stats.npz")[k])
+        self.assertEqual((run / "tokenizer.json").read_bytes(), (self.trained / "tokenizer.json").read_bytes())
+        # Until the encoders are fitted, nothing encodes with them, and there is no rest to pack.
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(self.train("tiny-cameo", "encode", run, 0, "--data", str(self.plain)), 2)
+        self.assertIn("was restored from a shipped model without its encoders: fit them first with --stage refit-encoders", err.getvalue())
+        code, out = self.recover("pack", "--config", "tiny-cameo", "--model", str(self.model), "--run", str(run), "--out", str(self.tmp / "never.npz"))
+        self.assertEqual(code, 2)
+        self.assertIn("encoders are not fitted yet", out)
+        # Refit: the encoders learn, the decoders stay bit for bit.
+        decoders = {s: torch.load(run / f"{s}.pt")["model"] for s in ("video-ae", "audio-ae")}
+        self.assertEqual(self.train("tiny-cameo", "refit-encoders", run, 6, "--data", str(self.plain), "--data", str(self.cameos)), 0)
+        for stage in ("video-ae", "audio-ae"):
+            ckpt = torch.load(run / f"{stage}.pt")
+            self.assertEqual((ckpt["config"], ckpt["extra"]["encoder"], ckpt["step"]), ("tiny", "refit", 6 if stage == "video-ae" else 2))
+            for k, v in decoders[stage].items():
+                if k.startswith("decoder."):
+                    self.assertTrue(torch.equal(ckpt["model"][k], v), k)
+        events = [json.loads(line) for line in (run / "refit-encoders.log.jsonl").read_text().splitlines()]
+        self.assertIn("val_psnr", next(e for e in events if e["event"] == "end" and e["stage"] == "video-ae"))
+        self.assertIn("val_snr_db", next(e for e in events if e["event"] == "end" and e["stage"] == "audio-ae"))
+        # Encoded, the run keeps the statistics and tokenizer the shipped graphs were made with.
+        stats = (run / "token-stats.npz").read_bytes()
+        self.assertEqual(self.train("tiny-cameo", "encode", run, 0, "--data", str(self.plain), "--data", str(self.cameos)), 0)
+        self.assertEqual((run / "token-stats.npz").read_bytes(), stats)
+        self.assertEqual(np.load(run / "tokens.npy").shape, np.load(self.trained / "tokens.npy").shape)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(self.train("tiny-cameo", "refit-encoders", self.trained, 6, "--data", str(self.plain)), 2)
+        self.assertIn("has the encoder its decoder was trained with: there is nothing to refit", err.getvalue())
+
+    def test_the_rest_brings_back_the_teacher_and_the_encoders(self):
+        rest = self.tmp / "rest.npz"
+        code, out = self.recover("pack", "--config", "tiny-cameo", "--model", str(self.model), "--run", str(self.trained), "--out", str(rest))
+        self.assertEqual(code, 0, out)
+        self.assertEqual((json.loads(out)["parts"], json.loads(out)["encoders"]), (["audio-encoder", "generator", "video-encoder"], "trained"))
+        run = self.tmp / "from-rest"
+        code, out = self.recover("restore", "--config", "tiny-cameo", "--model", str(self.model), "--run", str(run), "--rest", str(rest))
+        self.assertEqual(code, 0, out)
+        self.assertEqual(json.loads(out)["encoders"], "trained")
+        teacher = torch.load(self.trained / "generator.pt")
+        restored = torch.load(run / "generator.pt")
+        self.assertEqual(restored["step"], teacher["step"])
+        self.assert_states_equal(restored["extra"]["ema"], {k: v.half().float() for k, v in teacher["extra"]["ema"].items()})
+        for stage in ("video-ae", "audio-ae"):
+            encoder = lambda state: {k: v for k, v in state.items() if k.startswith("encoder.")}  # noqa: E731
+            self.assert_states_equal(encoder(torch.load(run / f"{stage}.pt")["model"]), {k: v.half().float() for k, v in encoder(torch.load(self.base / f"{stage}.pt")["model"]).items()})
+        # The teacher trains on from the restored checkpoint (a fresh optimiser).
+        self.assertEqual(self.train("tiny-cameo", "encode", run, 0, "--data", str(self.plain), "--data", str(self.cameos)), 0)
+        self.assertEqual(self.train("tiny-cameo", "generator", run, teacher["step"] + 1), 0)
+        self.assertEqual(torch.load(run / "generator.pt")["step"], teacher["step"] + 1)
+        # A rest restores beside its own model only; a run folder is never restored over.
+        other = self.tmp / "other-model"
+        shutil.copytree(self.model, other)
+        manifest = json.loads((other / "manifest.json").read_text())
+        (other / "manifest.json").write_text(json.dumps({**manifest, "version": "0.0.2"}, indent=2) + "\n")
+        code, out = self.recover("restore", "--config", "tiny-cameo", "--model", str(other), "--run", str(self.tmp / "mismatch"), "--rest", str(rest))
+        self.assertEqual(code, 2)
+        self.assertIn("belongs to zoetrope-tiny 0.0.1, not to the model folder given", out)
+        code, out = self.recover("restore", "--config", "tiny-cameo", "--model", str(self.model), "--run", str(run), "--rest", str(rest))
+        self.assertEqual(code, 2)
+        self.assertIn("is not empty: restore into a new --run folder", out)
+        code, out = self.recover("restore", "--config", "tiny", "--model", str(self.model), "--run", str(self.tmp / "wrong-config"))
+        self.assertEqual(code, 2)
+        self.assertIn("pass the config it was trained with", out)
+
+    def test_the_teacher_is_read_back_from_the_generator_grown_from_it(self):
+        from zoetrope.generator import FlowGenerator, grow
+        from zoetrope.recover import RecoveryError, ungrow_teacher
+
+        cfg, pro_cfg = get_config("tiny-cameo"), get_config("tiny-pro")
+        vocab = len(json.loads((self.trained / "tokenizer.json").read_text())["vocab"])
+        teacher = torch.load(self.trained / "generator.pt")["extra"]["ema"]
+        pro = FlowGenerator(pro_cfg.generator, vocab)
+        pro.load_state_dict(grow(teacher, cfg.generator, pro_cfg.generator, vocab))
+        self.assert_states_equal(ungrow_teacher(pro, cfg), teacher)
+        with torch.no_grad():
+            pro.pos[:, cfg.frames :] += 0.01  # its later frames trained (Pro 0.3.0)
+        with self.assertRaisesRegex(RecoveryError, "has trained its later frames' embeddings"):
+            ungrow_teacher(pro, cfg)
+
+
 class Seam(unittest.TestCase):
     """zoetrope.seam: a clip that replays its first half, told from one that goes on."""
 

@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -153,12 +154,17 @@ def externalise(model: onnx.ModelProto, folder: Path, stem: str) -> list[Path]:
     return shards
 
 
+def trace_graph(module: nn.Module, example: tuple, names_in: list[str], names_out: list[str], dynamic: dict, path: Path) -> None:
+    """The graph as torch.onnx traces it, float32 weights inside the file."""
+    module.eval()
+    with torch.no_grad():
+        torch.onnx.export(module, example, str(path), input_names=names_in, output_names=names_out, dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
+
+
 def export_graph(module: nn.Module, example: tuple, names_in: list[str], names_out: list[str], dynamic: dict, folder: Path, stem: str, fp16: bool) -> tuple[Path, list[Path]]:
     path = folder / f"{stem}.onnx"
     tmp = folder / f"{stem}.tmp.onnx"
-    module.eval()
-    with torch.no_grad():
-        torch.onnx.export(module, example, str(tmp), input_names=names_in, output_names=names_out, dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
+    trace_graph(module, example, names_in, names_out, dynamic, tmp)
     model = onnx.load(str(tmp))
     tmp.unlink()
     if fp16:
@@ -236,6 +242,75 @@ def spec(name: str, dtype: str, shape: list) -> dict:
     return {"name": name, "dtype": dtype, "shape": shape}
 
 
+@dataclass
+class GraphExport:
+    """One graph of a model folder: its role in the manifest, file stem, the module traced, an example
+    input, input and output names with their dynamic axes, and the manifest's specs of both."""
+
+    role: str
+    stem: str
+    module: nn.Module
+    example: tuple
+    names_in: list[str]
+    names_out: list[str]
+    dynamic: dict
+    inputs: list[dict]
+    outputs: list[dict]
+
+
+def graph_exports(model: Model, cfg: Config) -> list[GraphExport]:
+    """The four graphs a model folder holds, as export_model writes them (and recover.py reads them back)."""
+    assert model.generator is not None
+    g = cfg.generator
+    L, W, T, D = g.max_tokens, g.text_width, cfg.frames, cfg.token_dim
+    ids = torch.zeros(1, L, dtype=torch.long)
+    ids[0, :5] = torch.tensor([2, 10, 11, 12, 13]).clamp(max=len(model.tokenizer.vocab) - 1)
+    mask = torch.zeros(1, L)
+    mask[0, :5] = 1
+    graphs = []
+    side = model.generator.cfg.appearance_side
+    with torch.no_grad():
+        if side:
+            # Cameos: the reference appearance rides into the text encoder, whose condition is one token longer.
+            appearance, cameo = torch.rand(1, side, side, 3), torch.ones(1)
+            text, pooled, text_mask = TextEncoderGraph(model)(ids, mask, appearance, cameo)
+            Lc = L + 1
+            graphs.append(GraphExport(
+                "textEncoder", "text-encoder", TextEncoderGraph(model), (ids, mask, appearance, cameo), ["ids", "mask", "appearance", "cameo"], ["text", "pooled", "textMask"],
+                {k: {0: "batch"} for k in ("ids", "mask", "appearance", "cameo", "text", "pooled", "textMask")},
+                [spec("ids", "int64", ["batch", L]), spec("mask", "float32", ["batch", L]), spec("appearance", "float32", ["batch", side, side, 3]), spec("cameo", "float32", ["batch"])],
+                [spec("text", "float32", ["batch", Lc, W]), spec("pooled", "float32", ["batch", W]), spec("textMask", "float32", ["batch", Lc])],
+            ))
+            mask = text_mask
+        else:
+            text, pooled = TextEncoderGraph(model)(ids, mask)
+            Lc = L
+            graphs.append(GraphExport(
+                "textEncoder", "text-encoder", TextEncoderGraph(model), (ids, mask), ["ids", "mask"], ["text", "pooled"], {"ids": {0: "batch"}, "mask": {0: "batch"}, "text": {0: "batch"}, "pooled": {0: "batch"}},
+                [spec("ids", "int64", ["batch", L]), spec("mask", "float32", ["batch", L])], [spec("text", "float32", ["batch", L, W]), spec("pooled", "float32", ["batch", W])],
+            ))
+    x = torch.randn(2, T, D)
+    t = torch.tensor([1.0, 0.5])
+    graphs.append(GraphExport(
+        "denoiser", "denoiser", DenoiserGraph(model), (x, t, text.repeat(2, 1, 1), pooled.repeat(2, 1), mask.repeat(2, 1)), ["x", "t", "text", "pooled", "mask"], ["velocity"],
+        {k: {0: "batch"} for k in ("x", "t", "text", "pooled", "mask", "velocity")},
+        [spec("x", "float32", ["batch", T, D]), spec("t", "float32", ["batch"]), spec("text", "float32", ["batch", Lc, W]), spec("pooled", "float32", ["batch", W]), spec("mask", "float32", ["batch", Lc])], [spec("velocity", "float32", ["batch", T, D])],
+    ))
+    tokens = torch.randn(T, D)
+    rgb = [spec("rgb", "float32", ["frames", cfg.size, cfg.size, 3])]
+    if cfg.head_slot:
+        # Cameos as a slot: the video decoder paints the reference face on the head (evaluate.head_track).
+        side = APPEARANCE_SIDE
+        graphs.append(GraphExport(
+            "videoDecoder", "video-decoder", VideoDecoderGraph(model), (tokens, torch.rand(side, side, 3), torch.ones(1)), ["tokens", "appearance", "cameo"], ["rgb"], {"tokens": {0: "frames"}, "rgb": {0: "frames"}},
+            [spec("tokens", "float32", ["frames", D]), spec("appearance", "float32", [side, side, 3]), spec("cameo", "float32", [1])], rgb,
+        ))
+    else:
+        graphs.append(GraphExport("videoDecoder", "video-decoder", VideoDecoderGraph(model), (tokens,), ["tokens"], ["rgb"], {"tokens": {0: "frames"}, "rgb": {0: "frames"}}, [spec("tokens", "float32", ["frames", D])], rgb))
+    graphs.append(GraphExport("audioDecoder", "audio-decoder", AudioDecoderGraph(model), (tokens,), ["tokens"], ["wave"], {"tokens": {0: "frames"}, "wave": {0: "samples"}}, [spec("tokens", "float32", ["frames", D])], [spec("wave", "float32", ["samples"])]))
+    return graphs
+
+
 def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str, steps: int, guidance: float, timesteps: list[float] | None, fp16: bool, parity: Path | None = None, denoiser: str = "generator") -> dict:
     model = Model(cfg, run, denoiser)
     if model.generator is None:
@@ -249,48 +324,10 @@ def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str,
         old.unlink()
     for old in out.glob("*.data-*"):
         old.unlink()
-    g = cfg.generator
-    L, W, T, D = g.max_tokens, g.text_width, cfg.frames, cfg.token_dim
-    ids = torch.zeros(1, L, dtype=torch.long)
-    ids[0, :5] = torch.tensor([2, 10, 11, 12, 13]).clamp(max=len(model.tokenizer.vocab) - 1)
-    mask = torch.zeros(1, L)
-    mask[0, :5] = 1
     graphs = {}
-    side = model.generator.cfg.appearance_side
-    if side:
-        # Cameos: the reference appearance rides into the text encoder, whose condition is one token longer.
-        appearance, cameo = torch.rand(1, side, side, 3), torch.ones(1)
-        text, pooled, text_mask = TextEncoderGraph(model)(ids, mask, appearance, cameo)
-        path, shards = export_graph(
-            TextEncoderGraph(model), (ids, mask, appearance, cameo), ["ids", "mask", "appearance", "cameo"], ["text", "pooled", "textMask"],
-            {k: {0: "batch"} for k in ("ids", "mask", "appearance", "cameo", "text", "pooled", "textMask")}, out, "text-encoder", fp16,
-        )
-        Lc = L + 1
-        graphs["textEncoder"] = (path, shards, [spec("ids", "int64", ["batch", L]), spec("mask", "float32", ["batch", L]), spec("appearance", "float32", ["batch", side, side, 3]), spec("cameo", "float32", ["batch"])], [spec("text", "float32", ["batch", Lc, W]), spec("pooled", "float32", ["batch", W]), spec("textMask", "float32", ["batch", Lc])])
-        mask = text_mask
-    else:
-        text, pooled = TextEncoderGraph(model)(ids, mask)
-        path, shards = export_graph(TextEncoderGraph(model), (ids, mask), ["ids", "mask"], ["text", "pooled"], {"ids": {0: "batch"}, "mask": {0: "batch"}, "text": {0: "batch"}, "pooled": {0: "batch"}}, out, "text-encoder", fp16)
-        Lc = L
-        graphs["textEncoder"] = (path, shards, [spec("ids", "int64", ["batch", L]), spec("mask", "float32", ["batch", L])], [spec("text", "float32", ["batch", L, W]), spec("pooled", "float32", ["batch", W])])
-    x = torch.randn(2, T, D)
-    t = torch.tensor([1.0, 0.5])
-    path, shards = export_graph(
-        DenoiserGraph(model), (x, t, text.repeat(2, 1, 1), pooled.repeat(2, 1), mask.repeat(2, 1)), ["x", "t", "text", "pooled", "mask"], ["velocity"],
-        {k: {0: "batch"} for k in ("x", "t", "text", "pooled", "mask", "velocity")}, out, "denoiser", fp16,
-    )
-    graphs["denoiser"] = (path, shards, [spec("x", "float32", ["batch", T, D]), spec("t", "float32", ["batch"]), spec("text", "float32", ["batch", Lc, W]), spec("pooled", "float32", ["batch", W]), spec("mask", "float32", ["batch", Lc])], [spec("velocity", "float32", ["batch", T, D])])
-    tokens = torch.randn(T, D)
-    if cfg.head_slot:
-        # Cameos as a slot: the video decoder paints the reference face on the head (evaluate.head_track).
-        side = APPEARANCE_SIDE
-        path, shards = export_graph(VideoDecoderGraph(model), (tokens, torch.rand(side, side, 3), torch.ones(1)), ["tokens", "appearance", "cameo"], ["rgb"], {"tokens": {0: "frames"}, "rgb": {0: "frames"}}, out, "video-decoder", fp16)
-        graphs["videoDecoder"] = (path, shards, [spec("tokens", "float32", ["frames", D]), spec("appearance", "float32", [side, side, 3]), spec("cameo", "float32", [1])], [spec("rgb", "float32", ["frames", cfg.size, cfg.size, 3])])
-    else:
-        path, shards = export_graph(VideoDecoderGraph(model), (tokens,), ["tokens"], ["rgb"], {"tokens": {0: "frames"}, "rgb": {0: "frames"}}, out, "video-decoder", fp16)
-        graphs["videoDecoder"] = (path, shards, [spec("tokens", "float32", ["frames", D])], [spec("rgb", "float32", ["frames", cfg.size, cfg.size, 3])])
-    path, shards = export_graph(AudioDecoderGraph(model), (tokens,), ["tokens"], ["wave"], {"tokens": {0: "frames"}, "wave": {0: "samples"}}, out, "audio-decoder", fp16)
-    graphs["audioDecoder"] = (path, shards, [spec("tokens", "float32", ["frames", D])], [spec("wave", "float32", ["samples"])])
+    for ge in graph_exports(model, cfg):
+        path, shards = export_graph(ge.module, ge.example, ge.names_in, ge.names_out, ge.dynamic, out, ge.stem, fp16)
+        graphs[ge.role] = (path, shards, ge.inputs, ge.outputs)
     tokenizer_path = out / "tokenizer.json"
     model.tokenizer.save(tokenizer_path)
     ref = lambda p: {"file": p.name, "bytes": p.stat().st_size, "sha256": sha256(p)}  # noqa: E731

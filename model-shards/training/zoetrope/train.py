@@ -6,7 +6,9 @@ teacher), pairs and student (distillation to few steps, see distill.py). A confi
 another's run (Pro on the Draft: configs.Config.shares) starts at encode --base RUN, trains
 video-upscale (the decoder at its larger size), then its generator, grown from the base's. Each
 resumes from its checkpoint in the run folder, logs one JSON line per event to
-<run>/<stage>.log.jsonl, and is deterministic from --seed given the same thread count.
+<run>/<stage>.log.jsonl, and is deterministic from --seed given the same thread count. A run rebuilt
+from a shipped model (`npm run recover -- restore`) without its rest starts at refit-encoders (the
+encoders, fitted to the decoders it recovered), then encode, which keeps its statistics and tokenizer.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from .slots import SLOT_NUMBERS, clip_slots
 from .text import Tokenizer
 from .video_ae import FrameAutoencoder, FrameDecoder, UpscaleDecoder, psnr, to_unit, vivid_weight
 
-STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo", "pairs", "student", "head-locator")
+STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo", "pairs", "student", "head-locator", "refit-encoders")
 # What a cameo run takes from the run it builds on (encode --base): the decoders, the tokenizer and
 # the token statistics, so its tokens mean what the base generator's mean.
 BASE_FILES = ("video-ae.pt", "audio-ae.pt", "tokenizer.json", "token-stats.npz")
@@ -259,6 +261,103 @@ def train_audio_ae(cfg: Config, data: WorldDataset, run: Path, seed: int, minute
     return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes)
 
 
+def encoders_untrained(run: Path) -> bool:
+    """Whether the run's encoders were never fitted: a run restored from a shipped model without its rest."""
+    return any(torch.load(run / f"{stage}.pt", map_location="cpu", weights_only=False).get("extra", {}).get("encoder") == "untrained" for stage in ("video-ae", "audio-ae") if (run / f"{stage}.pt").exists())
+
+
+def refit_encoders(cfg: Config, datasets: list[WorldDataset], run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger) -> dict:
+    """Fits the video and audio encoders to the run's decoders, which do not change: a shipped model
+    holds its decoders, not its encoders (recover.py). Each encoder learns, with its autoencoder
+    stage's loss, to make the latent its decoder turns back into the clip; with object slots the
+    video encoder sees what encode gives it, the frames without their balls. `steps` (default the
+    autoencoder stages' own) is the video encoder's, a third as many the audio's; `minutes` is split
+    the same way. The checkpoints stay video-ae.pt and audio-ae.pt, under the config that trained
+    the decoders, and a --steps above the last resumes them."""
+    for d in datasets:
+        check_dataset(cfg, d, cfg.video_ae.size)
+        if cfg.slots and "background" not in d.layers:
+            raise DatasetError(f"config {cfg.name} encodes the frames without their balls: export the dataset {d.root} with --background")
+    root = get_config(root_config(cfg.name))
+    torch.manual_seed(seed)
+    video = FrameAutoencoder(cfg.video_ae)
+    audio = AudioAutoencoder(cfg.audio_ae)
+    for model, stage in ((video, "video-ae"), (audio, "audio-ae")):
+        ckpt = load_stage(run, stage, cfg)
+        fitting = ckpt.get("extra", {}).get("encoder") in ("untrained", "refitting")
+        if not fitting and ckpt.get("extra", {}).get("encoder") != "refit":
+            raise ValueError(f"{run}/{stage}.pt has the encoder its decoder was trained with: there is nothing to refit (only a run restored from a shipped model without its rest needs it)")
+        if ckpt.get("extra", {}).get("encoder") == "untrained":
+            # Start from fresh weights, not the placeholder the restore wrote, then keep the decoder.
+            model.decoder.load_state_dict({k.removeprefix("decoder."): v for k, v in ckpt["model"].items() if k.startswith("decoder.")})
+            save_atomic({**ckpt, "model": model.state_dict(), "step": 0, "optimizer": None, "extra": {"encoder": "refitting"}}, run / f"{stage}.pt")
+        model.decoder.requires_grad_(False)
+    splits = [d.split() for d in datasets]
+    v_steps = steps if steps is not None else cfg.video_ae_train.steps
+    a_steps = max(1, v_steps // 3)
+    v_minutes, a_minutes = (minutes * 0.75, minutes * 0.25) if minutes is not None else (None, None)
+    tv = cfg.video_ae_train
+    loop = Loop("video-ae", root, video, tv.lr, tv.warmup_steps, v_steps, run, seed, log, extra={"encoder": "refitting"})
+    layer = "background" if cfg.slots else "frames"
+
+    def frames(rng: np.random.Generator, n: int, held_out: bool) -> torch.Tensor:
+        # An even share of each dataset's clips (the Draft's and the cameos', whose figures wear faces).
+        k = np.repeat(np.arange(len(datasets)), -(-n // len(datasets)))[:n]
+        parts = [datasets[d].frame_batch(rng, splits[d][1 if held_out else 0], int((k == d).sum()), layer) for d in range(len(datasets))]
+        return to_unit(torch.from_numpy(np.concatenate(parts)))
+
+    val = frames(np.random.default_rng(12345), 64, True)
+
+    def video_step() -> torch.Tensor:
+        x = frames(loop.rng, tv.batch, False)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            y, z = video(x)
+        y = y.float()
+        return (vivid_weight(x, tv.vivid_boost) * ((y - x).abs() + (y - x) ** 2)).mean() + tv.latent_l2 * z.float().pow(2).mean()
+
+    def video_eval() -> dict:
+        video.eval()
+        with torch.no_grad():
+            y, _ = video(val)
+        video.train()
+        return {"val_psnr": psnr(y, val)}
+
+    result = {"video": loop.run(video_step, video_eval, tv.eval_every, tv.checkpoint_minutes, v_minutes)}
+    if loop.step >= loop.total:
+        loop.extra["encoder"] = "refit"
+        loop.checkpoint()
+    ta = cfg.audio_ae_train
+    aloop = Loop("audio-ae", root, audio, ta.lr, ta.warmup_steps, a_steps, run, seed, log, extra={"encoder": "refitting"})
+    clips = [(d, i) for d, (train, _) in enumerate(splits) for i in train]
+    held = [(d, i) for d, (_, h) in enumerate(splits) for i in h]
+
+    def waves(rng: np.random.Generator, pool: list[tuple[int, int]], n: int) -> torch.Tensor:
+        picks = rng.choice(len(pool), size=n)
+        return pcm_to_unit(torch.from_numpy(np.stack([datasets[pool[p][0]].audio(pool[p][1]) for p in picks]).astype(np.int16)))
+
+    aval = waves(np.random.default_rng(12345), held, 8)
+
+    def audio_step() -> torch.Tensor:
+        x = waves(aloop.rng, clips, ta.batch)
+        y, z = audio(x)
+        return stft_loss(y, x) + envelope_loss(y, x) + ta.waveform_l1 * (y - x).abs().mean() * cfg.audio_ae.gain + ta.latent_l2 * z.pow(2).mean()
+
+    def audio_eval() -> dict:
+        audio.eval()
+        with torch.no_grad():
+            y, _ = audio(aval)
+            snr = 10 * math.log10(aval.pow(2).mean().item() / max((y - aval).pow(2).mean().item(), 1e-12))
+            out = {"val_stft": stft_loss(y, aval).item(), "val_envelope": envelope_loss(y, aval).item(), "val_snr_db": snr}
+        audio.train()
+        return out
+
+    result["audio"] = aloop.run(audio_step, audio_eval, ta.eval_every, ta.checkpoint_minutes, a_minutes)
+    if aloop.step >= aloop.total:
+        aloop.extra["encoder"] = "refit"
+        aloop.checkpoint()
+    return result
+
+
 def upscale_decoder(cfg: Config, run: Path, base: FrameDecoder | None = None) -> UpscaleDecoder:
     """The run's decoder at cfg.size: the shared video autoencoder's decoder (`base`, when already
     loaded), grown by UpscaleDecoder (weights from the video-upscale stage's checkpoint when there is one)."""
@@ -432,10 +531,17 @@ def encode_dataset(cfg: Config, data: WorldDataset | list[WorldDataset], run: Pa
         check_dataset(cfg, d, cfg.video_ae.size)
         if cfg.slots and "background" not in d.layers:
             raise DatasetError(f"config {cfg.name} paints balls from slots: export the dataset {d.root} with --background")
-    if cfg.shares and base is None:
+    # A run restored from a shipped model (recover.py) has its decoders, statistics and tokenizer: its
+    # tokens are made with them, as a base run's are for a run built on it.
+    recovered = (run / "recovered.json").exists()
+    if recovered and base is not None:
+        raise ValueError(f"{run} was restored from a shipped model: encode into it without --base")
+    if cfg.shares and base is None and not recovered:
         raise ValueError(f"config {cfg.name} builds on a trained {cfg.shares} run: pass it with --base RUN")
     if base is not None:
         adopt_base(cfg, run, base)
+    if encoders_untrained(run):
+        raise ValueError(f"{run} was restored from a shipped model without its encoders: fit them first with --stage refit-encoders")
     video = FrameAutoencoder(cfg.video_ae)
     video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
     audio = AudioAutoencoder(cfg.audio_ae)
@@ -464,13 +570,13 @@ def encode_dataset(cfg: Config, data: WorldDataset | list[WorldDataset], run: Pa
             if (k + 1) % 500 == 0:
                 log(event="progress", stage="encode", clips=k + 1, of=n, elapsed_s=round(time.time() - started, 1))
     prompts = [datasets[d].meta(i)["prompt"] for d, i in order]
-    if base is None:
+    if base is None and not recovered:
         mean, std = token_stats(cfg, tokens[:n_train].reshape(-1, cfg.token_dim))
         np.savez(run / "token-stats.npz", mean=mean, std=std)
         tokenizer = Tokenizer.build(prompts[:n_train], max_tokens=cfg.generator.max_tokens)
         tokenizer.save(run / "tokenizer.json")
     else:
-        if adds_head_slot(cfg):
+        if adds_head_slot(cfg) and base is not None:
             base_stats = np.load(base / "token-stats.npz")
             mean, std = widen_stats(cfg, base_stats["mean"], base_stats["std"], tokens[:n_train].reshape(-1, cfg.token_dim))
             np.savez(run / "token-stats.npz", mean=mean, std=std)
@@ -739,11 +845,11 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--device {args.device} is for the generator, pairs and student stages; {args.stage} runs on the CPU")
         run = Path(args.run)
         data = None
-        if args.stage in ("video-ae", "audio-ae", "encode", "video-upscale"):
+        if args.stage in ("video-ae", "audio-ae", "encode", "video-upscale", "refit-encoders"):
             if args.data is None:
                 raise ValueError(f"--stage {args.stage} needs --data (the dataset folder)")
-            if len(args.data) > 1 and args.stage != "encode":
-                raise ValueError(f"--stage {args.stage} trains on one dataset: pass --data once (encode alone takes several)")
+            if len(args.data) > 1 and args.stage not in ("encode", "refit-encoders"):
+                raise ValueError(f"--stage {args.stage} trains on one dataset: pass --data once (encode and refit-encoders take several)")
             datasets = [WorldDataset(d) for d in args.data]
             data = datasets[0]
         run.mkdir(parents=True, exist_ok=True)
@@ -754,6 +860,8 @@ def main(argv: list[str] | None = None) -> int:
             train_audio_ae(cfg, data, run, args.seed, args.minutes, args.steps, log)
         elif args.stage == "encode":
             encode_dataset(cfg, datasets, run, log, Path(args.base) if args.base else None)
+        elif args.stage == "refit-encoders":
+            refit_encoders(cfg, datasets, run, args.seed, args.minutes, args.steps, log)
         elif args.stage == "video-upscale":
             train_video_upscale(cfg, data, run, args.seed, args.minutes, args.steps, log, args.anneal_minutes)
         elif args.stage == "generator":
