@@ -917,6 +917,16 @@ class Recovery(unittest.TestCase):
         self.assertEqual(self.train("tiny-cameo", "encode", run, 0, "--data", str(self.plain), "--data", str(self.cameos)), 0)
         self.assertEqual(self.train("tiny-cameo", "generator", run, teacher["step"] + 1), 0)
         self.assertEqual(torch.load(run / "generator.pt")["step"], teacher["step"] + 1)
+        # Without a rest, the encoders can come from a run whose encoders made the model's tokens
+        # (Pro's are the Draft's): as they are there, not rounded.
+        code, out = self.recover("restore", "--config", "tiny-cameo", "--model", str(self.model), "--run", str(self.tmp / "encoders-from"), "--encoders-from", str(self.trained))
+        self.assertEqual(code, 0, out)
+        self.assertEqual(json.loads(out)["encoders"], "trained")
+        for stage in ("video-ae", "audio-ae"):
+            self.assert_states_equal(torch.load(self.tmp / "encoders-from" / f"{stage}.pt")["model"], {**torch.load(run / f"{stage}.pt")["model"], **encoder(torch.load(self.base / f"{stage}.pt")["model"])})
+        code, out = self.recover("restore", "--config", "tiny-cameo", "--model", str(self.model), "--run", str(self.tmp / "both"), "--rest", str(rest), "--encoders-from", str(self.trained))
+        self.assertEqual(code, 2)
+        self.assertIn("has the encoders already: pass --encoders-from only without one", out)
         # A rest restores beside its own model only; a run folder is never restored over.
         other = self.tmp / "other-model"
         shutil.copytree(self.model, other)
@@ -1026,7 +1036,7 @@ class DraftPipeline(unittest.TestCase):
         self.assertEqual(stages(), ["student --method progressive", "encode", "head-locator", "generator", "pairs", "student --method progressive"])
         # The minutes of both invocations add up: every step of the first is still in the ledger.
         ledger = json.loads((work / "pipeline-done.json").read_text())
-        self.assertEqual(len(ledger), 6 + 1 + 5 + 2 + 2 * 7 + 1 + 1)
+        self.assertEqual(len(ledger), 6 + 1 + 5 + 3 + 2 * 7 + 1 + 1)
         self.assertTrue(all(isinstance(m, float) and m >= 0 for m in ledger.values()))
         report = json.loads(printed.getvalue())
         self.assertEqual((report["minutes"], sorted(report["steps"])), (round(sum(ledger.values()), 1), sorted(ledger)))
@@ -1040,6 +1050,9 @@ class DraftPipeline(unittest.TestCase):
         export = next(c for c in calls if "zoetrope.export" in c)
         self.assertEqual((export[export.index("--config") + 1], export[export.index("--run") + 1], export[export.index("--id") + 1]), ("draft-cameo", str(work / "cameo-run"), "zoetrope-draft"))
         self.assertEqual(export[export.index("--denoiser") :][:6], ["--denoiser", "student", "--steps", "4", "--guidance", "1.0"])
+        # Beside the model, what its graphs do not hold (the teacher, the encoders): training resumes from it.
+        rest = next(c for c in calls if "zoetrope.recover" in c)
+        self.assertEqual(rest[rest.index("zoetrope.recover") + 1 :], ["pack", "--config", "draft-cameo", "--model", str(work / "model"), "--run", str(work / "cameo-run")])
         benches = [c for c in calls if "zoetrope.evaluate" in c or "zoetrope.cameo_bench" in c]
         self.assertTrue(all(c[c.index("--run") + 1] == str(work / "cameo-run") for c in benches))
         # The model card's rows: the real clips, the ceiling, the teacher, the student at 1, 2, 4 and 8 steps.
@@ -1049,11 +1062,11 @@ class DraftPipeline(unittest.TestCase):
         card = next(c for c in calls if "zoetrope.model_card" in c)
         self.assertEqual((arg(card, "--run"), arg(card, "--denoiser"), arg(card, "--cameo"), arg(card, "--evals")), (str(work / "cameo-run"), "student", str(work / "eval" / "cameo.json"), str(work / "eval")))
         # Run once more after it finished: nothing trains and nothing is benched again; the export,
-        # its parity check and the card are written again (the export goes to --out).
+        # its parity check, its rest and the card are written again (the export goes to --out).
         calls.clear()
         with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(io.StringIO()):
             self.assertEqual(pipeline.main(["--work", str(work), "--out", str(work / "model")]), 0)
-        self.assertEqual([next(m for m in ("zoetrope.export", "onnx-parity.ts", "zoetrope.model_card") if any(m in a for a in c)) for c in calls], ["zoetrope.export", "onnx-parity.ts", "zoetrope.model_card"])
+        self.assertEqual([next(m for m in ("zoetrope.export", "onnx-parity.ts", "zoetrope.recover", "zoetrope.model_card") if any(m in a for a in c)) for c in calls], ["zoetrope.export", "onnx-parity.ts", "zoetrope.recover", "zoetrope.model_card"])
         # A stage that trains again makes every bench stale.
         del ledger["cameo student --method progressive"]
         (work / "pipeline-done.json").write_text(json.dumps(ledger))

@@ -4,7 +4,8 @@
 The Draft from nothing, in one command and under three hours on the 2-core machine: the world's
 dataset (and its cameo clips), every training stage with its time budget, then the cameo run that
 ships (config draft-cameo: the figure's head as a slot, the base run's teacher and student grown by
-it and trained on both datasets), the ONNX export of its distilled student with a parity check, the
+it and trained on both datasets), the ONNX export of its distilled student with a parity check and
+its rest beside it (model-shards/checkpoints/zoetrope-draft.npz: the teacher and encoders, recover.py), the
 physics bench on held-out prompts for the student and its teacher, the cameo bench, the model card's
 other rows (the real clips, the decoders' ceiling, the student at 1, 2 and 8 steps) and the model
 card (`--notes FILE` appends its known failure modes). Each stage resumes, so running the command
@@ -198,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     parity = work / "parity.json"
     ledger.derive("export", [py, "-m", "zoetrope.export", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--out", args.out, "--id", "zoetrope-draft", "--version", args.version, *sampler_args(SHIPPED), "--parity", str(parity)], again=True)
     ledger.derive("parity", [tsx, "scripts/onnx-parity.ts", "--model", args.out, "--parity", str(parity), "--json", str(work / "parity-report.json")], again=True)
+    # What the shipped graphs do not hold (the teacher, the encoders), beside the model folder, so
+    # training resumes from it on another machine (npm run recover -- restore).
+    ledger.derive("rest", [py, "-m", "zoetrope.recover", "pack", "--config", CAMEO_CONFIG, "--model", args.out, "--run", str(cameo_run)], again=True)
     bench = ["--config", CAMEO_CONFIG, "--run", str(cameo_run), "--data", str(data), "--clips", "100"]
     results = {}
 

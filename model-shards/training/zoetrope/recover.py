@@ -1,17 +1,18 @@
 """A training run rebuilt from a shipped model folder, so training resumes on a machine that has only
 the repository (`npm run recover -- <command> ...`):
 
-    restore --config C --model DIR --run RUN [--rest FILE] [--teacher-from DIR]
+    restore --config C --model DIR --run RUN [--rest FILE] [--teacher-from DIR] [--encoders-from RUN]
         RUN gets every stage checkpoint the model's graphs hold, read back from their ONNX weights:
         the denoiser shipped (the Draft's distilled student, Pro's teacher) with the text encoder,
         the video decoder with its head locator, the audio decoder, the token statistics (baked into
         the decoders) and the tokenizer. What the graphs do not hold comes from the model's rest
-        (default model-shards/checkpoints/<id>.npz, written by `pack`): the Draft's teacher and the
+        (default checkpoints/<id>.npz beside the model folder, written by `pack`): the Draft's teacher and the
         two encoders. Without a rest, --teacher-from takes the teacher from a Pro folder grown from
         it (Pro 0.2.0's denoiser is the Draft's teacher, grown by two identity blocks and frame
         embeddings that repeat), and the encoders stay untrained: `npm run train -- --stage
-        refit-encoders` fits them to the recovered decoders. Each graph is re-exported from the
-        recovered weights and compared, byte for byte, with the shipped file.
+        refit-encoders` fits them to the recovered decoders, unless --encoders-from names a run
+        whose encoders made the model's tokens (Pro's tokens are the Draft's). Each graph is
+        re-exported from the recovered weights and compared, byte for byte, with the shipped file.
     pack --config C --model DIR --run RUN [--out FILE]
         The rest: what RUN holds that the model's graphs do not, as float16 in one .npz (no pickle),
         tied to the model's manifest by its sha256 so it is never restored beside another version.
@@ -46,8 +47,6 @@ from .text import Tokenizer
 from .train import save_atomic
 from .video_ae import FrameAutoencoder, UpscaleDecoder
 
-REPO = Path(__file__).resolve().parents[3]
-CHECKPOINTS = REPO / "model-shards" / "checkpoints"
 # A float16 copy of each weight: what the graphs compute with, and half the bytes in git.
 REST_FORMAT = 1
 RECOVERED = "recovered.json"
@@ -161,6 +160,11 @@ def load_graph(ge: GraphExport, shipped: Path, folder: Path) -> set[str]:
     return {key for key, _ in mapped.values()}
 
 
+def rest_path(model_dir: Path, manifest: dict) -> Path:
+    """Where a model folder's rest lives: model-shards/checkpoints/zoetrope-draft.npz for model-shards/zoetrope-draft."""
+    return model_dir.parent / "checkpoints" / f"{manifest['id']}.npz"
+
+
 def shipped_manifest(model_dir: Path) -> dict:
     path = model_dir / "manifest.json"
     if not path.exists():
@@ -267,7 +271,7 @@ def read_rest(path: Path, manifest_sha: str) -> tuple[dict, dict[str, dict[str, 
     return meta, parts
 
 
-def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_from: Path | None, verify: bool = True) -> dict:
+def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_from: Path | None, verify: bool = True, encoders_from: Path | None = None) -> dict:
     if run.exists() and any(run.iterdir()):
         raise RecoveryError(f"{run} is not empty: restore into a new --run folder")
     manifest = shipped_manifest(model_dir)
@@ -275,10 +279,21 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
     if rest is not None and teacher_from is not None:
         raise RecoveryError("pass --rest or --teacher-from, not both: a rest already holds the teacher")
     if rest is None and teacher_from is None:
-        default = CHECKPOINTS / f"{manifest['id']}.npz"
+        default = rest_path(model_dir, manifest)
         if default.exists():
             rest = default
     meta, parts = read_rest(rest, manifest_sha) if rest is not None else ({}, {})
+    if encoders_from is not None:
+        if "video-encoder" in parts:
+            raise RecoveryError(f"the rest {rest} has the encoders already: pass --encoders-from only without one")
+        from .train import load_stage
+
+        for stage, part in (("video-ae", "video-encoder"), ("audio-ae", "audio-encoder")):
+            ckpt = load_stage(encoders_from, stage, cfg)
+            if ckpt.get("extra", {}).get("encoder") in ("untrained", "refitting"):
+                raise RecoveryError(f"{encoders_from}/{stage}.pt has no fitted encoder: run --stage refit-encoders on it to the end first")
+            parts[part] = {k.removeprefix("encoder."): v for k, v in ckpt["model"].items() if k.startswith("encoder.")}
+            meta["encoders"] = "refit" if ckpt.get("extra", {}).get("encoder") == "refit" else "trained"
     model, read = read_model(cfg, model_dir)
     same = verify_export(model, cfg, model_dir) if verify else {}
     if verify and not all(same.values()):
@@ -361,9 +376,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", required=True)
     p.add_argument("--model", required=True, help="the shipped model folder (model-shards/zoetrope-draft)")
     p.add_argument("--run", required=True)
-    p.add_argument("--rest", default=None, help="restore: the rest to read (default model-shards/checkpoints/<id>.npz when it exists)")
+    p.add_argument("--rest", default=None, help="restore: the rest to read (default checkpoints/<id>.npz beside the model folder, when it exists)")
     p.add_argument("--teacher-from", default=None, help="restore without a rest: the Pro folder grown from the Draft's teacher, untrained since (Pro 0.2.0)")
-    p.add_argument("--out", default=None, help="pack: where to write the rest (default model-shards/checkpoints/<id>.npz)")
+    p.add_argument("--out", default=None, help="pack: where to write the rest (default checkpoints/<id>.npz beside the model folder)")
+    p.add_argument("--encoders-from", default=None, help="restore without a rest: a run whose encoders made this model's tokens (Pro's are the Draft's, whose run is restored first)")
     p.add_argument("--no-verify", action="store_true", help="restore: skip re-exporting each graph to compare it with the shipped file")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
@@ -371,9 +387,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = get_config(args.config)
         model_dir, run = Path(args.model), Path(args.run)
         if args.command == "restore":
-            result = restore(cfg, model_dir, run, Path(args.rest) if args.rest else None, Path(args.teacher_from) if args.teacher_from else None, not args.no_verify)
+            opt = lambda value: Path(value) if value else None  # noqa: E731
+            result = restore(cfg, model_dir, run, opt(args.rest), opt(args.teacher_from), not args.no_verify, opt(args.encoders_from))
         else:
-            out = Path(args.out) if args.out else CHECKPOINTS / f"{shipped_manifest(model_dir)['id']}.npz"
+            out = Path(args.out) if args.out else rest_path(model_dir, shipped_manifest(model_dir))
             result = pack(cfg, model_dir, run, out)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
