@@ -885,8 +885,10 @@ class Recovery(unittest.TestCase):
                 if k.startswith("decoder."):
                     self.assertTrue(torch.equal(ckpt["model"][k], v), k)
         events = [json.loads(line) for line in (run / "refit-encoders.log.jsonl").read_text().splitlines()]
-        self.assertIn("val_psnr", next(e for e in events if e["event"] == "end" and e["stage"] == "video-ae"))
-        self.assertIn("val_snr_db", next(e for e in events if e["event"] == "end" and e["stage"] == "audio-ae"))
+        self.assertLessEqual({"val_psnr", "val_anchor"}, set(next(e for e in events if e["event"] == "end" and e["stage"] == "video-ae")))
+        self.assertLessEqual({"val_snr_db", "val_anchor"}, set(next(e for e in events if e["event"] == "end" and e["stage"] == "audio-ae")))
+        # The latents the encoders learn to give back: what the shipped student draws for training prompts.
+        self.assertEqual(next(e for e in events if e["event"] == "anchors")["clips"], 5 + 5)
         # Encoded, the run keeps the statistics and tokenizer the shipped graphs were made with.
         stats = (run / "token-stats.npz").read_bytes()
         self.assertEqual(self.train("tiny-cameo", "encode", run, 0, "--data", str(self.plain), "--data", str(self.cameos)), 0)
@@ -909,10 +911,10 @@ class Recovery(unittest.TestCase):
         teacher = torch.load(self.trained / "generator.pt")
         restored = torch.load(run / "generator.pt")
         self.assertEqual(restored["step"], teacher["step"])
-        self.assert_states_equal(restored["extra"]["ema"], {k: v.half().float() for k, v in teacher["extra"]["ema"].items()})
+        self.assert_states_equal(restored["extra"]["ema"], self.rounded(teacher["extra"]["ema"]))
         for stage in ("video-ae", "audio-ae"):
             encoder = lambda state: {k: v for k, v in state.items() if k.startswith("encoder.")}  # noqa: E731
-            self.assert_states_equal(encoder(torch.load(run / f"{stage}.pt")["model"]), {k: v.half().float() for k, v in encoder(torch.load(self.base / f"{stage}.pt")["model"]).items()})
+            self.assert_states_equal(encoder(torch.load(run / f"{stage}.pt")["model"]), self.rounded(encoder(torch.load(self.base / f"{stage}.pt")["model"])))
         # The teacher trains on from the restored checkpoint (a fresh optimiser).
         self.assertEqual(self.train("tiny-cameo", "encode", run, 0, "--data", str(self.plain), "--data", str(self.cameos)), 0)
         self.assertEqual(self.train("tiny-cameo", "generator", run, teacher["step"] + 1), 0)

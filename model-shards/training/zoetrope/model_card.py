@@ -256,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|",
         *[f"| {k} | {'GPU' if k.split(' ')[-1].startswith('gpu') else '2 CPU cores'} | {v} |" for k, v in minutes.items()],
         "",
+        f"Training resumes from this model on any machine: `npm run recover -- restore --config {cfg.name} --model model-shards/{manifest['id']} --run RUN` "
+        f"rebuilds its run from these graphs (read back, and checked to re-export byte for byte) and from what they do not hold, kept beside them in `model-shards/checkpoints/{manifest['id']}.npz` "
+        f"({'the teacher and the encoders' if cfg.tier == 'draft' else 'the encoders'}, float16).",
+        "",
         "## Physics bench on held-out prompts",
         "",
         "Each row generates the held-out prompts with the same seeds and scores them with the physics bench (`model-shards/world/BENCH.md`): "

@@ -14,7 +14,8 @@ the repository (`npm run recover -- <command> ...`):
         whose encoders made the model's tokens (Pro's tokens are the Draft's). Each graph is
         re-exported from the recovered weights and compared, byte for byte, with the shipped file.
     pack --config C --model DIR --run RUN [--out FILE]
-        The rest: what RUN holds that the model's graphs do not, as float16 in one .npz (no pickle),
+        The rest: what RUN holds that the model's graphs do not, in one .npz (no pickle; float16
+        where the export would store a weight so),
         tied to the model's manifest by its sha256 so it is never restored beside another version.
 
 How a graph's weights are found: the same graph is traced again from modules whose every weight is
@@ -40,14 +41,13 @@ from onnx import numpy_helper
 
 from .audio_ae import AudioAutoencoder
 from .configs import Config, get_config, lineage, root_config
-from .export import GraphExport, export_graph, graph_exports, round_weights_to_float16, trace_graph
+from .export import EXTERNAL_MIN_BYTES, GraphExport, export_graph, graph_exports, trace_graph
 from .generator import FlowGenerator
 from .head_locator import locator_for
 from .text import Tokenizer
 from .train import save_atomic
 from .video_ae import FrameAutoencoder, UpscaleDecoder
 
-# A float16 copy of each weight: what the graphs compute with, and half the bytes in git.
 REST_FORMAT = 1
 RECOVERED = "recovered.json"
 
@@ -359,7 +359,8 @@ def pack(cfg: Config, model_dir: Path, run: Path, out: Path) -> dict:
         gen = load_stage(run, "generator", cfg)
         parts["generator"] = gen["extra"]["ema"]
         steps["generator"] = gen["step"]
-    arrays = {f"{part}/{k}": (v.half() if v.is_floating_point() else v).numpy() for part, state in parts.items() for k, v in state.items()}
+    # float16 where the export would store a weight so (export.EXTERNAL_MIN_BYTES), small tensors as they are.
+    arrays = {f"{part}/{k}": (v.half() if v.is_floating_point() and v.numel() * 4 >= EXTERNAL_MIN_BYTES else v).numpy() for part, state in parts.items() for k, v in state.items()}
     # "trained": with their decoders, in the run that made the model; "refit": to its decoders, after.
     encoders = "refit" if video.get("extra", {}).get("encoder") == "refit" else "trained"
     meta = {"format": REST_FORMAT, "model": manifest["id"], "version": manifest["version"], "config": cfg.name, "manifest_sha256": manifest_sha, "parts": sorted(parts), "steps": steps, "encoders": encoders}

@@ -266,14 +266,47 @@ def encoders_untrained(run: Path) -> bool:
     return any(torch.load(run / f"{stage}.pt", map_location="cpu", weights_only=False).get("extra", {}).get("encoder") == "untrained" for stage in ("video-ae", "audio-ae") if (run / f"{stage}.pt").exists())
 
 
+# Clips the run's shipped denoiser draws for refit-encoders to invert (their latents are the ones the
+# generator learnt), the last tenth of them to measure it; and how much that weighs.
+ANCHOR_CLIPS = 640
+ANCHOR_WEIGHT = 1.0
+
+
+@torch.no_grad()
+def anchor_latents(cfg: Config, run: Path, prompts: list[str], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Raw frame latents the run's denoiser draws for `prompts` (its student at 4 steps, or its teacher
+    at 8 guided ones): video [n·T, C, s, s] and sound [n, channels, T]."""
+    from .evaluate import Model
+    from .generator import sample
+
+    denoiser, steps, guidance = ("student", 4, 1.0) if (run / "student.pt").exists() else ("generator", 8, 1.5)
+    model = Model(cfg, run, denoiser)
+    if model.generator is None:
+        raise ValueError(f"{run} has no denoiser to draw the latents the encoders must make: restore it from a shipped model first")
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for k in range(0, len(prompts), 32):
+        ids, mask = model.tokenizer.batch(prompts[k : k + 32])
+        noise = torch.randn(len(ids), cfg.frames, cfg.token_dim, generator=gen)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out.append(sample(model.generator, ids, mask, noise, steps, guidance).float() * model.std + model.mean)
+    raw = torch.cat(out)
+    nl, nv, c, side = cfg.video_ae.latent_numbers, cfg.video_numbers, cfg.video_ae.latent_channels, cfg.video_ae.latent_side
+    return raw[:, :, :nl].reshape(-1, c, side, side), raw[:, :, nv:].transpose(1, 2).contiguous()
+
+
 def refit_encoders(cfg: Config, datasets: list[WorldDataset], run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger) -> dict:
     """Fits the video and audio encoders to the run's decoders, which do not change: a shipped model
     holds its decoders, not its encoders (recover.py). Each encoder learns, with its autoencoder
     stage's loss, to make the latent its decoder turns back into the clip; with object slots the
-    video encoder sees what encode gives it, the frames without their balls. `steps` (default the
-    autoencoder stages' own) is the video encoder's, a third as many the audio's; `minutes` is split
-    the same way. The checkpoints stay video-ae.pt and audio-ae.pt, under the config that trained
-    the decoders, and a --steps above the last resumes them."""
+    video encoder sees what encode gives it, the frames without their balls. A decoder may paint
+    the same picture from more than one latent, and the generator learnt the original encoder's:
+    so each encoder also learns to give back the latents the run's shipped denoiser draws, from
+    what the decoder paints of them (ANCHOR_CLIPS clips of training prompts; the error, in the
+    token statistics' units, is logged as val_anchor). `steps` (default the autoencoder stages'
+    own) is the video encoder's, a third as many the audio's; `minutes` is split the same way. The
+    checkpoints stay video-ae.pt and audio-ae.pt, under the config that trained the decoders, and
+    a --steps above the last resumes them."""
     for d in datasets:
         check_dataset(cfg, d, cfg.video_ae.size)
         if cfg.slots and "background" not in d.layers:
@@ -293,6 +326,18 @@ def refit_encoders(cfg: Config, datasets: list[WorldDataset], run: Path, seed: i
             save_atomic({**ckpt, "model": model.state_dict(), "step": 0, "optimizer": None, "extra": {"encoder": "refitting"}}, run / f"{stage}.pt")
         model.decoder.requires_grad_(False)
     splits = [d.split() for d in datasets]
+    prompts = [datasets[d].meta(i)["prompt"] for d, (train, _) in enumerate(splits) for i in train]
+    picked = np.random.default_rng(seed).choice(len(prompts), size=min(ANCHOR_CLIPS, len(prompts)), replace=False)
+    started = time.time()
+    anchor_video, anchor_audio = anchor_latents(cfg, run, [prompts[i] for i in picked], seed)
+    n_val = max(1, len(picked) // 10)
+    stats = np.load(run / "token-stats.npz")
+    nl, nv = cfg.video_ae.latent_numbers, cfg.video_numbers
+    video_std = torch.from_numpy(stats["std"][:nl]).reshape(1, cfg.video_ae.latent_channels, cfg.video_ae.latent_side, cfg.video_ae.latent_side)
+    audio_std = torch.from_numpy(stats["std"][nv:])[None, :, None]
+    log(event="anchors", stage="refit-encoders", clips=len(picked), held_out=n_val, elapsed_s=round(time.time() - started, 1))
+    v_train, v_val = anchor_video[: -n_val * cfg.frames], anchor_video[-n_val * cfg.frames :]
+    a_train, a_val = anchor_audio[:-n_val], anchor_audio[-n_val:]
     v_steps = steps if steps is not None else cfg.video_ae_train.steps
     a_steps = max(1, v_steps // 3)
     v_minutes, a_minutes = (minutes * 0.75, minutes * 0.25) if minutes is not None else (None, None)
@@ -308,19 +353,27 @@ def refit_encoders(cfg: Config, datasets: list[WorldDataset], run: Path, seed: i
 
     val = frames(np.random.default_rng(12345), 64, True)
 
+    def video_anchor(z: torch.Tensor) -> torch.Tensor:
+        """How far the encoder's latent of what the decoder paints from `z` is from `z`, in standard deviations (squared)."""
+        with torch.no_grad():
+            painted = video.decoder(z)
+        return ((video.encoder(painted) - z) / video_std).pow(2).mean()
+
     def video_step() -> torch.Tensor:
         x = frames(loop.rng, tv.batch, False)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             y, z = video(x)
         y = y.float()
-        return (vivid_weight(x, tv.vivid_boost) * ((y - x).abs() + (y - x) ** 2)).mean() + tv.latent_l2 * z.float().pow(2).mean()
+        z_anchor = v_train[torch.from_numpy(loop.rng.choice(len(v_train), size=tv.batch // 2))]
+        return (vivid_weight(x, tv.vivid_boost) * ((y - x).abs() + (y - x) ** 2)).mean() + tv.latent_l2 * z.float().pow(2).mean() + ANCHOR_WEIGHT * video_anchor(z_anchor)
 
     def video_eval() -> dict:
         video.eval()
         with torch.no_grad():
             y, _ = video(val)
+            anchor = video_anchor(v_val).item()
         video.train()
-        return {"val_psnr": psnr(y, val)}
+        return {"val_psnr": psnr(y, val), "val_anchor": round(anchor, 5)}
 
     result = {"video": loop.run(video_step, video_eval, tv.eval_every, tv.checkpoint_minutes, v_minutes)}
     if loop.step >= loop.total:
@@ -337,17 +390,23 @@ def refit_encoders(cfg: Config, datasets: list[WorldDataset], run: Path, seed: i
 
     aval = waves(np.random.default_rng(12345), held, 8)
 
+    def audio_anchor(z: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            wave = audio.decoder(z)
+        return ((audio.encoder(wave) - z) / audio_std).pow(2).mean()
+
     def audio_step() -> torch.Tensor:
         x = waves(aloop.rng, clips, ta.batch)
         y, z = audio(x)
-        return stft_loss(y, x) + envelope_loss(y, x) + ta.waveform_l1 * (y - x).abs().mean() * cfg.audio_ae.gain + ta.latent_l2 * z.pow(2).mean()
+        z_anchor = a_train[torch.from_numpy(aloop.rng.choice(len(a_train), size=ta.batch))]
+        return stft_loss(y, x) + envelope_loss(y, x) + ta.waveform_l1 * (y - x).abs().mean() * cfg.audio_ae.gain + ta.latent_l2 * z.pow(2).mean() + ANCHOR_WEIGHT * audio_anchor(z_anchor)
 
     def audio_eval() -> dict:
         audio.eval()
         with torch.no_grad():
             y, _ = audio(aval)
             snr = 10 * math.log10(aval.pow(2).mean().item() / max((y - aval).pow(2).mean().item(), 1e-12))
-            out = {"val_stft": stft_loss(y, aval).item(), "val_envelope": envelope_loss(y, aval).item(), "val_snr_db": snr}
+            out = {"val_stft": stft_loss(y, aval).item(), "val_envelope": envelope_loss(y, aval).item(), "val_snr_db": snr, "val_anchor": round(audio_anchor(a_val).item(), 5)}
         audio.train()
         return out
 
