@@ -573,6 +573,23 @@ class ProOnTheDraft(unittest.TestCase):
         tsx = REPO / "node_modules" / ".bin" / "tsx"
         checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        # Restored from its folder (Pro ships its teacher), with the encoders of the run it built on.
+        from zoetrope.recover import main as recover_main
+
+        restored = self.tmp / "pro-restored"
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            self.assertEqual(recover_main(["restore", "--config", "tiny-pro", "--model", str(model_dir), "--run", str(restored), "--encoders-from", str(self.base)]), 0)
+        result = json.loads(out.getvalue())
+        self.assertEqual((result["teacher"], result["encoders"], all(result["re_exported_identical"].values())), ("shipped", "trained", True))
+        rounded = lambda state: {k: v.half().float() if v.numel() * 4 >= 4096 else v for k, v in state.items()}  # noqa: E731
+        weights = lambda path, stage: torch.load(path / f"{stage}.pt")["extra"]["ema"] if stage == "generator" else torch.load(path / f"{stage}.pt")["model"]  # noqa: E731
+        for stage in ("generator", "video-upscale"):
+            got = weights(restored, stage)
+            for k, v in rounded(weights(run, stage)).items():
+                self.assertTrue(torch.equal(got[k], v), f"{stage} {k}")
+        encoders = {k: v for k, v in torch.load(self.base / "video-ae.pt")["model"].items() if k.startswith("encoder.")}
+        mine = torch.load(restored / "video-ae.pt")["model"]
+        self.assertTrue(all(torch.equal(mine[k], v) for k, v in encoders.items()))
 
 
 class CameoSlot(unittest.TestCase):
