@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -299,7 +300,10 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
     if verify and not all(same.values()):
         raise RecoveryError(f"the weights read back from {model_dir} do not re-export to its files ({', '.join(r for r, ok in same.items() if not ok)} differ): the code has changed since it was exported")
     shipped_denoiser = "student" if cfg.tier == "draft" else "generator"
-    run.mkdir(parents=True, exist_ok=True)
+    # Written beside RUN and renamed at the end: a restore that stops half-way leaves no half a run.
+    final, run = run, run.with_name(run.name + ".restoring")
+    shutil.rmtree(run, ignore_errors=True)
+    run.mkdir(parents=True)
     (run / "tokenizer.json").write_bytes((model_dir / manifest["tokenizer"]["file"]).read_bytes())
     np.savez(run / "token-stats.npz", mean=model.mean.numpy(), std=model.std.numpy())
     root = root_config(cfg.name)
@@ -337,6 +341,9 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
         "re_exported_identical": same, "generator_weights_no_graph_uses": unused,
     }
     (run / RECOVERED).write_text(json.dumps(result, indent=2) + "\n")
+    if final.exists():
+        final.rmdir()  # empty (checked first)
+    run.rename(final)
     return result
 
 
