@@ -977,6 +977,29 @@ class Recovery(unittest.TestCase):
             ungrow_teacher(pro, cfg)
 
 
+class ShippedModelsRestore(unittest.TestCase):
+    """The shipped Draft and Pro rebuild their training runs from their graphs and the rests committed
+    beside them (model-shards/checkpoints): a change to a graph's code that no longer exports the
+    shipped files, or a rest that no longer fits its model, fails here rather than on the next
+    machine that needs the run."""
+
+    def test_each_shipped_model_restores_byte_for_byte_with_its_rest(self):
+        from zoetrope.recover import main as recover_main
+
+        tmp = Path(tempfile.mkdtemp(prefix="zoetrope-shipped-"))
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        for config, name, teacher in (("draft-cameo", "zoetrope-draft", "the rest"), ("pro", "zoetrope-pro", "shipped")):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                self.assertEqual(recover_main(["restore", "--config", config, "--model", str(REPO / "model-shards" / name), "--run", str(tmp / name)]), 0)
+            result = json.loads(out.getvalue())
+            self.assertEqual(result["re_exported_identical"], {"textEncoder": True, "denoiser": True, "videoDecoder": True, "audioDecoder": True}, name)
+            self.assertTrue(result["teacher"].startswith(teacher), result["teacher"])
+            self.assertEqual(result["encoders"], "refit")
+            self.assertEqual(result["generator_weights_no_graph_uses"], [])
+            self.assertEqual(sorted(p.name for p in (tmp / name).glob("*.pt")), sorted(["audio-ae.pt", "video-ae.pt", "head-locator.pt", "generator.pt"] + (["student.pt"] if name == "zoetrope-draft" else ["video-upscale.pt"])))
+
+
 class Seam(unittest.TestCase):
     """zoetrope.seam: a clip that replays its first half, told from one that goes on."""
 
