@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .train import weights_checkpoint
+
 QUANT = 24.0
 PART_BYTES = 15 * 1024 * 1024
 SMALL_FILES = ("token-stats.npz", "clips.json", "tokenizer.json")
@@ -102,9 +104,7 @@ def receive(src: Path, run: Path) -> dict:
         if not parts:
             continue
         saved = torch.load(io.BytesIO(b"".join(p.read_bytes() for p in parts)), map_location="cpu", weights_only=False)
-        full = lambda sd: {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}  # noqa: E731
-        ckpt = {"config": saved["config"], "stage": stage, "model": full(saved.get("model", saved["ema"])), "optimizer": None, "step": saved["step"], "rng": None, "torch_rng": None, "extra": {"ema": full(saved["ema"])}}
-        torch.save(ckpt, run / f"{stage}.pt")
+        torch.save(weights_checkpoint(saved["config"], stage, saved.get("model", saved["ema"]), saved["step"], saved["ema"]), run / f"{stage}.pt")
         got[stage] = saved["step"]
     if (src / "logs.json").exists():
         for name, text in json.loads((src / "logs.json").read_text()).items():

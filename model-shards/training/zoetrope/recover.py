@@ -46,7 +46,7 @@ from .export import EXTERNAL_MIN_BYTES, GraphExport, export_graph, graph_exports
 from .generator import FlowGenerator
 from .head_locator import locator_for
 from .text import Tokenizer
-from .train import save_atomic
+from .train import encoder_state, load_stage, save_atomic, weights_checkpoint
 from .video_ae import FrameAutoencoder, UpscaleDecoder
 
 REST_FORMAT = 1
@@ -166,11 +166,13 @@ def rest_path(model_dir: Path, manifest: dict) -> Path:
     return model_dir.parent / "checkpoints" / f"{manifest['id']}.npz"
 
 
-def shipped_manifest(model_dir: Path) -> dict:
+def shipped_manifest(model_dir: Path) -> tuple[dict, str]:
+    """The model folder's manifest, and its sha256 (what ties a rest to it)."""
     path = model_dir / "manifest.json"
     if not path.exists():
         raise RecoveryError(f"{model_dir} has no manifest.json: pass a model folder written by npm run export")
-    return json.loads(path.read_text())
+    raw = path.read_bytes()
+    return json.loads(raw), hashlib.sha256(raw).hexdigest()
 
 
 def modules_for(cfg: Config, vocab: int) -> SimpleNamespace:
@@ -190,7 +192,7 @@ ALL_GRAPHS = ("textEncoder", "denoiser", "videoDecoder", "audioDecoder")
 def read_model(cfg: Config, model_dir: Path, roles: tuple[str, ...] = ALL_GRAPHS) -> tuple[SimpleNamespace, dict]:
     """`cfg`'s modules with every weight the model folder's graphs (those of `roles`) use; the keys
     read, per graph."""
-    manifest = shipped_manifest(model_dir)
+    manifest, _ = shipped_manifest(model_dir)
     tokens = manifest["tokens"]
     if (tokens["frames"], tokens["videoNumbers"], tokens["audioNumbers"]) != (cfg.frames, cfg.video_numbers, cfg.audio_ae.latent_channels):
         raise RecoveryError(f"{model_dir} makes {tokens['frames']} frames of {tokens['videoNumbers']} + {tokens['audioNumbers']} numbers; config {cfg.name} makes {cfg.frames} of {cfg.video_numbers} + {cfg.audio_ae.latent_channels}: pass the config it was trained with")
@@ -215,7 +217,7 @@ def read_model(cfg: Config, model_dir: Path, roles: tuple[str, ...] = ALL_GRAPHS
 
 def verify_export(model: SimpleNamespace, cfg: Config, model_dir: Path) -> dict[str, bool]:
     """Re-exports each graph from `model` as the shipped folder's was (float16) and compares the files."""
-    manifest = shipped_manifest(model_dir)
+    manifest, _ = shipped_manifest(model_dir)
     fp16 = any(name.endswith("__f16") for name in (i.name for i in onnx.load(str(model_dir / manifest["graphs"]["denoiser"]["file"]), load_external_data=False).graph.initializer))
     same = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -250,12 +252,6 @@ def ungrow_teacher(pro: FlowGenerator, cfg: Config) -> dict:
     return out
 
 
-def stage_ckpt(config: str, stage: str, state: dict, step: int, ema: bool, extra: dict | None = None) -> dict:
-    """A checkpoint as train.Loop writes it, without optimiser state: training resumes with a fresh one."""
-    full = {k: v.detach().clone().float() if v.is_floating_point() else v.detach().clone() for k, v in state.items()}
-    return {"config": config, "stage": stage, "model": full, "optimizer": None, "step": step, "rng": None, "torch_rng": None, "extra": {"ema": {k: v.clone() for k, v in full.items()}, **(extra or {})} if ema else dict(extra or {})}
-
-
 def read_rest(path: Path, manifest_sha: str) -> tuple[dict, dict[str, dict[str, torch.Tensor]]]:
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(bytes(z["meta.json"]).decode())
@@ -275,8 +271,7 @@ def read_rest(path: Path, manifest_sha: str) -> tuple[dict, dict[str, dict[str, 
 def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_from: Path | None, verify: bool = True, encoders_from: Path | None = None) -> dict:
     if run.exists() and any(run.iterdir()):
         raise RecoveryError(f"{run} is not empty: restore into a new --run folder")
-    manifest = shipped_manifest(model_dir)
-    manifest_sha = hashlib.sha256((model_dir / "manifest.json").read_bytes()).hexdigest()
+    manifest, manifest_sha = shipped_manifest(model_dir)
     if rest is not None and teacher_from is not None:
         raise RecoveryError("pass --rest or --teacher-from, not both: a rest already holds the teacher")
     if rest is None and teacher_from is None:
@@ -287,14 +282,12 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
     if encoders_from is not None:
         if "video-encoder" in parts:
             raise RecoveryError(f"the rest {rest} has the encoders already: pass --encoders-from only without one")
-        from .train import load_stage
-
         for stage, part in (("video-ae", "video-encoder"), ("audio-ae", "audio-encoder")):
             ckpt = load_stage(encoders_from, stage, cfg)
-            if ckpt.get("extra", {}).get("encoder") in ("untrained", "refitting"):
+            if encoder_state(ckpt) in ("untrained", "refitting"):
                 raise RecoveryError(f"{encoders_from}/{stage}.pt has no fitted encoder: run --stage refit-encoders on it to the end first")
             parts[part] = {k.removeprefix("encoder."): v for k, v in ckpt["model"].items() if k.startswith("encoder.")}
-            meta["encoders"] = "refit" if ckpt.get("extra", {}).get("encoder") == "refit" else "trained"
+            meta["encoders"] = encoder_state(ckpt)
     model, read = read_model(cfg, model_dir)
     same = verify_export(model, cfg, model_dir) if verify else {}
     if verify and not all(same.values()):
@@ -314,25 +307,29 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
         encoders = meta["encoders"]
     video = model.video
     if cfg.upscale > 1:
-        save_atomic(stage_ckpt(cfg.name, "video-upscale", video.decoder.state_dict(), 0, False), run / "video-upscale.pt")
+        save_atomic(weights_checkpoint(cfg.name, "video-upscale", video.decoder.state_dict(), 0), run / "video-upscale.pt")
         video = FrameAutoencoder(cfg.video_ae)
         video.decoder = model.video.decoder.base
         video.encoder = model.video.encoder
-    save_atomic(stage_ckpt(root, "video-ae", video.state_dict(), 0, False, {"encoder": encoders}), run / "video-ae.pt")
-    save_atomic(stage_ckpt(root, "audio-ae", model.audio.state_dict(), 0, False, {"encoder": encoders}), run / "audio-ae.pt")
+    save_atomic(weights_checkpoint(root, "video-ae", video.state_dict(), 0, extra={"encoder": encoders}), run / "video-ae.pt")
+    save_atomic(weights_checkpoint(root, "audio-ae", model.audio.state_dict(), 0, extra={"encoder": encoders}), run / "audio-ae.pt")
     if model.locator is not None:
         # Saved under the config that trains it (draft-cameo; Pro shares it, train.SHARED_STAGES).
         trained_by = next(n for n in reversed(lineage(cfg.name)) if get_config(n).head_locator)
-        save_atomic(stage_ckpt(trained_by, "head-locator", model.locator.state_dict(), 0, True), run / "head-locator.pt")
-    save_atomic(stage_ckpt(cfg.name, shipped_denoiser, model.generator.state_dict(), 0, True), run / f"{shipped_denoiser}.pt")
+        state = model.locator.state_dict()
+        save_atomic(weights_checkpoint(trained_by, "head-locator", state, 0, state), run / "head-locator.pt")
+    # The graphs hold the EMA weights (what is sampled); training goes on from them too.
+    state = model.generator.state_dict()
+    save_atomic(weights_checkpoint(cfg.name, shipped_denoiser, state, 0, state), run / f"{shipped_denoiser}.pt")
     teacher = "shipped" if shipped_denoiser == "generator" else None
     if "generator" in parts:
-        save_atomic(stage_ckpt(cfg.name, "generator", parts["generator"], int(meta.get("steps", {}).get("generator", 0)), True), run / "generator.pt")
+        save_atomic(weights_checkpoint(cfg.name, "generator", parts["generator"], int(meta.get("steps", {}).get("generator", 0)), parts["generator"]), run / "generator.pt")
         teacher = f"the rest {rest}"
     elif teacher_from is not None:
         pro_cfg = get_config(json.loads((teacher_from / "manifest.json").read_text())["id"].removeprefix("zoetrope-"))
         pro, _ = read_model(pro_cfg, teacher_from, ("textEncoder", "denoiser"))
-        save_atomic(stage_ckpt(cfg.name, "generator", ungrow_teacher(pro.generator, cfg), 0, True), run / "generator.pt")
+        state = ungrow_teacher(pro.generator, cfg)
+        save_atomic(weights_checkpoint(cfg.name, "generator", state, 0, state), run / "generator.pt")
         teacher = f"ungrown from {teacher_from}"
     unused = sorted(k for k, _ in model.generator.state_dict().items() if not any(f"generator.{k}" in keys for keys in read.values()))
     result = {
@@ -349,13 +346,10 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
 
 def pack(cfg: Config, model_dir: Path, run: Path, out: Path) -> dict:
     """What `run` holds beyond the model's graphs (the Draft's teacher; the encoders), for restore."""
-    from .train import load_stage
-
-    manifest = shipped_manifest(model_dir)
-    manifest_sha = hashlib.sha256((model_dir / "manifest.json").read_bytes()).hexdigest()
+    manifest, manifest_sha = shipped_manifest(model_dir)
     video = load_stage(run, "video-ae", cfg)
     audio = load_stage(run, "audio-ae", cfg)
-    if any(ckpt.get("extra", {}).get("encoder") in ("untrained", "refitting") for ckpt in (video, audio)):
+    if any(encoder_state(ckpt) in ("untrained", "refitting") for ckpt in (video, audio)):
         raise RecoveryError(f"{run}'s encoders are not fitted yet (restored without a rest): train --stage refit-encoders to the end first")
     parts = {
         "video-encoder": {k.removeprefix("encoder."): v for k, v in video["model"].items() if k.startswith("encoder.")},
@@ -368,8 +362,7 @@ def pack(cfg: Config, model_dir: Path, run: Path, out: Path) -> dict:
         steps["generator"] = gen["step"]
     # float16 where the export would store a weight so (export.EXTERNAL_MIN_BYTES), small tensors as they are.
     arrays = {f"{part}/{k}": (v.half() if v.is_floating_point() and v.numel() * 4 >= EXTERNAL_MIN_BYTES else v).numpy() for part, state in parts.items() for k, v in state.items()}
-    # "trained": with their decoders, in the run that made the model; "refit": to its decoders, after.
-    encoders = "refit" if video.get("extra", {}).get("encoder") == "refit" else "trained"
+    encoders = encoder_state(video)  # "trained" with the decoders, or "refit" to them after
     meta = {"format": REST_FORMAT, "model": manifest["id"], "version": manifest["version"], "config": cfg.name, "manifest_sha256": manifest_sha, "parts": sorted(parts), "steps": steps, "encoders": encoders}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.npz")
@@ -398,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             opt = lambda value: Path(value) if value else None  # noqa: E731
             result = restore(cfg, model_dir, run, opt(args.rest), opt(args.teacher_from), not args.no_verify, opt(args.encoders_from))
         else:
-            out = Path(args.out) if args.out else rest_path(model_dir, shipped_manifest(model_dir))
+            out = Path(args.out) if args.out else rest_path(model_dir, shipped_manifest(model_dir)[0])
             result = pack(cfg, model_dir, run, out)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from .audio_ae import AudioAutoencoder, envelope_loss, pcm_to_unit, stft_loss
-from .configs import Config, adds_head_slot, get_config, lineage, root_config
+from .configs import AudioAETrain, Config, VideoAETrain, adds_head_slot, get_config, lineage, root_config
 from .data import DatasetError, WorldDataset
 from .distill import distill_student, make_pairs
 from .generator import FlowGenerator, drop_prompt, generator_for, grow
@@ -81,6 +81,14 @@ def load_stage(run: Path, stage: str, cfg: Config) -> dict:
     if ckpt["config"] != cfg.name and not shared:
         raise ValueError(f"{path} was trained with config {ckpt['config']!r}, not {cfg.name!r}: use another --run folder")
     return ckpt
+
+
+def weights_checkpoint(config: str, stage: str, model: dict, step: int, ema: dict | None = None, extra: dict | None = None) -> dict:
+    """A checkpoint as Loop writes it, with weights (float32) and no optimiser state or random
+    streams: what comes back from a GPU machine (carry.py) or out of a shipped model (recover.py).
+    Training resumes from it with a fresh optimiser."""
+    full = lambda sd: {k: v.detach().clone().float() if v.is_floating_point() else v.detach().clone() for k, v in sd.items()}  # noqa: E731
+    return {"config": config, "stage": stage, "model": full(model), "optimizer": None, "step": step, "rng": None, "torch_rng": None, "extra": ({"ema": full(ema)} if ema is not None else {}) | (extra or {})}
 
 
 class Loop:
@@ -200,6 +208,26 @@ def refuse_shared(cfg: Config, stage: str) -> None:
         raise ValueError(f"config {cfg.name} uses a trained {cfg.shares} run's autoencoders and trains no {stage} of its own: start with --stage encode --base RUN")
 
 
+def video_ae_loss(model: FrameAutoencoder, x: torch.Tensor, t: VideoAETrain) -> torch.Tensor:
+    """The video autoencoder's loss on frames `x` in [-1, 1]: L1 + L2, vivid pixels weighted up, and a
+    small penalty on the latent's size."""
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, z = model(x)
+    y = y.float()
+    return (vivid_weight(x, t.vivid_boost) * ((y - x).abs() + (y - x) ** 2)).mean() + t.latent_l2 * z.float().pow(2).mean()
+
+
+def audio_ae_loss(model: AudioAutoencoder, x: torch.Tensor, t: AudioAETrain) -> torch.Tensor:
+    """The audio autoencoder's loss on waves `x`: spectra, envelope, some waveform L1, the latent's size."""
+    y, z = model(x)
+    return stft_loss(y, x) + envelope_loss(y, x) + t.waveform_l1 * (y - x).abs().mean() * model.cfg.gain + t.latent_l2 * z.pow(2).mean()
+
+
+def audio_metrics(y: torch.Tensor, val: torch.Tensor) -> dict:
+    snr = 10 * math.log10(val.pow(2).mean().item() / max((y - val).pow(2).mean().item(), 1e-12))
+    return {"val_stft": stft_loss(y, val).item(), "val_envelope": envelope_loss(y, val).item(), "val_snr_db": snr}
+
+
 def train_video_ae(cfg: Config, data: WorldDataset, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger) -> dict:
     refuse_shared(cfg, "video-ae")
     check_dataset(cfg, data)
@@ -211,12 +239,7 @@ def train_video_ae(cfg: Config, data: WorldDataset, run: Path, seed: int, minute
     val = to_unit(torch.from_numpy(data.frame_batch(np.random.default_rng(12345), val_clips, 64)))
 
     def train_step() -> torch.Tensor:
-        x = to_unit(torch.from_numpy(data.frame_batch(loop.rng, train_clips, t.batch)))
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            y, z = model(x)
-        y = y.float()
-        w = vivid_weight(x, t.vivid_boost)
-        return (w * ((y - x).abs() + (y - x) ** 2)).mean() + t.latent_l2 * z.float().pow(2).mean()
+        return video_ae_loss(model, to_unit(torch.from_numpy(data.frame_batch(loop.rng, train_clips, t.batch))), t)
 
     def evaluate() -> dict:
         model.eval()
@@ -244,26 +267,28 @@ def train_audio_ae(cfg: Config, data: WorldDataset, run: Path, seed: int, minute
     val = audio_batch(data, np.random.default_rng(12345), val_clips, 8)
 
     def train_step() -> torch.Tensor:
-        x = audio_batch(data, loop.rng, train_clips, t.batch)
-        y, z = model(x)
-        return stft_loss(y, x) + envelope_loss(y, x) + t.waveform_l1 * (y - x).abs().mean() * cfg.audio_ae.gain + t.latent_l2 * z.pow(2).mean()
+        return audio_ae_loss(model, audio_batch(data, loop.rng, train_clips, t.batch), t)
 
     def evaluate() -> dict:
         model.eval()
         with torch.no_grad():
-            y, _ = model(val)
-            spectral = stft_loss(y, val).item()
-            envelope = envelope_loss(y, val).item()
-            snr = 10 * math.log10(val.pow(2).mean().item() / max((y - val).pow(2).mean().item(), 1e-12))
+            result = audio_metrics(model(val)[0], val)
         model.train()
-        return {"val_stft": spectral, "val_envelope": envelope, "val_snr_db": snr}
+        return result
 
     return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes)
 
 
+def encoder_state(ckpt: dict) -> str:
+    """Where an autoencoder checkpoint's encoder stands: "trained" with its decoder; for a run restored
+    from a shipped model (recover.py), "untrained" until refit-encoders, "refitting" part of the way,
+    "refit" once done."""
+    return ckpt.get("extra", {}).get("encoder", "trained")
+
+
 def encoders_untrained(run: Path) -> bool:
     """Whether the run's encoders were never fitted: a run restored from a shipped model without its rest."""
-    return any(torch.load(run / f"{stage}.pt", map_location="cpu", weights_only=False).get("extra", {}).get("encoder") == "untrained" for stage in ("video-ae", "audio-ae") if (run / f"{stage}.pt").exists())
+    return any(encoder_state(torch.load(run / f"{stage}.pt", map_location="cpu", weights_only=False)) == "untrained" for stage in ("video-ae", "audio-ae") if (run / f"{stage}.pt").exists())
 
 
 # Clips the run's shipped denoiser draws for refit-encoders to invert (their latents are the ones the
@@ -317,10 +342,9 @@ def refit_encoders(cfg: Config, datasets: list[WorldDataset], run: Path, seed: i
     audio = AudioAutoencoder(cfg.audio_ae)
     for model, stage in ((video, "video-ae"), (audio, "audio-ae")):
         ckpt = load_stage(run, stage, cfg)
-        fitting = ckpt.get("extra", {}).get("encoder") in ("untrained", "refitting")
-        if not fitting and ckpt.get("extra", {}).get("encoder") != "refit":
+        if encoder_state(ckpt) == "trained":
             raise ValueError(f"{run}/{stage}.pt has the encoder its decoder was trained with: there is nothing to refit (only a run restored from a shipped model without its rest needs it)")
-        if ckpt.get("extra", {}).get("encoder") == "untrained":
+        if encoder_state(ckpt) == "untrained":
             # Start from fresh weights, not the placeholder the restore wrote, then keep the decoder.
             model.decoder.load_state_dict({k.removeprefix("decoder."): v for k, v in ckpt["model"].items() if k.startswith("decoder.")})
             save_atomic({**ckpt, "model": model.state_dict(), "step": 0, "optimizer": None, "extra": {"encoder": "refitting"}}, run / f"{stage}.pt")
@@ -360,12 +384,8 @@ def refit_encoders(cfg: Config, datasets: list[WorldDataset], run: Path, seed: i
         return ((video.encoder(painted) - z) / video_std).pow(2).mean()
 
     def video_step() -> torch.Tensor:
-        x = frames(loop.rng, tv.batch, False)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            y, z = video(x)
-        y = y.float()
-        z_anchor = v_train[torch.from_numpy(loop.rng.choice(len(v_train), size=tv.batch // 2))]
-        return (vivid_weight(x, tv.vivid_boost) * ((y - x).abs() + (y - x) ** 2)).mean() + tv.latent_l2 * z.float().pow(2).mean() + ANCHOR_WEIGHT * video_anchor(z_anchor)
+        loss = video_ae_loss(video, frames(loop.rng, tv.batch, False), tv)
+        return loss + ANCHOR_WEIGHT * video_anchor(v_train[torch.from_numpy(loop.rng.choice(len(v_train), size=tv.batch // 2))])
 
     def video_eval() -> dict:
         video.eval()
@@ -396,17 +416,13 @@ def refit_encoders(cfg: Config, datasets: list[WorldDataset], run: Path, seed: i
         return ((audio.encoder(wave) - z) / audio_std).pow(2).mean()
 
     def audio_step() -> torch.Tensor:
-        x = waves(aloop.rng, clips, ta.batch)
-        y, z = audio(x)
-        z_anchor = a_train[torch.from_numpy(aloop.rng.choice(len(a_train), size=ta.batch))]
-        return stft_loss(y, x) + envelope_loss(y, x) + ta.waveform_l1 * (y - x).abs().mean() * cfg.audio_ae.gain + ta.latent_l2 * z.pow(2).mean() + ANCHOR_WEIGHT * audio_anchor(z_anchor)
+        loss = audio_ae_loss(audio, waves(aloop.rng, clips, ta.batch), ta)
+        return loss + ANCHOR_WEIGHT * audio_anchor(a_train[torch.from_numpy(aloop.rng.choice(len(a_train), size=ta.batch))])
 
     def audio_eval() -> dict:
         audio.eval()
         with torch.no_grad():
-            y, _ = audio(aval)
-            snr = 10 * math.log10(aval.pow(2).mean().item() / max((y - aval).pow(2).mean().item(), 1e-12))
-            out = {"val_stft": stft_loss(y, aval).item(), "val_envelope": envelope_loss(y, aval).item(), "val_snr_db": snr, "val_anchor": round(audio_anchor(a_val).item(), 5)}
+            out = {**audio_metrics(audio(aval)[0], aval), "val_anchor": round(audio_anchor(a_val).item(), 5)}
         audio.train()
         return out
 
