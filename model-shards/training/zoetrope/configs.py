@@ -90,6 +90,19 @@ class HeadLocatorTrain:
 
 
 @dataclass(frozen=True)
+class TrackRefinerTrain:
+    batch: int = 256
+    lr: float = 2e-3
+    warmup_steps: int = 200
+    steps: int = 6_000
+    ema: float = 0.999
+    width: int = 64
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 1)
+    eval_every: int = 500
+    checkpoint_minutes: float = 5.0
+
+
+@dataclass(frozen=True)
 class Config:
     name: str
     size: int
@@ -124,6 +137,10 @@ class Config:
     # the figure the latent draws. Shared by a config built on this one (Pro on draft-cameo).
     head_locator: bool = False
     head_locator_train: HeadLocatorTrain = field(default_factory=HeadLocatorTrain)
+    # The generated ball tracks go through a learnt prior of the world's motion before they are
+    # smoothed and painted (track_refiner.py): rounded landings become falls that meet the floor.
+    track_refiner: bool = False
+    track_refiner_train: TrackRefinerTrain = field(default_factory=TrackRefinerTrain)
 
     @property
     def slot_count(self) -> int:
@@ -199,8 +216,13 @@ def with_head_slot(base: str, **train) -> Config:
     return replace(b, name=f"{base}-cameo", shares=base, head_slot=True, head_locator=True, generator=generator, generator_train=replace(b.generator_train, bench_every=0, **train))
 
 
-CONFIGS["draft-cameo"] = with_head_slot("draft", lr=2e-4, warmup_steps=50)
-CONFIGS["tiny-cameo"] = replace(with_head_slot("tiny"), head_locator_train=HeadLocatorTrain(batch=32, warmup_steps=2, steps=4, width=8, layers=2, eval_every=2, checkpoint_minutes=0.0))
+CONFIGS["draft-cameo"] = replace(with_head_slot("draft", lr=2e-4, warmup_steps=50), track_refiner=True)
+CONFIGS["tiny-cameo"] = replace(
+    with_head_slot("tiny"),
+    head_locator_train=HeadLocatorTrain(batch=32, warmup_steps=2, steps=4, width=8, layers=2, eval_every=2, checkpoint_minutes=0.0),
+    track_refiner=True,
+    track_refiner_train=TrackRefinerTrain(batch=32, warmup_steps=2, steps=4, width=8, dilations=(1, 2), eval_every=2, checkpoint_minutes=0.0),
+)
 
 
 # Pro, for server GPUs: 256² frames, 4 s, a deeper generator sampled with more steps. It builds on the
@@ -223,6 +245,8 @@ CONFIGS["pro"] = replace(
     generator=replace(CONFIGS["draft-cameo"].generator, frames=48, depth=8),
     generator_train=GeneratorTrain(batch=8, lr=2e-4, warmup_steps=50, steps=20_000, slot_weight=8.0, audio_weight=4.0, eval_every=100, bench_every=0),
     video_upscale_train=VideoAETrain(batch=8, lr=5e-4, warmup_steps=50, steps=6_000, eval_every=100),
+    # Pro 0.3.0's decoder paints the tracks as they come; the refiner is the Draft's since 0.5.0.
+    track_refiner=False,
 )
 # The same construction on the tiny config, so the tests build a Pro the way Pro is built.
 CONFIGS["tiny-pro"] = replace(
@@ -236,6 +260,7 @@ CONFIGS["tiny-pro"] = replace(
     generator=replace(CONFIGS["tiny-cameo"].generator, frames=24, depth=3),
     generator_train=replace(CONFIGS["tiny-cameo"].generator_train, bench_every=0),
     video_upscale_train=VideoAETrain(batch=4, lr=1e-3, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
+    track_refiner=False,
 )
 
 

@@ -27,6 +27,7 @@ from .head_locator import HeadLocator, load_head_locator
 from .noise import gaussian_noise
 from .slots import SLOT_NUMBERS, clip_slots, composite, paint_face, smooth_tracks
 from .text import Tokenizer
+from .track_refiner import TrackRefiner, load_track_refiner, refine_tracks
 from .train import load_stage, upscale_decoder
 from .video_ae import FrameAutoencoder, to_unit
 
@@ -58,18 +59,25 @@ def head_track(cfg: Config, x: torch.Tensor, locator: HeadLocator | None = None)
     return smooth_tracks(head[:, None])[:, 0]
 
 
-def decode_video(cfg: Config, video: FrameAutoencoder, x: torch.Tensor, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None, locator: HeadLocator | None = None) -> torch.Tensor:
+def decode_video(cfg: Config, video: FrameAutoencoder, x: torch.Tensor, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None, locator: HeadLocator | None = None, refiner: TrackRefiner | None = None) -> torch.Tensor:
     """Raw (de-normalised) frame tokens [T, D] → RGB frames [T, S, S, 3] in [0, 1]: the latent through
-    the decoder, then, with object slots, each ball painted over it along its smoothed track
-    (slots.smooth_tracks, which looks TRACK_CONTEXT frames either way: the engine decodes a preview
-    frame with that many neighbours on each side), then, with a head slot and a cameo (`appearance`
+    the decoder, then, with object slots, each ball painted over it along its track, refined by the
+    learnt prior of the world's motion (track_refiner.py, Config.track_refiner, which sees
+    refiner.receptive_field frames either way) and then smoothed (slots.smooth_tracks, which looks
+    TRACK_CONTEXT frames either way: the engine decodes a preview frame with neighbours enough for
+    both), then, with a head slot and a cameo (`appearance`
     [side, side, 3] in [0, 1], `cameo` [1] = 1), the cameo's face on the head (slots.paint_face),
     where head_track puts it, lit by the light the head locator reads. The exported video decoder
     graph is this function."""
     nl, c, s = cfg.video_ae.latent_numbers, cfg.video_ae.latent_channels, cfg.video_ae.latent_side
     rgb = ((video.decoder(x[:, :nl].reshape(-1, c, s, s)) + 1) * 0.5).clamp(0, 1).permute(0, 2, 3, 1)
     if cfg.slots:
-        slots = smooth_tracks(x[:, nl : cfg.video_numbers].reshape(-1, cfg.slot_count, SLOT_NUMBERS))
+        slots = x[:, nl : cfg.video_numbers].reshape(-1, cfg.slot_count, SLOT_NUMBERS)
+        if cfg.track_refiner:
+            if refiner is None:
+                raise ValueError(f"config {cfg.name} refines the generated ball tracks: load the run's track refiner")
+            slots = refine_tracks(refiner, slots, cfg.slots)
+        slots = smooth_tracks(slots)
         rgb = composite(rgb, slots[:, : cfg.slots])
         if cfg.head_slot and appearance is not None:
             rgb = paint_face(rgb, head_track(cfg, x, locator), appearance, cameo if cameo is not None else torch.ones(1), lit=cfg.head_locator)
@@ -100,6 +108,7 @@ class Model:
         self.audio = AudioAutoencoder(cfg.audio_ae)
         self.audio.load_state_dict(load_stage(run, "audio-ae", cfg)["model"])
         self.locator = load_head_locator(cfg, run) if cfg.head_locator else None
+        self.refiner = load_track_refiner(cfg, run) if cfg.track_refiner else None
         self.video.eval()
         self.audio.eval()
         self.tokenizer = Tokenizer.load(run / "tokenizer.json")
@@ -122,7 +131,7 @@ class Model:
             raise ValueError(f"config {self.cfg.name} has no head slot to paint a cameo's face on")
         x = tokens * self.std + self.mean
         face = torch.from_numpy(np.asarray(appearance, dtype=np.float32) / 255.0) if appearance is not None else None
-        frames = (decode_video(self.cfg, self.video, x, face, locator=self.locator) * 255).round().to(torch.uint8).numpy()
+        frames = (decode_video(self.cfg, self.video, x, face, locator=self.locator, refiner=self.refiner) * 255).round().to(torch.uint8).numpy()
         wave = self.audio.decoder(x[:, self.cfg.video_numbers :].transpose(0, 1)[None])[0]
         pcm = (wave.clamp(-1, 1) * 32767).round().to(torch.int16).numpy()
         return frames, pcm

@@ -72,9 +72,10 @@ class VideoDecoderGraph(nn.Module):
         self.register_buffer("mean", model.mean[: self.nv].clone())
         self.register_buffer("std", model.std[: self.nv].clone())
         self.locator = model.locator
+        self.refiner = model.refiner
 
     def forward(self, tokens: torch.Tensor, appearance: torch.Tensor | None = None, cameo: torch.Tensor | None = None) -> torch.Tensor:
-        return decode_video(self.cfg, self.video, tokens[:, : self.nv] * self.std + self.mean, appearance, cameo, self.locator)
+        return decode_video(self.cfg, self.video, tokens[:, : self.nv] * self.std + self.mean, appearance, cameo, self.locator, self.refiner)
 
 
 class AudioDecoderGraph(nn.Module):
@@ -316,7 +317,7 @@ def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str,
     if model.generator is None:
         raise ValueError(f"{run} has no {denoiser} checkpoint: train --stage {denoiser} first")
     if fp16:
-        for module in (model.generator, model.video, model.audio, model.locator):
+        for module in (model.generator, model.video, model.audio, model.locator, model.refiner):
             if module is not None:
                 round_weights_to_float16(module)
     out.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from .configs import Config, adds_head_slot, get_config, lineage
 from .evaluate import Model
 from .export import DenoiserGraph
 from .slots import APPEARANCE_SIDE, SLOT_FIELDS, SLOT_NUMBERS
+from .track_refiner import MAX_BLUR_FRAMES
 from .video_ae import flops_per_frame
 
 
@@ -99,6 +100,26 @@ def locator_text(cfg: Config, run: Path, model: Model) -> str:
     return (f" The face goes where the frame's own latent draws the head, not on the generated head slot (which can drift off the figure): a head locator in the video decoder ({params / 1e3:.0f} k parameters, `zoetrope/head_locator.py`: a soft-argmax over the latent's cells, trained on the run's tokens against the world's head tracks) reads it frame by frame, smoothed over time like the balls. It also reads the light the scene is lit by (the time of day's level and the colour temperature's tint, from each clip's meta), and the face is multiplied by it, as the world lights everything it draws.{measured}")
 
 
+def refiner_text(run: Path, model: Model) -> str:
+    """The card's words on the track refiner and how well it undoes a blur on held-out tracks (from
+    its training log)."""
+    if model.refiner is None:
+        return ""
+    log = run / "track-refiner.log.jsonl"
+    end = next((e for e in map(json.loads, reversed(log.read_text().splitlines())) if e.get("event") == "end"), None) if log.exists() else None
+    params = sum(p.numel() for p in model.refiner.parameters())
+    measured = f" On held-out tracks blurred by up to {MAX_BLUR_FRAMES:g} frames it brings a ball a mean {end['val_px']} px from the world's (the blurred track: {end['input_px']} px) and its acceleration to {end['val_acc_px']} px/frame² (blurred: {end['input_acc_px']})." if end and "val_px" in end else ""
+    return (f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's: it learnt from the run's own tracks, blurred along time, to give back the world's, so a landing the generator rounds becomes a fall that meets the floor. It moves only where a ball is; presence, size and colour pass through.{measured}")
+
+
+def restored_text(run: Path) -> str:
+    """The card's words on a run rebuilt from a shipped model (recover.py): its stage logs hold only
+    what it trained since, so the card says where the rest of the compute is recorded."""
+    restored = json.loads((run / "recovered.json").read_text())
+    return (f"This run was rebuilt from {restored['model']} {restored['version']}'s graphs and the rest beside them (`npm run recover -- restore`), so the table holds only the stages it ran since "
+            f"(encode and refit-encoders refit the encoders that the graphs do not hold). The stages that trained the rest are in {restored['version']}'s card, kept in `model-shards/training/reports/{restored['model']}-{restored['version']}-compute.md`.")
+
+
 def trained_only_text(run: Path) -> str:
     """The card's words on a generator trained in part (`--train-only`), from its training log."""
     log = run / "generator.log.jsonl"
@@ -158,14 +179,15 @@ def main(argv: list[str] | None = None) -> int:
     params = {
         "text encoder": text_params,
         "denoiser": sum(p.numel() for p in g.parameters()) - text_params,
-        "video decoder": sum(p.numel() for p in model.video.decoder.parameters()) + (sum(p.numel() for p in model.locator.parameters()) if model.locator is not None else 0),
+        "video decoder": sum(p.numel() for m in (model.video.decoder, model.locator, model.refiner) if m is not None for p in m.parameters()),
         "audio decoder": sum(p.numel() for p in model.audio.decoder.parameters()),
     }
     latent = torch.zeros(1, cfg.video_ae.latent_channels, cfg.video_ae.latent_side, cfg.video_ae.latent_side)
     flops = {
         "text encoder": count_flops(g.text, ids, prompt_mask) + (count_flops(g.appearance, torch.zeros(1, side, side, 3)) if side else 0),
         "denoiser (one pass)": count_flops(DenoiserGraph(model), torch.zeros(1, T, D), torch.ones(1), text, pooled, mask),
-        "video decoder (whole clip)": (flops_per_frame(model.video.decoder, latent) + (count_flops(model.locator, latent) if model.locator is not None else 0)) * T,
+        "video decoder (whole clip)": (flops_per_frame(model.video.decoder, latent) + (count_flops(model.locator, latent) if model.locator is not None else 0)) * T
+        + (count_flops(model.refiner, torch.zeros(cfg.slots, T, 2), torch.ones(cfg.slots, T)) if model.refiner is not None else 0),
         "audio decoder (whole clip)": count_flops(model.audio.decoder, torch.zeros(1, cfg.audio_ae.latent_channels, T)),
     }
     steps = manifest["sampler"]["steps"]
@@ -197,11 +219,17 @@ def main(argv: list[str] | None = None) -> int:
     cameo_data = None
     base_data = None
     if cfg.shares:
-        # Built on a trained run of another config (Pro on the Draft): that run's stages, then this one's.
-        base = Path(json.loads((run / "base.json").read_text())["base"])
-        minutes = chain_minutes(run, cfg.name)
-        base_clips = json.loads((base / "clips.json").read_text())
-        base_data = (len(base_clips["clips"]), base_clips["train"])
+        if (run / "base.json").exists():
+            # Built on a trained run of another config (Pro on the Draft): that run's stages, then this one's.
+            base = Path(json.loads((run / "base.json").read_text())["base"])
+            minutes = chain_minutes(run, cfg.name)
+            base_clips = json.loads((base / "clips.json").read_text())
+            base_data = (len(base_clips["clips"]), base_clips["train"])
+        elif (run / "recovered.json").exists():
+            # Rebuilt from a shipped model (recover.py): its own stages alone (restored_text says where the rest are).
+            minutes = {f"{cfg.name} {k}": v for k, v in minutes.items()}
+        else:
+            raise ValueError(f"{run} has no base.json: config {cfg.name} builds on a {cfg.shares} run (encode --base RUN), or on a model restored with npm run recover -- restore")
         own_clips = json.loads((run / "clips.json").read_text())
         run_data = (len(own_clips["clips"]), own_clips["train"])
         cameo_seeds_list = sorted(int(c["seed"]) for c in own_clips["clips"] if c.get("dataset") and Path(c["dataset"]).resolve() != Path(args.data).resolve())
@@ -225,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- **Video latent**: a per-frame conv autoencoder, {cfg.video_ae.size}×{cfg.video_ae.size}×3 ↔ {cfg.video_ae.latent_side}×{cfg.video_ae.latent_side}×{cfg.video_ae.latent_channels}"
         + (f" (the {cfg.shares} model's, shared); the video decoder paints it at {cfg.size}×{cfg.size}: the {cfg.shares} decoder's picture upsampled bilinearly plus a correction from its finest features (`UpscaleDecoder`, trained on {cfg.size}² frames by the video-upscale stage)" if cfg.upscale > 1 else "")
-        + (f", of each frame *without its balls*; the balls are {cfg.slots} object slots of {SLOT_NUMBERS} numbers per frame ({', '.join(SLOT_FIELDS)}), in the order the prompt names them, painted by the video decoder as anti-aliased discs over the decoded background along tracks smoothed where they barely bend (`zoetrope/slots.py`)." if cfg.slots else "."),
+        + (f", of each frame *without its balls*; the balls are {cfg.slots} object slots of {SLOT_NUMBERS} numbers per frame ({', '.join(SLOT_FIELDS)}), in the order the prompt names them, painted by the video decoder as anti-aliased discs over the decoded background along tracks smoothed where they barely bend (`zoetrope/slots.py`)." + refiner_text(run, model) if cfg.slots else "."),
         f"- **Audio latent**: a 1-D conv autoencoder, {cfg.audio_ae.latent_channels} numbers per video frame ({cfg.audio_ae.hop} samples), multi-resolution spectral loss.",
         f"- **Text**: word tokenizer ({len(model.tokenizer.vocab)} words, built from the training prompts, unknown words reported), a {cfg.generator.text_layers}-layer transformer (width {cfg.generator.text_width}).",
         f"- **Denoiser**: rectified flow over {T} frame tokens of {D} numbers (video{' ‖ slots' if cfg.slots else ''} ‖ audio latent: sound rides in the frame's token, so it stays in sync), "
@@ -248,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{index['clips']} clips of the simulated world (`npm run world -- export --clips {index['clips']} --seed {index['seed']} --size {index['size']} --duration {index['durationS']:g} --fps {index['fps']} --sample-rate {index['sampleRate']}{' --background' if 'background' in index.get('layers', []) else ''}`), "
         f"seeds {index['seed']}–{index['seed'] + index['clips'] - 1}; the last {held_out} are held out and never trained on. "
         + (f"It builds on a {cfg.shares} run trained on {base_data[0]} clips of its own ({base_data[0] - base_data[1]} held out), whose stages are listed first. " if base_data and not adds_head_slot(cfg) else "")
-        + (f"It builds on a {cfg.shares} run trained on these clips, whose stages are listed first; its own run adds {run_data[0] - index['clips']} clips whose figure wears a random face (`npm run world -- export --cameos --background`, seeds {cameo_seeds}) and trains on both, {run_data[0] - run_data[1]} held out in all. " if adds_head_slot(cfg) else "")
+        + (f"It builds on a {cfg.shares} run trained on these clips{', whose stages are listed first' if base_data else ''}; its own run adds {run_data[0] - index['clips']} clips whose figure wears a random face (`npm run world -- export --cameos --background`, seeds {cameo_seeds}) and trains on both, {run_data[0] - run_data[1]} held out in all. " if adds_head_slot(cfg) else "")
         + (f"Cameos: {cameo_data[0]} more clips whose figure wears a random face (`npm run world -- export --cameos --background`, the face stored beside each clip), the last {cameo_data[0] - cameo_data[1]} held out; the cameo stage fine-tunes the generator on them half and half with the clips above. " if cameo_data else "")
         + "Minutes per stage, from the stage logs (bf16 autocast throughout). Stages logged as `gpu<N>-…` ran on a lent GPU (`python3 -m zoetrope.gpu`, call N), the rest on 2 CPU cores:",
         "",
@@ -256,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|",
         *[f"| {k} | {'GPU' if k.split(' ')[-1].startswith('gpu') else '2 CPU cores'} | {v} |" for k, v in minutes.items()],
         "",
+        *([restored_text(run), ""] if (run / "recovered.json").exists() else []),
         f"Training resumes from this model on any machine: `npm run recover -- restore --config {cfg.name} --model model-shards/{manifest['id']} --run RUN` "
         f"rebuilds its run from these graphs (read back, and checked to re-export byte for byte) and from what they do not hold, kept beside them in `model-shards/checkpoints/{manifest['id']}.npz` "
         f"({'the teacher and the encoders' if cfg.tier == 'draft' else 'the encoders'}, float16).",

@@ -45,6 +45,7 @@ from .configs import Config, get_config, lineage, root_config
 from .export import EXTERNAL_MIN_BYTES, GraphExport, export_graph, graph_exports, trace_graph
 from .generator import FlowGenerator
 from .head_locator import locator_for
+from .track_refiner import refiner_for
 from .text import Tokenizer
 from .train import encoder_state, load_stage, save_atomic, weights_checkpoint
 from .video_ae import FrameAutoencoder, UpscaleDecoder
@@ -182,7 +183,7 @@ def modules_for(cfg: Config, vocab: int) -> SimpleNamespace:
         video.decoder = UpscaleDecoder(video.decoder, cfg.upscale)  # type: ignore[assignment]
     return SimpleNamespace(
         cfg=cfg, generator=FlowGenerator(cfg.generator, vocab), video=video, audio=AudioAutoencoder(cfg.audio_ae),
-        locator=locator_for(cfg) if cfg.head_locator else None, mean=torch.zeros(cfg.token_dim), std=torch.ones(cfg.token_dim), tokenizer=None,
+        locator=locator_for(cfg) if cfg.head_locator else None, refiner=refiner_for(cfg) if cfg.track_refiner else None, mean=torch.zeros(cfg.token_dim), std=torch.ones(cfg.token_dim), tokenizer=None,
     )
 
 
@@ -318,6 +319,9 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
         trained_by = next(n for n in reversed(lineage(cfg.name)) if get_config(n).head_locator)
         state = model.locator.state_dict()
         save_atomic(weights_checkpoint(trained_by, "head-locator", state, 0, state), run / "head-locator.pt")
+    if model.refiner is not None:
+        state = model.refiner.state_dict()
+        save_atomic(weights_checkpoint(cfg.name, "track-refiner", state, 0, state), run / "track-refiner.pt")
     # The graphs hold the EMA weights (what is sampled); training goes on from them too.
     state = model.generator.state_dict()
     save_atomic(weights_checkpoint(cfg.name, shipped_denoiser, state, 0, state), run / f"{shipped_denoiser}.pt")

@@ -4,10 +4,11 @@ import { initialNoise, sampleFlow } from './flow.ts';
 
 /**
  * Frames decoded on each side of a preview frame (see `preview` in generateClip): the Draft's video
- * decoder smooths ball tracks over time, and a frame depends on this many neighbours each way
- * (TRACK_CONTEXT in model-shards/training/zoetrope/slots.py).
+ * decoder refines ball tracks with a learnt prior of the world's motion, then smooths them over time,
+ * and a frame depends on this many neighbours each way (DECODER_CONTEXT in
+ * model-shards/training/zoetrope/track_refiner.py, which a test there checks against this line).
  */
-const PREVIEW_CONTEXT = 7;
+const PREVIEW_CONTEXT = 26;
 
 /**
  * One clip from a prompt and a seed, the same in every runtime: the tab (onnxruntime-web), the Node

@@ -1,0 +1,112 @@
+"""The track refiner (zoetrope/track_refiner.py): a learnt prior of the world's ball motion in the
+video decoder, between the generated tracks and the painter."""
+from __future__ import annotations
+
+import re
+import unittest
+from pathlib import Path
+
+import torch
+
+from zoetrope.configs import get_config
+from zoetrope.slots import SLOT_NUMBERS
+from zoetrope.track_refiner import DECODER_CONTEXT, TrackRefiner, blur, corrupt, refine_loss, refine_tracks, refiner_for
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def bouncing_tracks(n: int, frames: int, gen: torch.Generator) -> torch.Tensor:
+    """n balls [n, frames, SLOT_NUMBERS] as the world moves them: dropped from rest at a random frame
+    and height, falling under one gravity, bouncing off a floor with a restitution, drifting sideways."""
+    out = torch.zeros(n, frames, SLOT_NUMBERS)
+    for k in range(n):
+        g = 0.004 + 0.004 * torch.rand(1, generator=gen).item()  # share of the side per frame²
+        y, vy = 0.2 + 0.4 * torch.rand(1, generator=gen).item(), 0.0
+        x, vx = 0.2 + 0.6 * torch.rand(1, generator=gen).item(), 0.006 * (torch.rand(1, generator=gen).item() - 0.5)
+        start = int(torch.randint(0, frames // 3, (1,), generator=gen))
+        for f in range(frames):
+            if f > start:
+                vy += g
+                y += vy
+                if y > 0.9:
+                    y, vy = 0.9 - (y - 0.9) * 0.6, -vy * 0.6
+                x += vx
+            out[k, f, :4] = torch.tensor([1.0, x, y, 0.03])
+        out[k, :, 4:] = torch.rand(3, generator=gen)
+    return out
+
+
+class TrackRefinerNet(unittest.TestCase):
+    def test_it_starts_as_the_identity_and_never_moves_a_ball_that_is_not_shown(self):
+        gen = torch.Generator().manual_seed(3)
+        tracks = bouncing_tracks(4, 24, gen)
+        refiner = TrackRefiner(width=16, dilations=(1, 2))
+        shown = torch.ones(4, 24)
+        self.assertTrue(torch.equal(refiner(tracks[..., 1:3], shown), tracks[..., 1:3]))
+        # Trained or not, a frame that does not show its ball keeps where it was.
+        torch.nn.init.normal_(refiner.out.weight, std=0.5)
+        shown[:, 5:9] = 0
+        moved = refiner(tracks[..., 1:3], shown)
+        self.assertTrue(torch.equal(moved[:, 5:9], tracks[:, 5:9, 1:3]))
+        self.assertFalse(torch.equal(moved[:, 10:], tracks[:, 10:, 1:3]))
+
+    def test_it_moves_only_the_balls_x_and_y(self):
+        gen = torch.Generator().manual_seed(4)
+        slots = torch.rand(24, 6, SLOT_NUMBERS, generator=gen)  # five balls and a head
+        refiner = TrackRefiner(width=16, dilations=(1, 2))
+        torch.nn.init.normal_(refiner.out.weight, std=0.5)
+        out = refine_tracks(refiner, slots, 5)
+        self.assertEqual(out.shape, slots.shape)
+        self.assertTrue(torch.equal(out[:, 5], slots[:, 5]))  # the head's slot
+        for field in (0, 3, 4, 5, 6):  # presence, radius, colour
+            self.assertTrue(torch.equal(out[..., field], slots[..., field]))
+        self.assertFalse(torch.equal(out[:, :5, 1:3], slots[:, :5, 1:3]))
+
+    def test_its_receptive_field_is_what_it_says(self):
+        refiner = TrackRefiner(width=16, dilations=(1, 2, 4))
+        torch.nn.init.normal_(refiner.out.weight, std=0.5)
+        gen = torch.Generator().manual_seed(5)
+        xy, shown = torch.rand(1, 40, 2, generator=gen), torch.ones(1, 40)
+        poked = xy.clone()
+        poked[0, 20] += 0.1
+        changed = (refiner(poked, shown) != refiner(xy, shown)).any(-1)[0].nonzero()[:, 0]
+        rf = refiner.receptive_field
+        self.assertGreaterEqual(changed.min().item(), 20 - rf)
+        self.assertLessEqual(changed.max().item(), 20 + rf)
+
+    def test_the_engine_decodes_a_preview_frame_with_the_context_the_decoder_needs(self):
+        # The Draft's refiner sees its receptive field either way, the smoothing after it TRACK_CONTEXT.
+        self.assertEqual(refiner_for(get_config("draft-cameo")).receptive_field + 7, DECODER_CONTEXT)
+        source = (REPO / "workers" / "src" / "engine" / "generate.ts").read_text()
+        self.assertEqual(int(re.search(r"const PREVIEW_CONTEXT = (\d+);", source).group(1)), DECODER_CONTEXT)
+
+    def test_a_blur_of_no_width_leaves_a_track_as_it_is(self):
+        gen = torch.Generator().manual_seed(6)
+        xy = torch.rand(3, 24, 2, generator=gen)
+        torch.testing.assert_close(blur(xy, torch.zeros(3)), xy)
+        blurred = blur(xy, torch.full((3,), 2.0))
+        self.assertLess((blurred[:, 1:] - blurred[:, :-1]).abs().mean(), (xy[:, 1:] - xy[:, :-1]).abs().mean())
+
+    def test_it_learns_to_give_back_the_worlds_falls_and_bounces(self):
+        torch.manual_seed(0)
+        gen = torch.Generator().manual_seed(7)
+        train, held_out = bouncing_tracks(512, 24, gen), bouncing_tracks(64, 24, gen)
+        refiner = TrackRefiner(width=32, dilations=(1, 2, 4, 1))
+        opt = torch.optim.Adam(refiner.parameters(), 3e-3)
+        for _ in range(150):
+            given, shown, world = corrupt(train[torch.randint(0, len(train), (64,), generator=gen)], gen)
+            loss = refine_loss(refiner(given, shown), world, shown)[0]
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        given, shown, world = corrupt(held_out, torch.Generator().manual_seed(8))
+        with torch.no_grad():
+            _, px, acc = refine_loss(refiner(given, shown), world, shown)
+        _, px_in, acc_in = refine_loss(given, world, shown)
+        # Held-out tracks come back nearer the world's, in place and in acceleration.
+        self.assertLess(px.item(), 0.7 * px_in.item())
+        self.assertLess(acc.item(), 0.7 * acc_in.item())
+
+
+if __name__ == "__main__":
+    unittest.main()
