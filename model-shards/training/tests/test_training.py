@@ -895,7 +895,7 @@ class Recovery(unittest.TestCase):
         from zoetrope.model_card import restored_text
 
         self.assertIn("rebuilt from zoetrope-tiny 0.0.1's graphs", restored_text(run))
-        self.assertIn("reports/zoetrope-tiny-0.0.1-compute.md", restored_text(run))
+        self.assertIn("in the history of `model-shards/zoetrope-tiny/MODEL_CARD.md`", restored_text(run))
         for stage in ("video-ae", "audio-ae"):
             decoder = lambda state: {k: v for k, v in state.items() if k.startswith("decoder.")}  # noqa: E731
             self.assert_states_equal(decoder(torch.load(run / f"{stage}.pt")["model"]), self.rounded(decoder(torch.load(self.base / f"{stage}.pt")["model"])))

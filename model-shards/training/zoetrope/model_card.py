@@ -116,8 +116,11 @@ def restored_text(run: Path) -> str:
     """The card's words on a run rebuilt from a shipped model (recover.py): its stage logs hold only
     what it trained since, so the card says where the rest of the compute is recorded."""
     restored = json.loads((run / "recovered.json").read_text())
-    return (f"This run was rebuilt from {restored['model']} {restored['version']}'s graphs and the rest beside them (`npm run recover -- restore`), so the table holds only the stages it ran since "
-            f"(encode and refit-encoders refit the encoders that the graphs do not hold). The stages that trained the rest are in {restored['version']}'s card, kept in `model-shards/training/reports/{restored['model']}-{restored['version']}-compute.md`.")
+    model, version = restored["model"], restored["version"]
+    kept = Path(__file__).resolve().parents[1] / "reports" / f"{model}-{version}-compute.md"
+    where = f"kept in `model-shards/training/reports/{kept.name}`" if kept.exists() else f"in the history of `model-shards/{model}/MODEL_CARD.md`"
+    return (f"This run was rebuilt from {model} {version}'s graphs and the rest beside them (`npm run recover -- restore`), so the table holds only the stages it ran since "
+            f"(encode and refit-encoders refit the encoders that the graphs do not hold). The stages that trained the rest are in {version}'s card, {where}.")
 
 
 def trained_only_text(run: Path) -> str:
