@@ -98,6 +98,12 @@ def head_slot(meta: dict, frames: int, side: int) -> np.ndarray:
     return out
 
 
+def shown(presence: torch.Tensor) -> torch.Tensor:
+    """How much a slot is shown, from its presence field: 0 below 0.3, 1 above 0.7, a ramp between,
+    so near-threshold values fade rather than flicker (every painter and filter here reads it)."""
+    return ((presence - 0.3) / 0.4).clamp(0, 1)
+
+
 def composite(background: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
     """Paints slots over backgrounds: background [N, S, S, 3] in [0, 1], slots [N, K, SLOT_NUMBERS]
     (raw, not normalised) → frames [N, S, S, 3]. Coverage is the disc's area over each pixel (linear
@@ -105,7 +111,7 @@ def composite(background: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
     values fade rather than flicker."""
     S = background.shape[1]
     grid = (torch.arange(S, dtype=background.dtype, device=background.device) + 0.5) / S
-    present = ((slots[..., 0] - 0.3) / 0.4).clamp(0, 1)  # [N, K]
+    present = shown(slots[..., 0])  # [N, K]
     x, y, r = slots[..., 1], slots[..., 2], slots[..., 3].clamp(min=0)
     dx = grid[None, None, None, :] - x[..., None, None]  # [N, K, 1, S]
     dy = grid[None, None, :, None] - y[..., None, None]  # [N, K, S, 1]
@@ -137,7 +143,7 @@ def paint_face(frames: torch.Tensor, head: torch.Tensor, appearance: torch.Tenso
     T, S = frames.shape[0], frames.shape[1]
     side = appearance.shape[0]
     grid = (torch.arange(S, dtype=frames.dtype, device=frames.device) + 0.5) / S
-    present = ((head[:, 0] - 0.3) / 0.4).clamp(0, 1) * cameo  # [T]
+    present = shown(head[:, 0]) * cameo  # [T]
     x, y, r = head[:, 1:2], head[:, 2:3], head[:, 3:4].clamp(min=1e-3)  # [T, 1]
     cells = torch.arange(side, dtype=frames.dtype, device=frames.device)
 
@@ -195,10 +201,10 @@ def smooth_tracks(slots: torch.Tensor, bend: float = 2 / 128, passes: int = SMOO
     present = torch.maximum(lo, torch.minimum(hi, _shift(p, 1)))  # median of three
     # Continuous ramps rather than thresholds, so a hair's difference between runtimes (or steps)
     # changes the picture by a hair: shown as composite() ramps presence.
-    shown = ((present - 0.3) / 0.4).clamp(0, 1)
-    window_shown = shown
+    ramp = shown(present)
+    window_shown = ramp
     for k in (-2, -1, 1, 2):
-        window_shown = window_shown * _shift(shown, k)
+        window_shown = window_shown * _shift(ramp, k)
     frame = torch.cumsum(torch.ones_like(p), dim=0) - 1  # each frame's index, from tensors alone
     inner = ((frame >= 2) & (frame <= frame.amax(dim=0, keepdim=True) - 2)).to(slots.dtype)
     total = sum(SAVITZKY_GOLAY_5)

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from .configs import Config, TrackRefinerTrain
 from .slots import SLOT_NUMBERS, TRACK_CONTEXT
+from .slots import shown as shown_of  # the presence ramp; "shown" names the per-frame tensors here
 
 # The blur the training tracks get: a Gaussian along time of a width (standard deviation, frames)
 # drawn uniformly up to this, or none for NO_BLUR of them.
@@ -41,6 +42,12 @@ JITTER_PX = 0.3
 LOSS_SIDE = 128
 # A track the refiner learns from shows its ball in at least this many frames.
 MIN_SHOWN_FRAMES = 4
+
+
+def receptive_field(dilations: tuple[int, ...]) -> int:
+    """Frames either way a refined frame depends on: 1 for each outer convolution, the dilations, and
+    1 more ahead for each frame's step to the next."""
+    return 3 + sum(dilations)
 
 
 class TrackRefiner(nn.Module):
@@ -57,9 +64,7 @@ class TrackRefiner(nn.Module):
         # It starts as the identity: an untrained refiner moves nothing.
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
-        # Frames either way an output depends on: 1 for each outer convolution, the dilations, and 1
-        # more ahead for each frame's step to the next.
-        self.receptive_field = 3 + sum(dilations)
+        self.receptive_field = receptive_field(dilations)
 
     def forward(self, xy: torch.Tensor, shown: torch.Tensor) -> torch.Tensor:
         # Each frame's step to the next (0 at the last), scaled so both inputs are of order one.
@@ -74,19 +79,14 @@ class TrackRefiner(nn.Module):
 # Frames either way a decoded frame depends on with the Draft's refiner (its receptive field) and
 # the smoothing after it (slots.TRACK_CONTEXT): the engine decodes a preview frame with this many
 # neighbours each side (PREVIEW_CONTEXT in workers/src/engine/generate.ts).
-DECODER_CONTEXT = 3 + sum(TrackRefinerTrain().dilations) + TRACK_CONTEXT
-
-
-def shown_of(slots: torch.Tensor) -> torch.Tensor:
-    """How much each slot is shown, from its presence field: the ramp composite() paints with."""
-    return ((slots[..., 0] - 0.3) / 0.4).clamp(0, 1)
+DECODER_CONTEXT = receptive_field(TrackRefinerTrain().dilations) + TRACK_CONTEXT
 
 
 def refine_tracks(refiner: TrackRefiner, slots: torch.Tensor, balls: int) -> torch.Tensor:
     """Slots [T, K, SLOT_NUMBERS] (raw) with the first `balls` slots' x and y refined; the rest (the
     head's slot) and every other field as they were."""
     b = slots[:, :balls].transpose(0, 1)  # [balls, T, SLOT_NUMBERS]
-    xy = refiner(b[..., 1:3], shown_of(b)).transpose(0, 1)
+    xy = refiner(b[..., 1:3], shown_of(b[..., 0])).transpose(0, 1)
     return torch.cat([torch.cat([slots[:, :balls, :1], xy, slots[:, :balls, 3:]], dim=-1), slots[:, balls:]], dim=1)
 
 
@@ -123,7 +123,7 @@ def corrupt(tracks: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, t
     world = tracks[..., 1:3]
     sigma = torch.rand(n, generator=gen) * MAX_BLUR_FRAMES * (torch.rand(n, generator=gen) >= NO_BLUR)
     jitter = torch.randn(world.shape, generator=gen) * (JITTER_PX / LOSS_SIDE) * torch.rand(n, 1, 1, generator=gen)
-    return blur(world, sigma) + jitter, shown_of(tracks), world
+    return blur(world, sigma) + jitter, shown_of(tracks[..., 0]), world
 
 
 def refine_loss(refined: torch.Tensor, world: torch.Tensor, shown: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -141,7 +141,7 @@ def ball_tracks(cfg: Config, tokens: np.ndarray, stats, clips: list[int]) -> tor
     """The ball slots of the given clips' frame tokens, raw, as tracks [N, T, SLOT_NUMBERS]: one per
     slot that shows its ball in at least MIN_SHOWN_FRAMES frames."""
     at = slice(cfg.video_ae.latent_numbers, cfg.video_ae.latent_numbers + cfg.slots * SLOT_NUMBERS)
-    raw = np.asarray(tokens[clips][:, :, at], dtype=np.float32) * stats["std"][at] + stats["mean"][at]
+    raw = np.asarray(tokens[:, :, at][clips], dtype=np.float32) * stats["std"][at] + stats["mean"][at]  # the slots' columns alone
     tracks = raw.reshape(len(clips), cfg.frames, cfg.slots, SLOT_NUMBERS).transpose(0, 2, 1, 3).reshape(-1, cfg.frames, SLOT_NUMBERS)
     return torch.from_numpy(np.ascontiguousarray(tracks[(tracks[..., 0] > 0.5).sum(1) >= MIN_SHOWN_FRAMES]))
 
