@@ -37,6 +37,7 @@ try {
   run('/usr/bin/python3', ['-m', 'zoetrope.train', '--config', 'tiny-cameo', '--stage', 'generator', '--run', head, '--steps', '3', '--threads', '1', '--quiet']);
   run('/usr/bin/python3', ['-m', 'zoetrope.train', '--config', 'tiny-cameo', '--stage', 'head-locator', '--run', head, '--steps', '400', '--threads', '1', '--quiet']);
   run('/usr/bin/python3', ['-m', 'zoetrope.train', '--config', 'tiny-cameo', '--stage', 'track-refiner', '--run', head, '--steps', '40', '--threads', '1', '--quiet']);
+  run('/usr/bin/python3', ['-m', 'zoetrope.train', '--config', 'tiny-cameo', '--stage', 'sound-refiner', '--run', head, '--steps', '40', '--threads', '1', '--quiet']);
   rmSync(OUT_HEAD, { recursive: true, force: true });
   run('/usr/bin/python3', ['-m', 'zoetrope.export', '--config', 'tiny-cameo', '--run', head, '--denoiser', 'generator', '--out', OUT_HEAD, '--id', 'zoetrope-tiny-head', '--version', '0.0.1', '--steps', '4', '--guidance', '2', '--parity', join(OUT_HEAD, '..', 'tiny-model-head-parity.json')]);
   console.log(`wrote ${OUT_HEAD}`);

@@ -663,6 +663,10 @@ class CameoSlot(unittest.TestCase):
             # Nor has it a track refiner (the Draft's cameo config has).
             self.assertEqual(train_main(["--config", "tiny", "--stage", "track-refiner", "--run", str(self.base), "--threads", "1", "--quiet"]), 2)
         self.assertIn("config tiny paints the generated ball tracks as they come: it has no track refiner to train", err.getvalue())
+        with contextlib.redirect_stderr(err):
+            # Nor a sound refiner.
+            self.assertEqual(train_main(["--config", "tiny", "--stage", "sound-refiner", "--run", str(self.base), "--threads", "1", "--quiet"]), 2)
+        self.assertIn("config tiny decodes the generated sound as it comes: it has no sound refiner to train", err.getvalue())
         # A cameo run without its locator cannot paint a face, and says which stage makes it.
         run = self.tmp / "unlocated"
         self.assertEqual(train_main(["--config", "tiny-cameo", "--stage", "encode", "--data", str(self.cameos), "--base", str(self.base), "--run", str(run), "--threads", "1", "--quiet"]), 0)
@@ -758,6 +762,14 @@ class CameoSlot(unittest.TestCase):
         refined = [json.loads(line) for line in (run / "track-refiner.log.jsonl").read_text().splitlines()]
         self.assertEqual((refined[-1]["event"], refined[-1]["step"]), ("end", 20))
         self.assertGreater(next(e for e in refined if e["event"] == "tracks")["train"], 0)
+        # The sound goes through the sound refiner, which hears the balls as painted: the same.
+        with self.assertRaisesRegex(ValueError, "has no sound-refiner checkpoint: config tiny-cameo refines the generated sound to the painted balls \\(train --stage sound-refiner\\)"):
+            Model(cfg, run, "")
+        self.assertEqual(train_main(args + ["--stage", "sound-refiner", "--steps", "6"]), 0)
+        heard = [json.loads(line) for line in (run / "sound-refiner.log.jsonl").read_text().splitlines()]
+        self.assertEqual((heard[-1]["event"], heard[-1]["step"]), ("end", 6))
+        self.assertGreater(next(e for e in heard if e["event"] == "clips")["train"], 0)
+        self.assertLess(next(e for e in reversed(heard) if "val_mse" in e)["val_mse"], 10)
         # The generator starts as the base teacher with a sixth slot.
         self.assertEqual(train_main(args + ["--stage", "generator", "--steps", "2"]), 0)
         init = next(e for e in map(json.loads, (run / "generator.log.jsonl").read_text().splitlines()) if e["event"] == "init")
@@ -846,7 +858,7 @@ class Recovery(unittest.TestCase):
         for stage, steps in (("video-ae", 3), ("audio-ae", 2), ("encode", 0), ("generator", 3), ("pairs", 0), ("student", 2)):
             assert cls.train("tiny", stage, cls.base, steps, "--data", str(cls.plain)) == 0, stage
         assert cls.train("tiny-cameo", "encode", cls.trained, 0, "--data", str(cls.plain), "--data", str(cls.cameos), "--base", str(cls.base)) == 0
-        for stage, steps in (("head-locator", 4), ("track-refiner", 4), ("generator", 2), ("pairs", 0), ("student", 2)):
+        for stage, steps in (("head-locator", 4), ("track-refiner", 4), ("sound-refiner", 4), ("generator", 2), ("pairs", 0), ("student", 2)):
             assert cls.train("tiny-cameo", stage, cls.trained, steps) == 0, stage
         cls.model = cls.tmp / "model"
         assert export_main(["--config", "tiny-cameo", "--run", str(cls.trained), "--out", str(cls.model), "--id", "zoetrope-tiny", "--version", "0.0.1", "--denoiser", "student", "--steps", "2", "--guidance", "1"]) == 0
@@ -891,6 +903,7 @@ class Recovery(unittest.TestCase):
         self.assert_states_equal(torch.load(run / "student.pt")["extra"]["ema"], self.rounded(torch.load(self.trained / "student.pt")["extra"]["ema"]))
         self.assert_states_equal(torch.load(run / "head-locator.pt")["extra"]["ema"], self.rounded(torch.load(self.trained / "head-locator.pt")["extra"]["ema"]))
         self.assert_states_equal(torch.load(run / "track-refiner.pt")["extra"]["ema"], self.rounded(torch.load(self.trained / "track-refiner.pt")["extra"]["ema"]))
+        self.assert_states_equal(torch.load(run / "sound-refiner.pt")["extra"]["ema"], self.rounded(torch.load(self.trained / "sound-refiner.pt")["extra"]["ema"]))
         # A model card made from this run says its stage logs start at the restore, and where the rest is.
         from zoetrope.model_card import restored_text
 
@@ -1015,7 +1028,7 @@ class ShippedModelsRestore(unittest.TestCase):
             self.assertTrue(result["teacher"].startswith(teacher), result["teacher"])
             self.assertEqual(result["encoders"], "refit")
             self.assertEqual(result["generator_weights_no_graph_uses"], [])
-            self.assertEqual(sorted(p.name for p in (tmp / name).glob("*.pt")), sorted(["audio-ae.pt", "video-ae.pt", "head-locator.pt", "generator.pt"] + (["student.pt", "track-refiner.pt"] if name == "zoetrope-draft" else ["video-upscale.pt"])))
+            self.assertEqual(sorted(p.name for p in (tmp / name).glob("*.pt")), sorted(["audio-ae.pt", "video-ae.pt", "head-locator.pt", "generator.pt"] + (["student.pt", "track-refiner.pt", "sound-refiner.pt"] if name == "zoetrope-draft" else ["video-upscale.pt"])))
 
 
 class Seam(unittest.TestCase):
@@ -1093,16 +1106,16 @@ class DraftPipeline(unittest.TestCase):
         printed = io.StringIO()
         with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(printed):
             self.assertEqual(pipeline.main(["--work", str(work), "--out", str(work / "model")]), 0)
-        self.assertEqual(stages(), ["student --method progressive", "encode", "head-locator", "track-refiner", "generator", "pairs", "student --method progressive"])
+        self.assertEqual(stages(), ["student --method progressive", "encode", "head-locator", "track-refiner", "sound-refiner", "generator", "pairs", "student --method progressive"])
         # The minutes of both invocations add up: every step of the first is still in the ledger.
         ledger = json.loads((work / "pipeline-done.json").read_text())
-        self.assertEqual(len(ledger), 6 + 1 + 6 + 3 + 2 * 7 + 1 + 1)
+        self.assertEqual(len(ledger), 6 + 1 + 7 + 3 + 2 * 7 + 1 + 1)
         self.assertTrue(all(isinstance(m, float) and m >= 0 for m in ledger.values()))
         report = json.loads(printed.getvalue())
         self.assertEqual((report["minutes"], sorted(report["steps"])), (round(sum(ledger.values()), 1), sorted(ledger)))
         # The cameo run is one run of both datasets built on the base run, and it is what ships.
         cameo = [c for c in calls if "zoetrope.train" in c and str(work / "cameo-run") in c]
-        self.assertEqual(len(cameo), 6)
+        self.assertEqual(len(cameo), 7)
         self.assertTrue(all(c[c.index("--config") + 1] == "draft-cameo" for c in cameo))
         encode = cameo[0]
         self.assertEqual([encode[i + 1] for i, a in enumerate(encode) if a == "--data"], [str(work / "data"), str(work / "cameo-data")])

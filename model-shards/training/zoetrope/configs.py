@@ -103,6 +103,22 @@ class TrackRefinerTrain:
 
 
 @dataclass(frozen=True)
+class SoundRefinerTrain:
+    batch: int = 64
+    lr: float = 1e-3
+    warmup_steps: int = 200
+    steps: int = 6_000
+    ema: float = 0.999
+    width: int = 96
+    ball_width: int = 64
+    dilations: tuple[int, ...] = (1, 2, 4, 1)
+    # How much more a frame with a knock counts in the loss (sound_refiner.sound_loss).
+    knock_weight: float = 4.0
+    eval_every: int = 500
+    checkpoint_minutes: float = 5.0
+
+
+@dataclass(frozen=True)
 class Config:
     name: str
     size: int
@@ -141,6 +157,10 @@ class Config:
     # smoothed and painted (track_refiner.py): rounded landings become falls that meet the floor.
     track_refiner: bool = False
     track_refiner_train: TrackRefinerTrain = field(default_factory=TrackRefinerTrain)
+    # The generated sound refined, in the audio decoder, to sound the impacts of the balls as they are
+    # painted (sound_refiner.py): a knock where a ball lands, not a frame or two before or after it.
+    sound_refiner: bool = False
+    sound_refiner_train: SoundRefinerTrain = field(default_factory=SoundRefinerTrain)
 
     @property
     def slot_count(self) -> int:
@@ -216,12 +236,14 @@ def with_head_slot(base: str, **train) -> Config:
     return replace(b, name=f"{base}-cameo", shares=base, head_slot=True, head_locator=True, generator=generator, generator_train=replace(b.generator_train, bench_every=0, **train))
 
 
-CONFIGS["draft-cameo"] = replace(with_head_slot("draft", lr=2e-4, warmup_steps=50), track_refiner=True)
+CONFIGS["draft-cameo"] = replace(with_head_slot("draft", lr=2e-4, warmup_steps=50), track_refiner=True, sound_refiner=True)
 CONFIGS["tiny-cameo"] = replace(
     with_head_slot("tiny"),
     head_locator_train=HeadLocatorTrain(batch=32, warmup_steps=2, steps=4, width=8, layers=2, eval_every=2, checkpoint_minutes=0.0),
     track_refiner=True,
     track_refiner_train=TrackRefinerTrain(batch=32, warmup_steps=2, steps=4, width=8, dilations=(1, 2), eval_every=2, checkpoint_minutes=0.0),
+    sound_refiner=True,
+    sound_refiner_train=SoundRefinerTrain(batch=8, warmup_steps=2, steps=4, width=8, ball_width=8, dilations=(1, 2), eval_every=2, checkpoint_minutes=0.0),
 )
 
 
@@ -245,8 +267,10 @@ CONFIGS["pro"] = replace(
     generator=replace(CONFIGS["draft-cameo"].generator, frames=48, depth=8),
     generator_train=GeneratorTrain(batch=8, lr=2e-4, warmup_steps=50, steps=20_000, slot_weight=8.0, audio_weight=4.0, eval_every=100, bench_every=0),
     video_upscale_train=VideoAETrain(batch=8, lr=5e-4, warmup_steps=50, steps=6_000, eval_every=100),
-    # Pro 0.3.0's decoder paints the tracks as they come; the refiner is the Draft's since 0.5.0.
+    # Pro 0.3.0's decoders paint the tracks and play the sound as they come; the refiners are the
+    # Draft's since 0.5.0 and 0.6.0.
     track_refiner=False,
+    sound_refiner=False,
 )
 # The same construction on the tiny config, so the tests build a Pro the way Pro is built.
 CONFIGS["tiny-pro"] = replace(
@@ -261,6 +285,7 @@ CONFIGS["tiny-pro"] = replace(
     generator_train=replace(CONFIGS["tiny-cameo"].generator_train, bench_every=0),
     video_upscale_train=VideoAETrain(batch=4, lr=1e-3, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
     track_refiner=False,
+    sound_refiner=False,
 )
 
 

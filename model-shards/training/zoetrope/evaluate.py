@@ -27,7 +27,8 @@ from .head_locator import HeadLocator, load_head_locator
 from .noise import gaussian_noise
 from .slots import SLOT_NUMBERS, clip_slots, composite, paint_face, smooth_tracks
 from .text import Tokenizer
-from .track_refiner import TrackRefiner, load_track_refiner, refine_tracks
+from .sound_refiner import SoundRefiner, load_sound_refiner
+from .track_refiner import TrackRefiner, load_track_refiner, painted_slots
 from .train import load_stage, upscale_decoder
 from .video_ae import FrameAutoencoder, to_unit
 
@@ -72,16 +73,23 @@ def decode_video(cfg: Config, video: FrameAutoencoder, x: torch.Tensor, appearan
     nl, c, s = cfg.video_ae.latent_numbers, cfg.video_ae.latent_channels, cfg.video_ae.latent_side
     rgb = ((video.decoder(x[:, :nl].reshape(-1, c, s, s)) + 1) * 0.5).clamp(0, 1).permute(0, 2, 3, 1)
     if cfg.slots:
-        slots = x[:, nl : cfg.video_numbers].reshape(-1, cfg.slot_count, SLOT_NUMBERS)
-        if cfg.track_refiner:
-            if refiner is None:
-                raise ValueError(f"config {cfg.name} refines the generated ball tracks: load the run's track refiner")
-            slots = refine_tracks(refiner, slots, cfg.slots)
-        slots = smooth_tracks(slots)
+        slots = painted_slots(cfg, x[:, nl : cfg.video_numbers].reshape(-1, cfg.slot_count, SLOT_NUMBERS), refiner)
         rgb = composite(rgb, slots[:, : cfg.slots])
         if cfg.head_slot and appearance is not None:
             rgb = paint_face(rgb, head_track(cfg, x, locator), appearance, cameo if cameo is not None else torch.ones(1), lit=cfg.head_locator)
     return rgb
+
+
+def decode_audio(cfg: Config, decoder: torch.nn.Module, sound: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, slots: torch.Tensor | None = None, refiner: TrackRefiner | None = None, sound_refiner: SoundRefiner | None = None) -> torch.Tensor:
+    """Normalised sound tokens [T, C] (`mean`, `std` [C]: their statistics) → mono waveform [T × hop];
+    with a sound refiner (Config.sound_refiner, sound_refiner.py), the sound first refined to sound the
+    impacts of the balls as the video decoder paints them (`slots`, raw [T, K, SLOT_NUMBERS], through
+    painted_slots). The exported audio decoder graph is this function."""
+    if cfg.sound_refiner:
+        if sound_refiner is None or slots is None:
+            raise ValueError(f"config {cfg.name} refines the generated sound to the painted balls: pass the slots and load the run's sound refiner")
+        sound = sound_refiner(sound[None], painted_slots(cfg, slots, refiner)[None], cfg.slots)[0]
+    return decoder((sound * std + mean).transpose(0, 1).unsqueeze(0))[0]
 
 
 def judge_folder(folder: Path) -> dict:
@@ -109,6 +117,7 @@ class Model:
         self.audio.load_state_dict(load_stage(run, "audio-ae", cfg)["model"])
         self.locator = load_head_locator(cfg, run) if cfg.head_locator else None
         self.refiner = load_track_refiner(cfg, run) if cfg.track_refiner else None
+        self.sound_refiner = load_sound_refiner(cfg, run) if cfg.sound_refiner else None
         self.video.eval()
         self.audio.eval()
         self.tokenizer = Tokenizer.load(run / "tokenizer.json")
@@ -132,7 +141,9 @@ class Model:
         x = tokens * self.std + self.mean
         face = torch.from_numpy(np.asarray(appearance, dtype=np.float32) / 255.0) if appearance is not None else None
         frames = (decode_video(self.cfg, self.video, x, face, locator=self.locator, refiner=self.refiner) * 255).round().to(torch.uint8).numpy()
-        wave = self.audio.decoder(x[:, self.cfg.video_numbers :].transpose(0, 1)[None])[0]
+        nl, nv = self.cfg.video_ae.latent_numbers, self.cfg.video_numbers
+        slots = x[:, nl:nv].reshape(-1, self.cfg.slot_count, SLOT_NUMBERS) if self.cfg.slots else None
+        wave = decode_audio(self.cfg, self.audio.decoder, tokens[:, nv:], self.mean[nv:], self.std[nv:], slots, self.refiner, self.sound_refiner)
         pcm = (wave.clamp(-1, 1) * 32767).round().to(torch.int16).numpy()
         return frames, pcm
 

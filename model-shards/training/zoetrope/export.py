@@ -24,7 +24,7 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
 from .configs import Config, get_config
-from .evaluate import Model, decode_video
+from .evaluate import Model, decode_audio, decode_video
 from .slots import APPEARANCE_SIDE, SLOT_NUMBERS
 
 OPSET = 17
@@ -79,18 +79,28 @@ class VideoDecoderGraph(nn.Module):
 
 
 class AudioDecoderGraph(nn.Module):
-    """Normalised frame tokens [frames, D] → mono waveform [frames × hop] in [-1, 1]."""
+    """Normalised frame tokens [frames, D] → mono waveform [frames × hop] in [-1, 1]; with a sound
+    refiner, the sound first refined to the balls as the video decoder paints them (decode_audio)."""
 
     def __init__(self, model: Model):
         super().__init__()
+        self.cfg = model.cfg
         self.decoder = model.audio.decoder
         self.nv = model.cfg.video_numbers
         self.register_buffer("mean", model.mean[self.nv :].clone())
         self.register_buffer("std", model.std[self.nv :].clone())
+        self.sound_refiner = model.sound_refiner if self.cfg.sound_refiner else None
+        if self.sound_refiner is not None:
+            self.nl = self.cfg.video_ae.latent_numbers
+            self.refiner = model.refiner
+            self.register_buffer("slot_mean", model.mean[self.nl : self.nv].clone())
+            self.register_buffer("slot_std", model.std[self.nl : self.nv].clone())
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        z = (tokens[:, self.nv :] * self.std + self.mean).transpose(0, 1).unsqueeze(0)
-        return self.decoder(z)[0]
+        if self.sound_refiner is None:
+            return decode_audio(self.cfg, self.decoder, tokens[:, self.nv :], self.mean, self.std)
+        slots = (tokens[:, self.nl : self.nv] * self.slot_std + self.slot_mean).reshape(-1, self.cfg.slot_count, SLOT_NUMBERS)
+        return decode_audio(self.cfg, self.decoder, tokens[:, self.nv :], self.mean, self.std, slots, self.refiner, self.sound_refiner)
 
 
 def sha256(path: Path) -> str:
@@ -317,7 +327,7 @@ def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str,
     if model.generator is None:
         raise ValueError(f"{run} has no {denoiser} checkpoint: train --stage {denoiser} first")
     if fp16:
-        for module in (model.generator, model.video, model.audio, model.locator, model.refiner):
+        for module in (model.generator, model.video, model.audio, model.locator, model.refiner, model.sound_refiner):
             if module is not None:
                 round_weights_to_float16(module)
     out.mkdir(parents=True, exist_ok=True)

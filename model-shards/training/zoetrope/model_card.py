@@ -26,7 +26,7 @@ from .track_refiner import MAX_BLUR_FRAMES
 from .video_ae import flops_per_frame
 
 
-def count_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
+def count_flops(module: nn.Module, *inputs: torch.Tensor | int) -> int:
     """2 × multiply-adds of the linears, convolutions and attention matmuls for one call."""
     total = 0
 
@@ -112,6 +112,18 @@ def refiner_text(run: Path, model: Model) -> str:
     return (f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's: it learnt from the run's own tracks, blurred along time, to give back the world's, so a landing the generator rounds becomes a fall that meets the floor. It moves only where a ball is; presence, size and colour pass through.{measured}")
 
 
+def sound_refiner_text(run: Path, model: Model) -> str:
+    """The card's words on the sound refiner and how far it brings damaged held-out sound back (from
+    its training log)."""
+    if model.sound_refiner is None:
+        return ""
+    log = run / "sound-refiner.log.jsonl"
+    end = next((e for e in map(json.loads, reversed(log.read_text().splitlines())) if e.get("event") == "end"), None) if log.exists() else None
+    params = sum(p.numel() for p in model.sound_refiner.parameters())
+    measured = f" On held-out clips whose sound was damaged the same way it brings the sound latent's mean squared error (in token deviations) from {end['input_mse']} to {end['val_mse']}, and it moves a sound that was right by {end['clean_mse']}." if end and "val_mse" in end else ""
+    return (f" The audio decoder first refines the generated sound to the picture: a sound refiner ({params / 1e3:.0f} k parameters, `zoetrope/sound_refiner.py`: 1-D convolutions over each ball's track as painted, summed over the balls, beside the sound latent) learnt from the run's own clips, their sound smeared, moved by up to three frames or given another clip's knocks, to give back the world's, so a knock comes where a ball meets something.{measured}")
+
+
 def restored_text(run: Path) -> str:
     """The card's words on a run rebuilt from a shipped model (recover.py): its stage logs hold only
     what it trained since, so the card says where the rest of the compute is recorded."""
@@ -183,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         "text encoder": text_params,
         "denoiser": sum(p.numel() for p in g.parameters()) - text_params,
         "video decoder": sum(p.numel() for m in (model.video.decoder, model.locator, model.refiner) if m is not None for p in m.parameters()),
-        "audio decoder": sum(p.numel() for p in model.audio.decoder.parameters()),
+        "audio decoder": sum(p.numel() for m in (model.audio.decoder, model.sound_refiner) if m is not None for p in m.parameters()),
     }
     latent = torch.zeros(1, cfg.video_ae.latent_channels, cfg.video_ae.latent_side, cfg.video_ae.latent_side)
     flops = {
@@ -191,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         "denoiser (one pass)": count_flops(DenoiserGraph(model), torch.zeros(1, T, D), torch.ones(1), text, pooled, mask),
         "video decoder (whole clip)": (flops_per_frame(model.video.decoder, latent) + (count_flops(model.locator, latent) if model.locator is not None else 0)) * T
         + (count_flops(model.refiner, torch.zeros(cfg.slots, T, 2), torch.ones(cfg.slots, T)) if model.refiner is not None else 0),
-        "audio decoder (whole clip)": count_flops(model.audio.decoder, torch.zeros(1, cfg.audio_ae.latent_channels, T)),
+        "audio decoder (whole clip)": count_flops(model.audio.decoder, torch.zeros(1, cfg.audio_ae.latent_channels, T))
+        + (count_flops(model.sound_refiner, torch.zeros(1, T, cfg.audio_ae.latent_channels), torch.zeros(1, T, cfg.slot_count, SLOT_NUMBERS), cfg.slots) if model.sound_refiner is not None else 0),
     }
     steps = manifest["sampler"]["steps"]
     passes = 2 if manifest["sampler"]["guidance"] != 1 else 1
@@ -257,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- **Video latent**: a per-frame conv autoencoder, {cfg.video_ae.size}×{cfg.video_ae.size}×3 ↔ {cfg.video_ae.latent_side}×{cfg.video_ae.latent_side}×{cfg.video_ae.latent_channels}"
         + (f" (the {cfg.shares} model's, shared); the video decoder paints it at {cfg.size}×{cfg.size}: the {cfg.shares} decoder's picture upsampled bilinearly plus a correction from its finest features (`UpscaleDecoder`, trained on {cfg.size}² frames by the video-upscale stage)" if cfg.upscale > 1 else "")
         + (f", of each frame *without its balls*; the balls are {cfg.slots} object slots of {SLOT_NUMBERS} numbers per frame ({', '.join(SLOT_FIELDS)}), in the order the prompt names them, painted by the video decoder as anti-aliased discs over the decoded background along tracks smoothed where they barely bend (`zoetrope/slots.py`)." + refiner_text(run, model) if cfg.slots else "."),
-        f"- **Audio latent**: a 1-D conv autoencoder, {cfg.audio_ae.latent_channels} numbers per video frame ({cfg.audio_ae.hop} samples), multi-resolution spectral loss.",
+        f"- **Audio latent**: a 1-D conv autoencoder, {cfg.audio_ae.latent_channels} numbers per video frame ({cfg.audio_ae.hop} samples), multi-resolution spectral loss." + sound_refiner_text(run, model),
         f"- **Text**: word tokenizer ({len(model.tokenizer.vocab)} words, built from the training prompts, unknown words reported), a {cfg.generator.text_layers}-layer transformer (width {cfg.generator.text_width}).",
         f"- **Denoiser**: rectified flow over {T} frame tokens of {D} numbers (video{' ‖ slots' if cfg.slots else ''} ‖ audio latent: sound rides in the frame's token, so it stays in sync), "
         f"a {cfg.generator.depth}-block transformer (width {cfg.generator.width}), cross-attention to the prompt, adaLN-single on flow time + pooled prompt."

@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 # (stage, steps, minutes): the budget that fits 3 hours with the 6000-clip dataset on 2 cores. The
 # whole command, run on a fresh folder on 2026-11-26, took 161.0 minutes with the head locator's
-# stage (reports/experiments.md); the track refiner's stage, added since, takes 2.3 more.
+# stage (reports/experiments.md); the track refiner's and sound refiner's stages, added since, take
+# 2.3 and 3.8 more.
 # Steps are set so each learning-rate schedule finishes inside its minutes (measured 2026-11-25:
 # video AE ~0.45 s/step, audio AE ~0.35; encoding 6000 clips ~5 min). The generator's steps are
 # capped by its minutes (a step of 16 clips is ~3–4 s here); its schedule runs over them.
@@ -59,6 +60,8 @@ CAMEO_PLAN = [
     ("head-locator", 3_000, 8, []),
     # A learnt prior of the world's ball motion, between the generated tracks and the painter (track_refiner.py).
     ("track-refiner", 6_000, 5, []),
+    # The generated sound refined to sound the impacts of the balls as painted (sound_refiner.py).
+    ("sound-refiner", 6_000, 6, []),
     ("generator", 100_000, 12, []),
     ("pairs", None, 5, []),
     ("student", 100_000, 6, ["--method", "progressive"]),

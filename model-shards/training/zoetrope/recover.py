@@ -45,6 +45,7 @@ from .configs import Config, get_config, lineage, root_config
 from .export import EXTERNAL_MIN_BYTES, GraphExport, export_graph, graph_exports, trace_graph
 from .generator import FlowGenerator
 from .head_locator import locator_for
+from .sound_refiner import sound_refiner_for
 from .track_refiner import refiner_for
 from .text import Tokenizer
 from .train import encoder_state, load_stage, save_atomic, weights_checkpoint
@@ -183,7 +184,8 @@ def modules_for(cfg: Config, vocab: int) -> SimpleNamespace:
         video.decoder = UpscaleDecoder(video.decoder, cfg.upscale)  # type: ignore[assignment]
     return SimpleNamespace(
         cfg=cfg, generator=FlowGenerator(cfg.generator, vocab), video=video, audio=AudioAutoencoder(cfg.audio_ae),
-        locator=locator_for(cfg) if cfg.head_locator else None, refiner=refiner_for(cfg) if cfg.track_refiner else None, mean=torch.zeros(cfg.token_dim), std=torch.ones(cfg.token_dim), tokenizer=None,
+        locator=locator_for(cfg) if cfg.head_locator else None, refiner=refiner_for(cfg) if cfg.track_refiner else None,
+        sound_refiner=sound_refiner_for(cfg) if cfg.sound_refiner else None, mean=torch.zeros(cfg.token_dim), std=torch.ones(cfg.token_dim), tokenizer=None,
     )
 
 
@@ -322,6 +324,9 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
     if model.refiner is not None:
         state = model.refiner.state_dict()
         save_atomic(weights_checkpoint(cfg.name, "track-refiner", state, 0, state), run / "track-refiner.pt")
+    if model.sound_refiner is not None:
+        state = model.sound_refiner.state_dict()
+        save_atomic(weights_checkpoint(cfg.name, "sound-refiner", state, 0, state), run / "sound-refiner.pt")
     # The graphs hold the EMA weights (what is sampled); training goes on from them too.
     state = model.generator.state_dict()
     save_atomic(weights_checkpoint(cfg.name, shipped_denoiser, state, 0, state), run / f"{shipped_denoiser}.pt")

@@ -28,7 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .configs import Config, TrackRefinerTrain
-from .slots import SLOT_NUMBERS, TRACK_CONTEXT
+from .slots import SLOT_NUMBERS, TRACK_CONTEXT, smooth_tracks
 from .slots import shown as shown_of  # the presence ramp; "shown" names the per-frame tensors here
 
 # The blur the training tracks get: a Gaussian along time of a width (standard deviation, frames)
@@ -88,6 +88,17 @@ def refine_tracks(refiner: TrackRefiner, slots: torch.Tensor, balls: int) -> tor
     b = slots[:, :balls].transpose(0, 1)  # [balls, T, SLOT_NUMBERS]
     xy = refiner(b[..., 1:3], shown_of(b[..., 0])).transpose(0, 1)
     return torch.cat([torch.cat([slots[:, :balls, :1], xy, slots[:, :balls, 3:]], dim=-1), slots[:, balls:]], dim=1)
+
+
+def painted_slots(cfg: Config, slots: torch.Tensor, refiner: TrackRefiner | None, balls: int | None = None) -> torch.Tensor:
+    """Slots [T, K, SLOT_NUMBERS] (raw) as the video decoder paints them (and the sound refiner hears
+    them): the first `balls` (the config's) refined where the config has a track refiner, then every
+    slot smoothed (slots.smooth_tracks)."""
+    if cfg.track_refiner:
+        if refiner is None:
+            raise ValueError(f"config {cfg.name} refines the generated ball tracks: load the run's track refiner")
+        slots = refine_tracks(refiner, slots, cfg.slots if balls is None else balls)
+    return smooth_tracks(slots)
 
 
 def refiner_for(cfg: Config) -> TrackRefiner:

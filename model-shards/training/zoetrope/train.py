@@ -37,7 +37,7 @@ from .slots import SLOT_NUMBERS, clip_slots
 from .text import Tokenizer
 from .video_ae import FrameAutoencoder, FrameDecoder, UpscaleDecoder, psnr, to_unit, vivid_weight
 
-STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo", "pairs", "student", "head-locator", "track-refiner", "refit-encoders")
+STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo", "pairs", "student", "head-locator", "track-refiner", "sound-refiner", "refit-encoders")
 # What a cameo run takes from the run it builds on (encode --base): the decoders, the tokenizer and
 # the token statistics, so its tokens mean what the base generator's mean.
 BASE_FILES = ("video-ae.pt", "audio-ae.pt", "tokenizer.json", "token-stats.npz")
@@ -951,6 +951,10 @@ def main(argv: list[str] | None = None) -> int:
             from .track_refiner import train_track_refiner
 
             train_track_refiner(cfg, run, args.seed, args.minutes, args.steps, log)
+        elif args.stage == "sound-refiner":
+            from .sound_refiner import train_sound_refiner
+
+            train_sound_refiner(cfg, run, args.seed, args.minutes, args.steps, log)
         elif args.stage == "pairs":
             make_pairs(cfg, run, args.seed, log, args.minutes, device, args.batch)
         else:
