@@ -84,17 +84,19 @@ def stage_minutes(run: Path) -> dict[str, float]:
     return out
 
 
+def stage_end(folders: list[Path], stage: str) -> dict | None:
+    """The end event of a stage's log, from the first of `folders` that holds the log; None where
+    none does or the stage has not ended."""
+    log = next((f / f"{stage}.log.jsonl" for f in folders if (f / f"{stage}.log.jsonl").exists()), None)
+    return next((e for e in map(json.loads, reversed(log.read_text().splitlines())) if e.get("event") == "end"), None) if log else None
+
+
 def locator_text(cfg: Config, run: Path, model: Model) -> str:
     """The card's words on where the face goes: the head locator and how well it reads the head on
     held-out clips (from its training log, in this run or the run it was shared from)."""
     if model.locator is None:
         return ""
-    end = None
-    for folder in [run, *base_chain(run)]:
-        log = folder / "head-locator.log.jsonl"
-        if log.exists():
-            end = next((e for e in map(json.loads, reversed(log.read_text().splitlines())) if e.get("event") == "end"), None)
-            break
+    end = stage_end([run, *base_chain(run)], "head-locator")
     params = sum(p.numel() for p in model.locator.parameters())
     measured = f" On held-out clips' tokens it is a median {end['val_median_px']} px from the world's head (90% within {end['val_p90_px']} px), right about whether a head is shown in {100 * end['val_presence_accuracy']:.1f}% of frames, and within a median {end['val_light_levels']} levels of 255 of the clip's light on its worst channel (90% within {end['val_light_levels_p90']})." if end and "val_light_levels" in end else ""
     return (f" The face goes where the frame's own latent draws the head, not on the generated head slot (which can drift off the figure): a head locator in the video decoder ({params / 1e3:.0f} k parameters, `zoetrope/head_locator.py`: a soft-argmax over the latent's cells, trained on the run's tokens against the world's head tracks) reads it frame by frame, smoothed over time like the balls. It also reads the light the scene is lit by (the time of day's level and the colour temperature's tint, from each clip's meta), and the face is multiplied by it, as the world lights everything it draws.{measured}")
@@ -105,8 +107,7 @@ def refiner_text(run: Path, model: Model) -> str:
     its training log)."""
     if model.refiner is None:
         return ""
-    log = run / "track-refiner.log.jsonl"
-    end = next((e for e in map(json.loads, reversed(log.read_text().splitlines())) if e.get("event") == "end"), None) if log.exists() else None
+    end = stage_end([run], "track-refiner")
     params = sum(p.numel() for p in model.refiner.parameters())
     measured = f" On held-out tracks blurred by up to {MAX_BLUR_FRAMES:g} frames it brings a ball a mean {end['val_px']} px from the world's (the blurred track: {end['input_px']} px) and its acceleration to {end['val_acc_px']} px/frame² (blurred: {end['input_acc_px']})." if end and "val_px" in end else ""
     return (f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's: it learnt from the run's own tracks, blurred along time, to give back the world's, so a landing the generator rounds becomes a fall that meets the floor. It moves only where a ball is; presence, size and colour pass through.{measured}")
@@ -117,8 +118,7 @@ def sound_refiner_text(run: Path, model: Model) -> str:
     its training log)."""
     if model.sound_refiner is None:
         return ""
-    log = run / "sound-refiner.log.jsonl"
-    end = next((e for e in map(json.loads, reversed(log.read_text().splitlines())) if e.get("event") == "end"), None) if log.exists() else None
+    end = stage_end([run], "sound-refiner")
     params = sum(p.numel() for p in model.sound_refiner.parameters())
     measured = f" On held-out clips whose sound was damaged the same way it brings the sound latent's mean squared error (in token deviations) from {end['input_mse']} to {end['val_mse']}, and it moves a sound that was right by {end['clean_mse']}." if end and "val_mse" in end else ""
     return (f" The audio decoder first refines the generated sound to the picture: a sound refiner ({params / 1e3:.0f} k parameters, `zoetrope/sound_refiner.py`: 1-D convolutions over each ball's track as painted, summed over the balls, beside the sound latent) learnt from the run's own clips, their sound smeared, moved by up to three frames or given another clip's knocks, to give back the world's, so a knock comes where a ball meets something.{measured}")

@@ -97,13 +97,9 @@ def sound_refiner_for(cfg: Config) -> SoundRefiner:
 
 
 def load_sound_refiner(cfg: Config, run: Path) -> SoundRefiner:
-    from .train import load_stage
+    from .train import load_ema
 
-    if not (run / "sound-refiner.pt").exists():
-        raise ValueError(f"{run} has no sound-refiner checkpoint: config {cfg.name} refines the generated sound to the painted balls (train --stage sound-refiner)")
-    refiner = sound_refiner_for(cfg)
-    refiner.load_state_dict(load_stage(run, "sound-refiner", cfg)["extra"]["ema"])
-    return refiner.eval()
+    return load_ema(cfg, run, "sound-refiner", sound_refiner_for(cfg), "refines the generated sound to the painted balls")
 
 
 def shift(sound: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:

@@ -107,13 +107,9 @@ def refiner_for(cfg: Config) -> TrackRefiner:
 
 
 def load_track_refiner(cfg: Config, run: Path) -> TrackRefiner:
-    from .train import load_stage
+    from .train import load_ema
 
-    if not (run / "track-refiner.pt").exists():
-        raise ValueError(f"{run} has no track-refiner checkpoint: config {cfg.name} refines the generated ball tracks (train --stage track-refiner)")
-    refiner = refiner_for(cfg)
-    refiner.load_state_dict(load_stage(run, "track-refiner", cfg)["extra"]["ema"])
-    return refiner.eval()
+    return load_ema(cfg, run, "track-refiner", refiner_for(cfg), "refines the generated ball tracks")
 
 
 def blur(xy: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 import numpy as np
 import torch
@@ -81,6 +81,18 @@ def load_stage(run: Path, stage: str, cfg: Config) -> dict:
     if ckpt["config"] != cfg.name and not shared:
         raise ValueError(f"{path} was trained with config {ckpt['config']!r}, not {cfg.name!r}: use another --run folder")
     return ckpt
+
+
+TrainedModule = TypeVar("TrainedModule", bound=torch.nn.Module)
+
+
+def load_ema(cfg: Config, run: Path, stage: str, module: TrainedModule, needed_for: str) -> TrainedModule:
+    """A trained stage's EMA weights in `module`, ready to run; a run without them is refused by
+    name, saying what config `cfg` needs the stage for (`needed_for`) and which stage makes it."""
+    if not (run / f"{stage}.pt").exists():
+        raise ValueError(f"{run} has no {stage} checkpoint: config {cfg.name} {needed_for} (train --stage {stage})")
+    module.load_state_dict(load_stage(run, stage, cfg)["extra"]["ema"])
+    return module.eval()
 
 
 def weights_checkpoint(config: str, stage: str, model: dict, step: int, ema: dict | None = None, extra: dict | None = None) -> dict:
