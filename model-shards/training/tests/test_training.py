@@ -449,6 +449,10 @@ class ProOnTheDraft(unittest.TestCase):
         cls.unlocated = cls.tmp / "base-without-locator"
         shutil.copytree(cls.base, cls.unlocated)
         assert cls.train("tiny-cameo", "head-locator", cls.base, cls.tmp / "base-data", 4) == 0
+        cls.unrefined = cls.tmp / "base-without-refiners"
+        shutil.copytree(cls.base, cls.unrefined)
+        for stage in ("track-refiner", "sound-refiner"):
+            assert cls.train("tiny-cameo", stage, cls.base, cls.tmp / "base-data", 4) == 0, stage
 
     @classmethod
     def tearDownClass(cls):
@@ -526,10 +530,12 @@ class ProOnTheDraft(unittest.TestCase):
         # It builds on the cameo run, whose tokens carry the head: not on the plain Draft run.
         self.assertIn(f"--base {self.draft} makes frame tokens of {get_config('tiny').token_dim} numbers; config tiny-pro builds on a tiny-cameo run", self.errors("tiny-pro", "encode", self.tmp / "pro-on-draft", self.tmp / "pro-data", 0, "--base", str(self.draft)))
         self.assertIn("has no head-locator checkpoint: train --stage head-locator on it first", self.errors("tiny-pro", "encode", self.tmp / "pro-unlocated", self.tmp / "pro-data", 0, "--base", str(self.unlocated)))
+        self.assertIn("has no track-refiner checkpoint: train --stage track-refiner on it first (config tiny-pro refines the generated ball tracks)", self.errors("tiny-pro", "encode", self.tmp / "pro-unrefined", self.tmp / "pro-data", 0, "--base", str(self.unrefined)))
         self.assertEqual(self.train("tiny-pro", "encode", run, self.tmp / "pro-data", 0, "--base", str(self.base)), 0)
         self.assertEqual(np.load(run / "tokens.npy").shape, (6, 24, get_config("tiny-cameo").token_dim))
-        # The cameo run's head locator, as it is: the latent is the same.
-        self.assertEqual((run / "head-locator.pt").read_bytes(), (self.base / "head-locator.pt").read_bytes())
+        # The cameo run's head locator and refiners, as they are: the latent, slots and sound are the same.
+        for stage in ("head-locator", "track-refiner", "sound-refiner"):
+            self.assertEqual((run / f"{stage}.pt").read_bytes(), (self.base / f"{stage}.pt").read_bytes(), stage)
         # The cameo run's statistics as they are, the head's included.
         for k in ("mean", "std"):
             np.testing.assert_array_equal(np.load(run / "token-stats.npz")[k], np.load(self.base / "token-stats.npz")[k])
@@ -587,6 +593,12 @@ class ProOnTheDraft(unittest.TestCase):
             got = weights(restored, stage)
             for k, v in rounded(weights(run, stage)).items():
                 self.assertTrue(torch.equal(got[k], v), f"{stage} {k}")
+        # The refiners come back under the config that trained them, as the run holds them.
+        for stage in ("track-refiner", "sound-refiner"):
+            got = torch.load(restored / f"{stage}.pt")
+            self.assertEqual(got["config"], "tiny-cameo")
+            for k, v in rounded(torch.load(run / f"{stage}.pt")["extra"]["ema"]).items():
+                self.assertTrue(torch.equal(got["extra"]["ema"][k], v), f"{stage} {k}")
         encoders = {k: v for k, v in torch.load(self.base / "video-ae.pt")["model"].items() if k.startswith("encoder.")}
         mine = torch.load(restored / "video-ae.pt")["model"]
         self.assertTrue(all(torch.equal(mine[k], v) for k, v in encoders.items()))
@@ -1028,7 +1040,7 @@ class ShippedModelsRestore(unittest.TestCase):
             self.assertTrue(result["teacher"].startswith(teacher), result["teacher"])
             self.assertEqual(result["encoders"], "refit")
             self.assertEqual(result["generator_weights_no_graph_uses"], [])
-            self.assertEqual(sorted(p.name for p in (tmp / name).glob("*.pt")), sorted(["audio-ae.pt", "video-ae.pt", "head-locator.pt", "generator.pt"] + (["student.pt", "track-refiner.pt", "sound-refiner.pt"] if name == "zoetrope-draft" else ["video-upscale.pt"])))
+            self.assertEqual(sorted(p.name for p in (tmp / name).glob("*.pt")), sorted(["audio-ae.pt", "video-ae.pt", "head-locator.pt", "generator.pt"] + ["track-refiner.pt", "sound-refiner.pt"] + (["student.pt"] if name == "zoetrope-draft" else ["video-upscale.pt"])))
 
 
 class Seam(unittest.TestCase):
@@ -1194,7 +1206,7 @@ class DraftPipeline(unittest.TestCase):
         self.assertTrue(all(arg(c, "--data") == str(work / "pro-eval-256") and "--all-clips" in c for c in benched))
         export = next(c for c in calls if "zoetrope.export" in c)
         self.assertEqual(export[export.index("--denoiser") :][:6], ["--denoiser", "generator", "--steps", "16", "--guidance", "1.5"])
-        self.assertEqual(arg(export, "--version"), "0.3.0")
+        self.assertEqual(arg(export, "--version"), "0.4.0")
         # The cameo bench: held-out cameo seeds at 256², drawn with the shipped sampler; its report goes on the card.
         cameo = next(c for c in calls if "zoetrope.cameo_bench" in c)
         self.assertEqual((arg(cameo, "--config"), arg(cameo, "--data"), arg(cameo, "--steps"), "--all-clips" in cameo), ("pro", str(work / "pro-cameo-256"), "16", True))

@@ -267,10 +267,8 @@ CONFIGS["pro"] = replace(
     generator=replace(CONFIGS["draft-cameo"].generator, frames=48, depth=8),
     generator_train=GeneratorTrain(batch=8, lr=2e-4, warmup_steps=50, steps=20_000, slot_weight=8.0, audio_weight=4.0, eval_every=100, bench_every=0),
     video_upscale_train=VideoAETrain(batch=8, lr=5e-4, warmup_steps=50, steps=6_000, eval_every=100),
-    # Pro 0.3.0's decoders paint the tracks and play the sound as they come; the refiners are the
-    # Draft's since 0.5.0 and 0.6.0.
-    track_refiner=False,
-    sound_refiner=False,
+    # Pro's decoders refine the tracks and the sound with the Draft's refiners (read from the base
+    # run, train.SHARED_STAGES), since Pro 0.4.0.
 )
 # The same construction on the tiny config, so the tests build a Pro the way Pro is built.
 CONFIGS["tiny-pro"] = replace(
@@ -284,8 +282,6 @@ CONFIGS["tiny-pro"] = replace(
     generator=replace(CONFIGS["tiny-cameo"].generator, frames=24, depth=3),
     generator_train=replace(CONFIGS["tiny-cameo"].generator_train, bench_every=0),
     video_upscale_train=VideoAETrain(batch=4, lr=1e-3, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
-    track_refiner=False,
-    sound_refiner=False,
 )
 
 

@@ -102,7 +102,12 @@ def locator_text(cfg: Config, run: Path, model: Model) -> str:
     return (f" The face goes where the frame's own latent draws the head, not on the generated head slot (which can drift off the figure): a head locator in the video decoder ({params / 1e3:.0f} k parameters, `zoetrope/head_locator.py`: a soft-argmax over the latent's cells, trained on the run's tokens against the world's head tracks) reads it frame by frame, smoothed over time like the balls. It also reads the light the scene is lit by (the time of day's level and the colour temperature's tint, from each clip's meta), and the face is multiplied by it, as the world lights everything it draws.{measured}")
 
 
-def refiner_text(run: Path, model: Model) -> str:
+def whose_run(cfg: Config) -> str:
+    """Whose run a shared decoder stage learnt from: this one's, or (Pro) the run it builds on."""
+    return f"the {cfg.shares} run's" if cfg.shares and not adds_head_slot(cfg) else "the run's own"
+
+
+def refiner_text(cfg: Config, run: Path, model: Model) -> str:
     """The card's words on the track refiner and how well it undoes a blur on held-out tracks (from
     its training log)."""
     if model.refiner is None:
@@ -110,10 +115,10 @@ def refiner_text(run: Path, model: Model) -> str:
     end = stage_end([run], "track-refiner")
     params = sum(p.numel() for p in model.refiner.parameters())
     measured = f" On held-out tracks blurred by up to {MAX_BLUR_FRAMES:g} frames it brings a ball a mean {end['val_px']} px from the world's (the blurred track: {end['input_px']} px) and its acceleration to {end['val_acc_px']} px/frame² (blurred: {end['input_acc_px']})." if end and "val_px" in end else ""
-    return (f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's: it learnt from the run's own tracks, blurred along time, to give back the world's, so a landing the generator rounds becomes a fall that meets the floor. It moves only where a ball is; presence, size and colour pass through.{measured}")
+    return (f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's: it learnt from {whose_run(cfg)} tracks, blurred along time, to give back the world's, so a landing the generator rounds becomes a fall that meets the floor. It moves only where a ball is; presence, size and colour pass through.{measured}")
 
 
-def sound_refiner_text(run: Path, model: Model) -> str:
+def sound_refiner_text(cfg: Config, run: Path, model: Model) -> str:
     """The card's words on the sound refiner and how far it brings damaged held-out sound back (from
     its training log)."""
     if model.sound_refiner is None:
@@ -121,7 +126,7 @@ def sound_refiner_text(run: Path, model: Model) -> str:
     end = stage_end([run], "sound-refiner")
     params = sum(p.numel() for p in model.sound_refiner.parameters())
     measured = f" On held-out clips whose sound was damaged the same way it brings the sound latent's mean squared error (in token deviations) from {end['input_mse']} to {end['val_mse']}, and it moves a sound that was right by {end['clean_mse']}." if end and "val_mse" in end else ""
-    return (f" The audio decoder first refines the generated sound to the picture: a sound refiner ({params / 1e3:.0f} k parameters, `zoetrope/sound_refiner.py`: 1-D convolutions over each ball's track as painted, summed over the balls, beside the sound latent) learnt from the run's own clips, their sound smeared, moved by up to three frames or given another clip's knocks, to give back the world's, so a knock comes where a ball meets something.{measured}")
+    return (f" The audio decoder first refines the generated sound to the picture: a sound refiner ({params / 1e3:.0f} k parameters, `zoetrope/sound_refiner.py`: 1-D convolutions over each ball's track as painted, summed over the balls, beside the sound latent) learnt from {whose_run(cfg)} clips, their sound smeared, moved by up to three frames or given another clip's knocks, to give back the world's, so a knock comes where a ball meets something.{measured}")
 
 
 def restored_text(run: Path) -> str:
@@ -269,8 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- **Video latent**: a per-frame conv autoencoder, {cfg.video_ae.size}×{cfg.video_ae.size}×3 ↔ {cfg.video_ae.latent_side}×{cfg.video_ae.latent_side}×{cfg.video_ae.latent_channels}"
         + (f" (the {cfg.shares} model's, shared); the video decoder paints it at {cfg.size}×{cfg.size}: the {cfg.shares} decoder's picture upsampled bilinearly plus a correction from its finest features (`UpscaleDecoder`, trained on {cfg.size}² frames by the video-upscale stage)" if cfg.upscale > 1 else "")
-        + (f", of each frame *without its balls*; the balls are {cfg.slots} object slots of {SLOT_NUMBERS} numbers per frame ({', '.join(SLOT_FIELDS)}), in the order the prompt names them, painted by the video decoder as anti-aliased discs over the decoded background along tracks smoothed where they barely bend (`zoetrope/slots.py`)." + refiner_text(run, model) if cfg.slots else "."),
-        f"- **Audio latent**: a 1-D conv autoencoder, {cfg.audio_ae.latent_channels} numbers per video frame ({cfg.audio_ae.hop} samples), multi-resolution spectral loss." + sound_refiner_text(run, model),
+        + (f", of each frame *without its balls*; the balls are {cfg.slots} object slots of {SLOT_NUMBERS} numbers per frame ({', '.join(SLOT_FIELDS)}), in the order the prompt names them, painted by the video decoder as anti-aliased discs over the decoded background along tracks smoothed where they barely bend (`zoetrope/slots.py`)." + refiner_text(cfg, run, model) if cfg.slots else "."),
+        f"- **Audio latent**: a 1-D conv autoencoder, {cfg.audio_ae.latent_channels} numbers per video frame ({cfg.audio_ae.hop} samples), multi-resolution spectral loss." + sound_refiner_text(cfg, run, model),
         f"- **Text**: word tokenizer ({len(model.tokenizer.vocab)} words, built from the training prompts, unknown words reported), a {cfg.generator.text_layers}-layer transformer (width {cfg.generator.text_width}).",
         f"- **Denoiser**: rectified flow over {T} frame tokens of {D} numbers (video{' ‖ slots' if cfg.slots else ''} ‖ audio latent: sound rides in the frame's token, so it stays in sync), "
         f"a {cfg.generator.depth}-block transformer (width {cfg.generator.width}), cross-attention to the prompt, adaLN-single on flow time + pooled prompt."

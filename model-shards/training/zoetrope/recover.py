@@ -321,12 +321,12 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
         trained_by = next(n for n in reversed(lineage(cfg.name)) if get_config(n).head_locator)
         state = model.locator.state_dict()
         save_atomic(weights_checkpoint(trained_by, "head-locator", state, 0, state), run / "head-locator.pt")
-    if model.refiner is not None:
-        state = model.refiner.state_dict()
-        save_atomic(weights_checkpoint(cfg.name, "track-refiner", state, 0, state), run / "track-refiner.pt")
-    if model.sound_refiner is not None:
-        state = model.sound_refiner.state_dict()
-        save_atomic(weights_checkpoint(cfg.name, "sound-refiner", state, 0, state), run / "sound-refiner.pt")
+    for stage, module, used in (("track-refiner", model.refiner, "track_refiner"), ("sound-refiner", model.sound_refiner, "sound_refiner")):
+        if module is not None:
+            # Saved under the config that trains it (draft-cameo; Pro shares it, train.SHARED_STAGES).
+            trained_by = next(n for n in reversed(lineage(cfg.name)) if getattr(get_config(n), used))
+            state = module.state_dict()
+            save_atomic(weights_checkpoint(trained_by, stage, state, 0, state), run / f"{stage}.pt")
     # The graphs hold the EMA weights (what is sampled); training goes on from them too.
     state = model.generator.state_dict()
     save_atomic(weights_checkpoint(cfg.name, shipped_denoiser, state, 0, state), run / f"{shipped_denoiser}.pt")

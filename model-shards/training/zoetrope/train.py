@@ -42,7 +42,7 @@ STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo
 # the token statistics, so its tokens mean what the base generator's mean.
 BASE_FILES = ("video-ae.pt", "audio-ae.pt", "tokenizer.json", "token-stats.npz")
 # Trained once and used as they are by a config built on the one that trained them.
-SHARED_STAGES = ("video-ae", "audio-ae", "head-locator")
+SHARED_STAGES = ("video-ae", "audio-ae", "head-locator", "track-refiner", "sound-refiner")
 
 
 class Logger:
@@ -596,12 +596,16 @@ def adopt_base(cfg: Config, run: Path, base: Path) -> None:
                 raise ValueError(f"{target} differs from the base run's {name}: a cameo run must share its base's decoders, tokenizer and statistics (use a new --run folder)")
             continue
         shutil.copyfile(source, target)
-    if cfg.head_locator and not adds_head_slot(cfg):
-        # Pro paints cameos where the shared latent draws the head: the base run's locator reads it.
-        if not (base / "head-locator.pt").exists():
-            raise ValueError(f"--base {base} has no head-locator checkpoint: train --stage head-locator on it first (config {cfg.name} paints a cameo where the latent draws the head)")
-        if not (run / "head-locator.pt").exists() or (run / "head-locator.pt").read_bytes() != (base / "head-locator.pt").read_bytes():
-            shutil.copyfile(base / "head-locator.pt", run / "head-locator.pt")
+    if not adds_head_slot(cfg):
+        # Pro decodes the shared tokens as the base run does: its locator finds the head where the
+        # shared latent draws it, its refiners move the balls and make the sound follow them.
+        for stage, used, what in (("head-locator", cfg.head_locator, "paints a cameo where the latent draws the head"), ("track-refiner", cfg.track_refiner, "refines the generated ball tracks"), ("sound-refiner", cfg.sound_refiner, "refines the generated sound to the painted balls")):
+            if not used:
+                continue
+            if not (base / f"{stage}.pt").exists():
+                raise ValueError(f"--base {base} has no {stage} checkpoint: train --stage {stage} on it first (config {cfg.name} {what})")
+            if not (run / f"{stage}.pt").exists() or (run / f"{stage}.pt").read_bytes() != (base / f"{stage}.pt").read_bytes():
+                shutil.copyfile(base / f"{stage}.pt", run / f"{stage}.pt")
     (run / "base.json").write_text(json.dumps({"base": str(base.resolve())}) + "\n")
 
 
