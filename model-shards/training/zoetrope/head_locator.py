@@ -95,12 +95,10 @@ def locator_for(cfg: Config) -> HeadLocator:
 
 
 def load_head_locator(cfg: Config, run: Path) -> HeadLocator:
-    from .train import load_stage
+    from .train import decoder_stage_ema
 
-    if not (run / "head-locator.pt").exists():
-        raise ValueError(f"{run} has no head-locator checkpoint: config {cfg.name} paints a cameo where the latent draws the head (train --stage head-locator)")
     locator = locator_for(cfg)
-    state = load_stage(run, "head-locator", cfg)["extra"]["ema"]
+    state = decoder_stage_ema(cfg, run, "head-locator")
     if not any(k.startswith("light.") for k in state):
         raise ValueError(f"{run}/head-locator.pt reads no light (it was trained before faces were lit): train --stage head-locator on, with more --steps, to add it")
     locator.load_state_dict(state)

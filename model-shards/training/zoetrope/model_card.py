@@ -112,7 +112,7 @@ def refiner_text(cfg: Config, run: Path, model: Model) -> str:
     its training log)."""
     if model.refiner is None:
         return ""
-    end = stage_end([run], "track-refiner")
+    end = stage_end([run, *base_chain(run)], "track-refiner")
     params = sum(p.numel() for p in model.refiner.parameters())
     measured = f" On held-out tracks blurred by up to {MAX_BLUR_FRAMES:g} frames it brings a ball a mean {end['val_px']} px from the world's (the blurred track: {end['input_px']} px) and its acceleration to {end['val_acc_px']} px/frame² (blurred: {end['input_acc_px']})." if end and "val_px" in end else ""
     return (f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's: it learnt from {whose_run(cfg)} tracks, blurred along time, to give back the world's, so a landing the generator rounds becomes a fall that meets the floor. It moves only where a ball is; presence, size and colour pass through.{measured}")
@@ -123,7 +123,7 @@ def sound_refiner_text(cfg: Config, run: Path, model: Model) -> str:
     its training log)."""
     if model.sound_refiner is None:
         return ""
-    end = stage_end([run], "sound-refiner")
+    end = stage_end([run, *base_chain(run)], "sound-refiner")
     params = sum(p.numel() for p in model.sound_refiner.parameters())
     measured = f" On held-out clips whose sound was damaged the same way it brings the sound latent's mean squared error (in token deviations) from {end['input_mse']} to {end['val_mse']}, and it moves a sound that was right by {end['clean_mse']}." if end and "val_mse" in end else ""
     return (f" The audio decoder first refines the generated sound to the picture: a sound refiner ({params / 1e3:.0f} k parameters, `zoetrope/sound_refiner.py`: 1-D convolutions over each ball's track as painted, summed over the balls, beside the sound latent) learnt from {whose_run(cfg)} clips, their sound smeared, moved by up to three frames or given another clip's knocks, to give back the world's, so a knock comes where a ball meets something.{measured}")

@@ -48,7 +48,7 @@ from .head_locator import locator_for
 from .sound_refiner import sound_refiner_for
 from .track_refiner import refiner_for
 from .text import Tokenizer
-from .train import encoder_state, load_stage, save_atomic, weights_checkpoint
+from .train import DECODER_STAGES, encoder_state, load_stage, save_atomic, weights_checkpoint
 from .video_ae import FrameAutoencoder, UpscaleDecoder
 
 REST_FORMAT = 1
@@ -316,15 +316,10 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
         video.encoder = model.video.encoder
     save_atomic(weights_checkpoint(root, "video-ae", video.state_dict(), 0, extra={"encoder": encoders}), run / "video-ae.pt")
     save_atomic(weights_checkpoint(root, "audio-ae", model.audio.state_dict(), 0, extra={"encoder": encoders}), run / "audio-ae.pt")
-    if model.locator is not None:
-        # Saved under the config that trains it (draft-cameo; Pro shares it, train.SHARED_STAGES).
-        trained_by = next(n for n in reversed(lineage(cfg.name)) if get_config(n).head_locator)
-        state = model.locator.state_dict()
-        save_atomic(weights_checkpoint(trained_by, "head-locator", state, 0, state), run / "head-locator.pt")
-    for stage, module, used in (("track-refiner", model.refiner, "track_refiner"), ("sound-refiner", model.sound_refiner, "sound_refiner")):
+    for stage, module in (("head-locator", model.locator), ("track-refiner", model.refiner), ("sound-refiner", model.sound_refiner)):
         if module is not None:
             # Saved under the config that trains it (draft-cameo; Pro shares it, train.SHARED_STAGES).
-            trained_by = next(n for n in reversed(lineage(cfg.name)) if getattr(get_config(n), used))
+            trained_by = next(n for n in reversed(lineage(cfg.name)) if getattr(get_config(n), DECODER_STAGES[stage][0]))
             state = module.state_dict()
             save_atomic(weights_checkpoint(trained_by, stage, state, 0, state), run / f"{stage}.pt")
     # The graphs hold the EMA weights (what is sampled); training goes on from them too.

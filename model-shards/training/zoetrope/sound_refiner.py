@@ -99,7 +99,7 @@ def sound_refiner_for(cfg: Config) -> SoundRefiner:
 def load_sound_refiner(cfg: Config, run: Path) -> SoundRefiner:
     from .train import load_ema
 
-    return load_ema(cfg, run, "sound-refiner", sound_refiner_for(cfg), "refines the generated sound to the painted balls")
+    return load_ema(cfg, run, "sound-refiner", sound_refiner_for(cfg))
 
 
 def shift(sound: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:

@@ -109,7 +109,7 @@ def refiner_for(cfg: Config) -> TrackRefiner:
 def load_track_refiner(cfg: Config, run: Path) -> TrackRefiner:
     from .train import load_ema
 
-    return load_ema(cfg, run, "track-refiner", refiner_for(cfg), "refines the generated ball tracks")
+    return load_ema(cfg, run, "track-refiner", refiner_for(cfg))
 
 
 def blur(xy: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

@@ -43,6 +43,13 @@ STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo
 BASE_FILES = ("video-ae.pt", "audio-ae.pt", "tokenizer.json", "token-stats.npz")
 # Trained once and used as they are by a config built on the one that trained them.
 SHARED_STAGES = ("video-ae", "audio-ae", "head-locator", "track-refiner", "sound-refiner")
+# The decoders' learnt parts beside the autoencoders: each stage, the Config flag that turns it on,
+# and what a config with it needs it for (the words of the errors that ask for it).
+DECODER_STAGES = {
+    "head-locator": ("head_locator", "paints a cameo where the latent draws the head"),
+    "track-refiner": ("track_refiner", "refines the generated ball tracks"),
+    "sound-refiner": ("sound_refiner", "refines the generated sound to the painted balls"),
+}
 
 
 class Logger:
@@ -86,12 +93,17 @@ def load_stage(run: Path, stage: str, cfg: Config) -> dict:
 TrainedModule = TypeVar("TrainedModule", bound=torch.nn.Module)
 
 
-def load_ema(cfg: Config, run: Path, stage: str, module: TrainedModule, needed_for: str) -> TrainedModule:
-    """A trained stage's EMA weights in `module`, ready to run; a run without them is refused by
-    name, saying what config `cfg` needs the stage for (`needed_for`) and which stage makes it."""
+def decoder_stage_ema(cfg: Config, run: Path, stage: str) -> dict:
+    """A decoder stage's EMA weights (DECODER_STAGES); a run without them is refused by name, saying
+    what config `cfg` needs the stage for and which stage makes it."""
     if not (run / f"{stage}.pt").exists():
-        raise ValueError(f"{run} has no {stage} checkpoint: config {cfg.name} {needed_for} (train --stage {stage})")
-    module.load_state_dict(load_stage(run, stage, cfg)["extra"]["ema"])
+        raise ValueError(f"{run} has no {stage} checkpoint: config {cfg.name} {DECODER_STAGES[stage][1]} (train --stage {stage})")
+    return load_stage(run, stage, cfg)["extra"]["ema"]
+
+
+def load_ema(cfg: Config, run: Path, stage: str, module: TrainedModule) -> TrainedModule:
+    """A decoder stage's EMA weights in `module`, ready to run (decoder_stage_ema)."""
+    module.load_state_dict(decoder_stage_ema(cfg, run, stage))
     return module.eval()
 
 
@@ -599,8 +611,8 @@ def adopt_base(cfg: Config, run: Path, base: Path) -> None:
     if not adds_head_slot(cfg):
         # Pro decodes the shared tokens as the base run does: its locator finds the head where the
         # shared latent draws it, its refiners move the balls and make the sound follow them.
-        for stage, used, what in (("head-locator", cfg.head_locator, "paints a cameo where the latent draws the head"), ("track-refiner", cfg.track_refiner, "refines the generated ball tracks"), ("sound-refiner", cfg.sound_refiner, "refines the generated sound to the painted balls")):
-            if not used:
+        for stage, (flag, what) in DECODER_STAGES.items():
+            if not getattr(cfg, flag):
                 continue
             if not (base / f"{stage}.pt").exists():
                 raise ValueError(f"--base {base} has no {stage} checkpoint: train --stage {stage} on it first (config {cfg.name} {what})")
