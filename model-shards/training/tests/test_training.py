@@ -799,6 +799,25 @@ class CameoSlot(unittest.TestCase):
         for k, v in expected.items():
             if k != "space":  # the new slot's place embedding is drawn afresh
                 self.assertTrue(torch.equal(started[k], v), k)
+        # With a student, the track refiner also learns from the student's own damage: training clips
+        # noised halfway and drawn back, kept beside the world's tracks and reused while they hold.
+        (run / "track-refiner.pt").unlink()
+        self.assertEqual(train_main(args + ["--stage", "track-refiner", "--steps", "4"]), 0)
+        events = [json.loads(line) for line in (run / "track-refiner.log.jsonl").read_text().splitlines()]
+        self.assertEqual(next(e for e in events if e["event"] == "pairs")["drawn"], cfg.track_refiner_train.pair_clips)
+        counted = [e for e in events if e["event"] == "tracks"][-1]
+        self.assertGreater(counted["student_pairs"], 0)
+        self.assertGreater(counted["held_out_pairs"], 0)
+        self.assertIn("pairs_acc_px", events[-1])
+        saved = np.load(run / "track-pairs.npz")
+        self.assertEqual(saved["world"].shape, (cfg.track_refiner_train.pair_clips, cfg.frames, cfg.slots, 7))
+        self.assertEqual(saved["drawn"].shape, saved["world"].shape)
+        self.assertEqual(saved["times"].tolist(), [0.5, 0.0])  # tiny's student takes 2 steps: halfway is one
+        self.assertFalse(np.array_equal(saved["drawn"], saved["world"]))
+        (run / "track-refiner.pt").unlink()
+        self.assertEqual(train_main(args + ["--stage", "track-refiner", "--steps", "4"]), 0)
+        events = [json.loads(line) for line in (run / "track-refiner.log.jsonl").read_text().splitlines()]
+        self.assertEqual([e for e in events if e["event"] == "pairs"][-1]["reused"], str(run / "track-pairs.npz"))
         # Decoded with a face, the frames differ from the faceless decoding on the head alone.
         model = Model(cfg, run)
         data = WorldDataset(self.cameos)
@@ -1118,7 +1137,7 @@ class DraftPipeline(unittest.TestCase):
         printed = io.StringIO()
         with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(printed):
             self.assertEqual(pipeline.main(["--work", str(work), "--out", str(work / "model")]), 0)
-        self.assertEqual(stages(), ["student --method progressive", "encode", "head-locator", "track-refiner", "sound-refiner", "generator", "pairs", "student --method progressive"])
+        self.assertEqual(stages(), ["student --method progressive", "encode", "head-locator", "generator", "pairs", "student --method progressive", "track-refiner", "sound-refiner"])
         # The minutes of both invocations add up: every step of the first is still in the ledger.
         ledger = json.loads((work / "pipeline-done.json").read_text())
         self.assertEqual(len(ledger), 6 + 1 + 7 + 3 + 2 * 7 + 1 + 1)

@@ -22,7 +22,7 @@ from .configs import Config, adds_head_slot, get_config, lineage
 from .evaluate import Model
 from .export import DenoiserGraph
 from .slots import APPEARANCE_SIDE, SLOT_FIELDS, SLOT_NUMBERS
-from .track_refiner import MAX_BLUR_FRAMES
+from .track_refiner import DRIFT_PX, MAX_BLUR_FRAMES, MAX_WARP_FRAMES
 from .video_ae import flops_per_frame
 
 
@@ -107,15 +107,38 @@ def whose_run(cfg: Config) -> str:
     return f"the {cfg.shares} run's" if cfg.shares and not adds_head_slot(cfg) else "the run's own"
 
 
+def stage_event(folders: list[Path], stage: str, event: str) -> dict | None:
+    """The last `event` of a stage's log, from the first of `folders` that holds the log."""
+    log = next((f / f"{stage}.log.jsonl" for f in folders if (f / f"{stage}.log.jsonl").exists()), None)
+    return next((e for e in map(json.loads, reversed(log.read_text().splitlines())) if e.get("event") == event), None) if log else None
+
+
+# What a track refiner learnt from before it learnt from the student too (Draft 0.6.0's, which Pro
+# 0.4.0 decodes with): its log's "tracks" event has no student_pairs.
+BLUR_BEFORE_STUDENT_PAIRS = 2.0
+
+
 def refiner_text(cfg: Config, run: Path, model: Model) -> str:
-    """The card's words on the track refiner and how well it undoes a blur on held-out tracks (from
-    its training log)."""
+    """The card's words on the track refiner, what it learnt from, and how well it undoes that
+    damage on held-out tracks (from its training log)."""
     if model.refiner is None:
         return ""
-    end = stage_end([run, *base_chain(run)], "track-refiner")
+    folders = [run, *base_chain(run)]
+    end = stage_end(folders, "track-refiner")
+    tracks = stage_event(folders, "track-refiner", "tracks") or {}
     params = sum(p.numel() for p in model.refiner.parameters())
-    measured = f" On held-out tracks blurred by up to {MAX_BLUR_FRAMES:g} frames it brings a ball a mean {end['val_px']} px from the world's (the blurred track: {end['input_px']} px) and its acceleration to {end['val_acc_px']} px/frame² (blurred: {end['input_acc_px']})." if end and "val_px" in end else ""
-    return (f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's: it learnt from {whose_run(cfg)} tracks, blurred along time, to give back the world's, so a landing the generator rounds becomes a fall that meets the floor. It moves only where a ball is; presence, size and colour pass through.{measured}")
+    if "student_pairs" in tracks:
+        damage = f"damaged as a few-step sampler damages them (a time warp of up to {MAX_WARP_FRAMES:g} frames, a blur of up to {MAX_BLUR_FRAMES:g}, a drift of up to {DRIFT_PX:g} px)"
+        if tracks.get("student_pairs"):
+            damage += f" and, in half of each batch, by the run's student itself ({tracks['student_pairs']} of its tracks drawn back from training clips noised halfway, beside the world's)"
+        outcome = "so a landing the generator rounds becomes a fall that meets the floor and an uneven fall an even one"
+    else:
+        damage = f"blurred along time by up to {BLUR_BEFORE_STUDENT_PAIRS:g} frames"
+        outcome = "so a landing the generator rounds becomes a fall that meets the floor"
+    measured = f" On held-out tracks damaged by hand it brings a ball a mean {end['val_px']} px from the world's (the damaged track: {end['input_px']} px) and its acceleration to {end['val_acc_px']} px/frame² (damaged: {end['input_acc_px']})." if end and "val_px" in end else ""
+    if end and "pairs_acc_px" in end:
+        measured += f" On the student's held-out tracks, {end['pairs_px']} px (drawn: {end['pairs_input_px']}) and {end['pairs_acc_px']} px/frame² (drawn: {end['pairs_input_acc_px']})."
+    return (f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's: it learnt from {whose_run(cfg)} tracks, {damage}, to give back the world's, {outcome}. It moves only where a ball is; presence, size and colour pass through.{measured}")
 
 
 def sound_refiner_text(cfg: Config, run: Path, model: Model) -> str:

@@ -34,8 +34,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 # (stage, steps, minutes): the budget that fits 3 hours with the 6000-clip dataset on 2 cores. The
 # whole command, run on a fresh folder on 2026-11-26, took 161.0 minutes with the head locator's
-# stage (reports/experiments.md); the track refiner's and sound refiner's stages, added since, take
-# 2.3 and 3.8 more.
+# stage (reports/experiments.md). The stages added since were each measured alone, not in a rerun of
+# the whole: the track refiner's takes 5.6 (4.7 to draw the student's pairs, 0.8 to train) and the
+# sound refiner's 3.8, so about 170 minutes in all.
 # Steps are set so each learning-rate schedule finishes inside its minutes (measured 2026-11-25:
 # video AE ~0.45 s/step, audio AE ~0.35; encoding 6000 clips ~5 min). The generator's steps are
 # capped by its minutes (a step of 16 clips is ~3–4 s here); its schedule runs over them.
@@ -58,13 +59,14 @@ CAMEO_PLAN = [
     ("encode", None, 8, []),
     # Where the latent draws the head, so the decoder paints a cameo's face on the figure (head_locator.py).
     ("head-locator", 3_000, 8, []),
-    # A learnt prior of the world's ball motion, between the generated tracks and the painter (track_refiner.py).
-    ("track-refiner", 6_000, 5, []),
-    # The generated sound refined to sound the impacts of the balls as painted (sound_refiner.py).
-    ("sound-refiner", 6_000, 6, []),
     ("generator", 100_000, 12, []),
     ("pairs", None, 5, []),
     ("student", 100_000, 6, ["--method", "progressive"]),
+    # A learnt prior of the world's ball motion, between the generated tracks and the painter
+    # (track_refiner.py). After the student: it learns from the student's own damage too.
+    ("track-refiner", 1_500, 5, []),
+    # The generated sound refined to sound the impacts of the balls as painted (sound_refiner.py).
+    ("sound-refiner", 6_000, 6, []),
 ]
 DATA = {"clips": 6000, "seed": 100000, "size": 128, "duration": 2, "fps": 12, "sample_rate": 24000}
 CAMEO_DATA = {"clips": 3000, "seed": 300000}

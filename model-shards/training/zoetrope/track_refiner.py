@@ -8,11 +8,15 @@ world's own paths are parabolas joined at impacts.
 
 The refiner is a small 1-D convolutional net over a ball slot's track (x, y and whether the ball
 is shown, per frame), shared by every slot, that returns the track moved by what it adds. It is
-trained on the run's own tokens: every ball track of the training clips, blurred along time by a
-Gaussian of a random width (none in a sixth of them) and jittered, and taught to give back the
-world's track, in pixels and in its second difference (the acceleration). So a rounded landing
-becomes a fall that meets the floor, and an unblurred track, as the world draws it, is left as it
-was. It changes where a ball is and nothing else: presence, radius and colour go through as they
+trained on the run's own tokens: every ball track of the training clips, damaged as a sampler
+damages it, and taught to give back the world's track, in pixels and in its second difference (the
+acceleration). Half of each batch is damaged by the sampler itself: training clips' tokens noised
+halfway and sampled back by the run's student (draw_track_pairs), whose ball tracks come back with
+the student's own errors beside the world's. The other half is damaged by hand (none, bar a
+jitter, in a sixth of them): the track's clock runs unevenly (a smooth time warp, so a fall speeds
+up and slows down), it is blurred along time by a Gaussian of a random width, it drifts slowly off
+its path, and it is jittered. So a rounded landing becomes a fall that meets the floor, an uneven
+fall an even one, and an undamaged track, as the world draws it, is left much as it was. It changes where a ball is and nothing else: presence, radius and colour go through as they
 came, and a frame where the ball is not shown is not moved. It runs in the video decoder graph,
 before the tracks are smoothed (slots.smooth_tracks).
 """
@@ -31,11 +35,22 @@ from .configs import Config, TrackRefinerTrain
 from .slots import SLOT_NUMBERS, TRACK_CONTEXT, smooth_tracks
 from .slots import shown as shown_of  # the presence ramp; "shown" names the per-frame tensors here
 
-# The blur the training tracks get: a Gaussian along time of a width (standard deviation, frames)
-# drawn uniformly up to this, or none for NO_BLUR of them.
-MAX_BLUR_FRAMES = 2.0
-NO_BLUR = 0.15
-# The jitter on top: up to this many pixels (of a 128² frame) of Gaussian noise per frame.
+# The damage the training tracks get, each drawn uniformly up to its maximum, and none (bar the
+# jitter) for UNDAMAGED of them. Draft 0.6.0's refiner learnt from the blur alone (up to 2 frames):
+# on its student's 300 held-out clips the bench still found uneven gravity in 93. With the time warp
+# and drift as well, 57 (reports/experiments.md, "A track refiner that has seen the sampler's damage").
+UNDAMAGED = 0.15
+# A smooth time warp: each frame is read from the track at a time off by a smooth random curve
+# (correlated over WARP_SMOOTHNESS frames) of up to this many frames' standard deviation.
+MAX_WARP_FRAMES = 1.5
+WARP_SMOOTHNESS = 3.0
+# Then a Gaussian blur along time of a width (standard deviation, frames) up to this.
+MAX_BLUR_FRAMES = 3.5
+# Then a slow drift off the path (correlated over DRIFT_SMOOTHNESS frames), up to this many pixels
+# (of a 128² frame) of standard deviation.
+DRIFT_PX = 1.5
+DRIFT_SMOOTHNESS = 4.0
+# The jitter on top: up to this many pixels of Gaussian noise per frame.
 JITTER_PX = 0.3
 # What a pixel is, in the share-of-the-side units slots use: the loss reads pixels of a 128² frame
 # (Pro's 256² frames use the same shares, so the same refiner serves them).
@@ -123,14 +138,44 @@ def blur(xy: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return (xy[:, at] * w[:, None, :, None]).sum(2)
 
 
+def smooth_noise(n: int, frames: int, smoothness: float, gen: torch.Generator) -> torch.Tensor:
+    """[n, frames] of Gaussian noise of unit standard deviation, correlated along time over about
+    `smoothness` frames (white noise filtered by a Gaussian of that width)."""
+    reach = int(4 * smoothness)
+    k = torch.arange(-reach, reach + 1, dtype=torch.float32)
+    w = torch.exp(-0.5 * (k / smoothness) ** 2)
+    white = torch.randn(n, 1, frames + 2 * reach, generator=gen)
+    return F.conv1d(white, (w / w.norm())[None, None])[:, 0]
+
+
+def time_warp(xy: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """Tracks [N, T, 2] read at frame t + offset [N, T] (linearly between frames, held at the ends)."""
+    T = xy.shape[1]
+    at = (torch.arange(T, dtype=xy.dtype) + offset).clamp(0, T - 1)
+    lo = at.floor().long().clamp(max=T - 2)
+    f = (at - lo)[..., None]
+    pick = lambda i: torch.gather(xy, 1, i[..., None].expand(-1, -1, 2))  # noqa: E731
+    return pick(lo) * (1 - f) + pick(lo + 1) * f
+
+
+def damage(xy: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """World tracks' x, y [N, T, 2] as a few-step sampler might draw them: warped in time, blurred,
+    drifted and jittered, each by a random amount (UNDAMAGED of them only jittered)."""
+    n, T = xy.shape[:2]
+    damaged = (torch.rand(n, generator=gen) >= UNDAMAGED).to(xy.dtype)
+    warp = smooth_noise(n, T, WARP_SMOOTHNESS, gen) * (torch.rand(n, 1, generator=gen) * MAX_WARP_FRAMES * damaged[:, None])
+    sigma = torch.rand(n, generator=gen) * MAX_BLUR_FRAMES * damaged
+    drift = torch.stack([smooth_noise(n, T, DRIFT_SMOOTHNESS, gen) for _ in range(2)], dim=-1)
+    drift = drift * (torch.rand(n, 1, 1, generator=gen) * (DRIFT_PX / LOSS_SIDE) * damaged[:, None, None])
+    jitter = torch.randn(xy.shape, generator=gen) * (JITTER_PX / LOSS_SIDE) * torch.rand(n, 1, 1, generator=gen)
+    return blur(time_warp(xy, warp), sigma) + drift + jitter
+
+
 def corrupt(tracks: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """World tracks [N, T, SLOT_NUMBERS] (raw) → (what the refiner is given: blurred and jittered
-    x, y [N, T, 2], how much each frame shows the ball [N, T], the world's x, y [N, T, 2])."""
-    n = len(tracks)
+    """World tracks [N, T, SLOT_NUMBERS] (raw) → (what the refiner is given: x, y [N, T, 2] damaged,
+    how much each frame shows the ball [N, T], the world's x, y [N, T, 2])."""
     world = tracks[..., 1:3]
-    sigma = torch.rand(n, generator=gen) * MAX_BLUR_FRAMES * (torch.rand(n, generator=gen) >= NO_BLUR)
-    jitter = torch.randn(world.shape, generator=gen) * (JITTER_PX / LOSS_SIDE) * torch.rand(n, 1, 1, generator=gen)
-    return blur(world, sigma) + jitter, shown_of(tracks[..., 0]), world
+    return damage(world, gen), shown_of(tracks[..., 0]), world
 
 
 def refine_loss(refined: torch.Tensor, world: torch.Tensor, shown: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -153,9 +198,83 @@ def ball_tracks(cfg: Config, tokens: np.ndarray, stats, clips: list[int]) -> tor
     return torch.from_numpy(np.ascontiguousarray(tracks[(tracks[..., 0] > 0.5).sum(1) >= MIN_SHOWN_FRAMES]))
 
 
+def pair_times(cfg: Config) -> list[float]:
+    """The times the student visits from pair_time to 0: its own grid of distill.student_steps
+    equal steps."""
+    steps, start = cfg.distill.student_steps, cfg.track_refiner_train.pair_time
+    grid = [1.0 - i / steps for i in range(steps + 1)]
+    if not any(abs(g - start) < 1e-9 for g in grid):
+        raise ValueError(f"config {cfg.name}: track_refiner_train.pair_time {start} is not on its student's grid of {steps} steps ({', '.join(f'{g:g}' for g in grid)})")
+    return [g for g in grid if g <= start + 1e-9]
+
+
+def draw_track_pairs(cfg: Config, run: Path, seed: int, log) -> dict[str, np.ndarray]:
+    """The student's own damage, beside the world's tracks: pair_clips training clips' tokens
+    noised to pair_time and sampled back to 0 by the run's student (as the engine samples: guidance
+    1, its own step grid), their ball slots, raw, kept as {"world", "drawn"} [N, T, balls,
+    SLOT_NUMBERS] with the clips they came from. Kept in RUN/track-pairs.npz and reused while the
+    student and the clips are the same (about 5 minutes for 1000 clips on 2 cores)."""
+    from .generator import generator_for, sample
+    from .text import Tokenizer
+    from .train import RunClips, load_stage
+
+    t = cfg.track_refiner_train
+    times = pair_times(cfg)
+    student = load_stage(run, "student", cfg)
+    clips = RunClips(run)
+    train_clips, _ = clips.split()
+    order = np.sort(np.random.default_rng(seed).choice(train_clips, size=min(t.pair_clips, len(train_clips)), replace=False))
+    path = run / "track-pairs.npz"
+    made_from = {"clips": order, "times": np.asarray(times), "student_step": np.asarray(student.get("step") or 0)}
+    if path.exists():
+        saved = np.load(path)
+        if all(k in saved and np.array_equal(saved[k], v) for k, v in made_from.items()):
+            log(event="pairs", stage="track-refiner", reused=str(path), clips=len(order))
+            return {"world": saved["world"], "drawn": saved["drawn"]}
+    tokenizer = Tokenizer.load(run / "tokenizer.json")
+    student = generator_for(cfg.generator, len(tokenizer.vocab), student["extra"]["ema"]).eval()
+    tokens = np.load(run / "tokens.npy", mmap_mode="r")
+    stats = np.load(run / "token-stats.npz")
+    at = slice(cfg.video_ae.latent_numbers, cfg.video_ae.latent_numbers + cfg.slots * SLOT_NUMBERS)
+    raw = lambda x: (x[..., at] * stats["std"][at] + stats["mean"][at]).reshape(*x.shape[:2], cfg.slots, SLOT_NUMBERS)  # noqa: E731
+    gen = torch.Generator().manual_seed(seed)
+    world, drawn = [], []
+    started = time.time()
+    for b in range(0, len(order), 20):
+        chunk = order[b : b + 20]
+        x0 = torch.from_numpy(np.asarray(tokens[chunk], dtype=np.float32))
+        noised = (1 - times[0]) * x0 + times[0] * torch.randn(x0.shape, generator=gen)
+        ids, mask = tokenizer.batch([clips.meta(int(i))["prompt"] for i in chunk])
+        with torch.no_grad():
+            back = sample(student, ids, mask, noised, len(times) - 1, 1.0, schedule=times)
+        world.append(raw(x0.numpy()))
+        drawn.append(raw(back.numpy()))
+    out = {"world": np.concatenate(world).astype(np.float32), "drawn": np.concatenate(drawn).astype(np.float32)}
+    tmp = path.with_name("track-pairs.tmp.npz")
+    np.savez(tmp, **out, **made_from)
+    tmp.replace(path)
+    log(event="pairs", stage="track-refiner", drawn=len(order), from_time=times[0], elapsed_s=round(time.time() - started, 1))
+    return out
+
+
+def pair_tracks(cfg: Config, pairs: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The drawn ball tracks that are damaged copies of the world's: (drawn x, y [N, T, 2], how much
+    each drawn frame shows the ball [N, T], the world's x, y [N, T, 2], the frames both show [N, T]).
+    A pair is kept when both show the ball in MIN_SHOWN_FRAMES frames together and the drawn track
+    is at most pair_max_px from the world's, on average over those frames."""
+    per_track = lambda a: torch.from_numpy(np.ascontiguousarray(a.transpose(0, 2, 1, 3).reshape(-1, a.shape[1], SLOT_NUMBERS)))  # noqa: E731
+    world, drawn = per_track(pairs["world"]), per_track(pairs["drawn"])
+    drawn_shown, world_shown = shown_of(drawn[..., 0]), shown_of(world[..., 0])
+    both = drawn_shown * world_shown
+    apart = ((drawn[..., 1:3] - world[..., 1:3]).norm(dim=-1) * both).sum(1) / both.sum(1).clamp(min=1) * LOSS_SIDE
+    keep = ((both > 0.5).sum(1) >= MIN_SHOWN_FRAMES) & (apart <= cfg.track_refiner_train.pair_max_px)
+    return drawn[keep, :, 1:3], drawn_shown[keep], world[keep, :, 1:3], both[keep]
+
+
 def train_track_refiner(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log) -> dict:
-    """Trains the refiner on the run's ball tracks (the world's, as encoded); the held-out clips'
-    tracks, blurred the same way with a fixed seed, measure it against the blurred input itself."""
+    """Trains the refiner on the run's ball tracks (the world's, as encoded), damaged by hand and,
+    once the run has a student, by the student itself (draw_track_pairs); held-out tracks, damaged
+    the same ways with fixed seeds, measure it against the damaged input itself."""
     from .train import Loop, RunClips, ema_update
 
     if not cfg.slots:
@@ -174,18 +293,36 @@ def train_track_refiner(cfg: Config, run: Path, seed: int, minutes: float | None
     if len(train) == 0 or len(val) == 0:
         raise ValueError(f"{run} shows no ball in {MIN_SHOWN_FRAMES} frames of any {'training' if len(train) == 0 else 'held-out'} clip: encode a dataset whose clips have balls")
     t = cfg.track_refiner_train
+    # The student's own damage, once the run has one; the pairs of every tenth clip drawn are held out.
+    pairs = None
+    if (run / "student.pt").exists():
+        drawn = draw_track_pairs(cfg, run, seed, log)
+        held = lambda d, keep: {k: v[np.arange(len(v)) % 10 == 0] if keep else v[np.arange(len(v)) % 10 != 0] for k, v in d.items()}  # noqa: E731
+        pairs, val_pairs = pair_tracks(cfg, held(drawn, False)), pair_tracks(cfg, held(drawn, True))
+        if len(pairs[0]) == 0 or len(val_pairs[0]) == 0:
+            raise ValueError(f"none of the student's {'training' if len(pairs[0]) == 0 else 'held-out'} tracks in {run / 'track-pairs.npz'} is within {t.pair_max_px} px of the world's: is the student trained?")
     refiner = refiner_for(cfg)
     ema = copy.deepcopy(refiner).requires_grad_(False)
     loop = Loop("track-refiner", cfg, refiner, t.lr, t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema})
-    log(event="tracks", stage="track-refiner", train=len(train), held_out=len(val), receptive_field=refiner.receptive_field)
+    log(event="tracks", stage="track-refiner", train=len(train), held_out=len(val), student_pairs=len(pairs[0]) if pairs else 0, held_out_pairs=len(val_pairs[0]) if pairs else 0, receptive_field=refiner.receptive_field)
     gen = torch.Generator().manual_seed(seed + loop.step)
     val_in, val_shown, val_world = corrupt(val, torch.Generator().manual_seed(777))
     _, input_px, input_acc = refine_loss(val_in, val_world, val_shown)
+    from_pairs = round(t.batch * t.pair_share) if pairs else 0
 
     def train_step() -> torch.Tensor:
-        pick = torch.from_numpy(loop.rng.choice(len(train), size=t.batch))
+        pick = torch.from_numpy(loop.rng.choice(len(train), size=t.batch - from_pairs))
         given, shown, world = corrupt(train[pick], gen)
-        return refine_loss(refiner(given, shown), world, shown)[0]
+        loss = refine_loss(refiner(given, shown), world, shown)[0] * (t.batch - from_pairs)
+        if from_pairs:
+            pick = torch.from_numpy(loop.rng.choice(len(pairs[0]), size=from_pairs))
+            drawn_xy, drawn_shown, world_xy, both = (a[pick] for a in pairs)
+            # Half of them mirrored left to right (the world's physics is the same both ways): the
+            # few hundred pairs go twice as far before the refiner starts to fit them.
+            flip = torch.from_numpy(loop.rng.random(from_pairs) < 0.5)[:, None]
+            drawn_xy, world_xy = (torch.stack([torch.where(flip, 1 - xy[..., 0], xy[..., 0]), xy[..., 1]], dim=-1) for xy in (drawn_xy, world_xy))
+            loss = loss + refine_loss(refiner(drawn_xy, drawn_shown), world_xy, both)[0] * from_pairs
+        return loss / t.batch
 
     def after_step() -> None:
         with torch.no_grad():
@@ -194,7 +331,13 @@ def train_track_refiner(cfg: Config, run: Path, seed: int, minutes: float | None
     def evaluate() -> dict:
         with torch.no_grad():
             _, px, acc = refine_loss(ema(val_in, val_shown), val_world, val_shown)
-        return {"val_px": round(px.item(), 4), "val_acc_px": round(acc.item(), 4), "input_px": round(input_px.item(), 4), "input_acc_px": round(input_acc.item(), 4)}
+            scores = {"val_px": round(px.item(), 4), "val_acc_px": round(acc.item(), 4), "input_px": round(input_px.item(), 4), "input_acc_px": round(input_acc.item(), 4)}
+            if pairs:
+                drawn_xy, drawn_shown, world_xy, both = val_pairs
+                _, px, acc = refine_loss(ema(drawn_xy, drawn_shown), world_xy, both)
+                _, px_in, acc_in = refine_loss(drawn_xy, world_xy, both)
+                scores |= {"pairs_px": round(px.item(), 4), "pairs_acc_px": round(acc.item(), 4), "pairs_input_px": round(px_in.item(), 4), "pairs_input_acc_px": round(acc_in.item(), 4)}
+        return scores
 
     started = time.time()
     result = loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes, after_step)
