@@ -805,6 +805,8 @@ class CameoSlot(unittest.TestCase):
         self.assertEqual(train_main(args + ["--stage", "track-refiner", "--steps", "4"]), 0)
         events = [json.loads(line) for line in (run / "track-refiner.log.jsonl").read_text().splitlines()]
         self.assertEqual(next(e for e in events if e["event"] == "pairs")["drawn"], cfg.track_refiner_train.pair_clips)
+        kinds = [e["event"] for e in events]
+        self.assertLess(kinds.index("drawing"), kinds.index("pairs"))  # the stage's minutes count the drawing
         counted = [e for e in events if e["event"] == "tracks"][-1]
         self.assertGreater(counted["student_pairs"], 0)
         self.assertGreater(counted["held_out_pairs"], 0)
@@ -818,6 +820,17 @@ class CameoSlot(unittest.TestCase):
         self.assertEqual(train_main(args + ["--stage", "track-refiner", "--steps", "4"]), 0)
         events = [json.loads(line) for line in (run / "track-refiner.log.jsonl").read_text().splitlines()]
         self.assertEqual([e for e in events if e["event"] == "pairs"][-1]["reused"], str(run / "track-pairs.npz"))
+        # A student with other weights (trained on, or restored from another model) draws them again.
+        kept = (run / "student.pt").read_bytes()
+        other = torch.load(run / "student.pt")
+        name = next(iter(other["extra"]["ema"]))
+        other["extra"]["ema"][name] = other["extra"]["ema"][name] + 1e-3
+        torch.save(other, run / "student.pt")
+        (run / "track-refiner.pt").unlink()
+        self.assertEqual(train_main(args + ["--stage", "track-refiner", "--steps", "4"]), 0)
+        events = [json.loads(line) for line in (run / "track-refiner.log.jsonl").read_text().splitlines()]
+        self.assertEqual([e for e in events if e["event"] == "pairs"][-1]["drawn"], cfg.track_refiner_train.pair_clips)
+        (run / "student.pt").write_bytes(kept)
         # Decoded with a face, the frames differ from the faceless decoding on the head alone.
         model = Model(cfg, run)
         data = WorldDataset(self.cameos)

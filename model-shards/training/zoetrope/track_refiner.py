@@ -23,6 +23,7 @@ before the tracks are smoothed (slots.smooth_tracks).
 from __future__ import annotations
 
 import copy
+import hashlib
 import time
 from pathlib import Path
 
@@ -213,7 +214,7 @@ def draw_track_pairs(cfg: Config, run: Path, seed: int, log) -> dict[str, np.nda
     noised to pair_time and sampled back to 0 by the run's student (as the engine samples: guidance
     1, its own step grid), their ball slots, raw, kept as {"world", "drawn"} [N, T, balls,
     SLOT_NUMBERS] with the clips they came from. Kept in RUN/track-pairs.npz and reused while the
-    student and the clips are the same (about 5 minutes for 1000 clips on 2 cores)."""
+    student's weights and the clips are the same (about 5 minutes for 1000 clips on 2 cores)."""
     from .generator import generator_for, sample
     from .text import Tokenizer
     from .train import RunClips, load_stage
@@ -225,7 +226,11 @@ def draw_track_pairs(cfg: Config, run: Path, seed: int, log) -> dict[str, np.nda
     train_clips, _ = clips.split()
     order = np.sort(np.random.default_rng(seed).choice(train_clips, size=min(t.pair_clips, len(train_clips)), replace=False))
     path = run / "track-pairs.npz"
-    made_from = {"clips": order, "times": np.asarray(times), "student_step": np.asarray(student.get("step") or 0)}
+    # The student's weights themselves name it: a restored or resumed student can share a step count.
+    weights = hashlib.sha256()
+    for name, value in sorted(student["extra"]["ema"].items()):
+        weights.update(name.encode() + value.detach().cpu().contiguous().numpy().tobytes())
+    made_from = {"clips": order, "times": np.asarray(times), "student": np.asarray(weights.hexdigest())}
     if path.exists():
         saved = np.load(path)
         if all(k in saved and np.array_equal(saved[k], v) for k, v in made_from.items()):
@@ -240,6 +245,8 @@ def draw_track_pairs(cfg: Config, run: Path, seed: int, log) -> dict[str, np.nda
     gen = torch.Generator().manual_seed(seed)
     world, drawn = [], []
     started = time.time()
+    # Logged first, so the stage's minutes (model_card.stage_minutes) count the drawing.
+    log(event="drawing", stage="track-refiner", clips=len(order), from_time=times[0])
     for b in range(0, len(order), 20):
         chunk = order[b : b + 20]
         x0 = torch.from_numpy(np.asarray(tokens[chunk], dtype=np.float32))
