@@ -56,7 +56,7 @@ HELD_OUT_CLIPS = 256
 # The tracks it hears are the world's blurred along time by up to this many frames (none for
 # track_refiner.UNDAMAGED of them) and jittered, then refined as painted. Heard through the track
 # refiner's own harsher damage (time warps, wider blurs, drift), it learnt to trust the tracks less:
-# sync on the 300 held-out prompts fell from 67% to 59% (reports/experiments.md).
+# sync on the 300 held-out prompts was 59%, against 69% with this blur (reports/experiments.md).
 TRACK_BLUR_FRAMES = 2.0
 
 
