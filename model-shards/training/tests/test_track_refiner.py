@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import unittest
-import unittest.mock
 from pathlib import Path
 
 import torch
@@ -141,7 +140,7 @@ class TrackRefinerNet(unittest.TestCase):
         self.assertEqual(int((both.sum(1) == 10).sum()), 1)
         self.assertTrue(torch.equal(both, both * drawn_shown))
         apart = ((drawn_xy - world_xy).norm(dim=-1) * both).sum(1) / both.sum(1) * 128
-        self.assertEqual(apart[apart > 0.01].tolist(), [unittest.mock.ANY])  # only the copy 4 px off each way
+        self.assertEqual(int((apart > 0.01).sum()), 1)  # only the copy 4 px off each way
         self.assertAlmostEqual(apart.max().item(), 32**0.5, places=3)
 
     def test_it_learns_to_give_back_the_worlds_falls_and_bounces(self):

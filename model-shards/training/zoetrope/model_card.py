@@ -84,11 +84,16 @@ def stage_minutes(run: Path) -> dict[str, float]:
     return out
 
 
-def stage_end(folders: list[Path], stage: str) -> dict | None:
-    """The end event of a stage's log, from the first of `folders` that holds the log; None where
-    none does or the stage has not ended."""
+def stage_event(folders: list[Path], stage: str, event: str) -> dict | None:
+    """The last `event` of a stage's log, from the first of `folders` that holds the log; None where
+    none does or the stage never logged it."""
     log = next((f / f"{stage}.log.jsonl" for f in folders if (f / f"{stage}.log.jsonl").exists()), None)
-    return next((e for e in map(json.loads, reversed(log.read_text().splitlines())) if e.get("event") == "end"), None) if log else None
+    return next((e for e in map(json.loads, reversed(log.read_text().splitlines())) if e.get("event") == event), None) if log else None
+
+
+def stage_end(folders: list[Path], stage: str) -> dict | None:
+    """The end event of a stage's log (stage_event): None where the stage has not ended."""
+    return stage_event(folders, stage, "end")
 
 
 def locator_text(cfg: Config, run: Path, model: Model) -> str:
@@ -105,12 +110,6 @@ def locator_text(cfg: Config, run: Path, model: Model) -> str:
 def whose_run(cfg: Config) -> str:
     """Whose run a shared decoder stage learnt from: this one's, or (Pro) the run it builds on."""
     return f"the {cfg.shares} run's" if cfg.shares and not adds_head_slot(cfg) else "the run's own"
-
-
-def stage_event(folders: list[Path], stage: str, event: str) -> dict | None:
-    """The last `event` of a stage's log, from the first of `folders` that holds the log."""
-    log = next((f / f"{stage}.log.jsonl" for f in folders if (f / f"{stage}.log.jsonl").exists()), None)
-    return next((e for e in map(json.loads, reversed(log.read_text().splitlines())) if e.get("event") == event), None) if log else None
 
 
 # What a track refiner learnt from before it learnt from the student too (Draft 0.6.0's, which Pro
