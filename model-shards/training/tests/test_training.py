@@ -1052,6 +1052,22 @@ class Recovery(unittest.TestCase):
             ungrow_teacher(pro, cfg)
 
 
+class RestoredRunMinutes(unittest.TestCase):
+    def test_a_stage_taken_in_from_the_base_config_is_named_by_it(self):
+        from zoetrope.model_card import restored_minutes
+
+        run = Path(tempfile.mkdtemp(prefix="zoetrope-restored-"))
+        self.addCleanup(shutil.rmtree, run)
+        log = lambda stage, config, seconds: (run / f"{stage}.log.jsonl").write_text(  # noqa: E731
+            json.dumps({"time": 1000.0, "event": "start", "stage": stage, "config": config}) + "\n" + json.dumps({"time": 1000.0 + seconds, "event": "end", "stage": stage}) + "\n"
+        )
+        # Pro's run, restored, with the Draft's track refiner (and its log) beside it, and a stage of its own.
+        log("track-refiner", "draft-cameo", 42)
+        log("generator", "pro", 600)
+        (run / "encode.log.jsonl").write_text(json.dumps({"time": 5.0, "event": "end", "stage": "encode", "elapsed_s": 30}) + "\n")
+        self.assertEqual(restored_minutes(run, "pro"), {"pro encode": 0.5, "pro generator": 10.0, "draft-cameo track-refiner": 0.7})
+
+
 class ShippedModelsRestore(unittest.TestCase):
     """The shipped Draft and Pro rebuild their training runs from their graphs and the rests committed
     beside them (model-shards/checkpoints): a change to a graph's code that no longer exports the
@@ -1238,7 +1254,7 @@ class DraftPipeline(unittest.TestCase):
         self.assertTrue(all(arg(c, "--data") == str(work / "pro-eval-256") and "--all-clips" in c for c in benched))
         export = next(c for c in calls if "zoetrope.export" in c)
         self.assertEqual(export[export.index("--denoiser") :][:6], ["--denoiser", "generator", "--steps", "16", "--guidance", "1.5"])
-        self.assertEqual(arg(export, "--version"), "0.4.0")
+        self.assertEqual(arg(export, "--version"), "0.5.0")
         # The cameo bench: held-out cameo seeds at 256², drawn with the shipped sampler; its report goes on the card.
         cameo = next(c for c in calls if "zoetrope.cameo_bench" in c)
         self.assertEqual((arg(cameo, "--config"), arg(cameo, "--data"), arg(cameo, "--steps"), "--all-clips" in cameo), ("pro", str(work / "pro-cameo-256"), "16", True))

@@ -191,6 +191,13 @@ def chain_minutes(run: Path, name: str) -> dict[str, float]:
     return {f"{config} {k}": v for folder, config in reversed(runs) for k, v in stage_minutes(folder).items()}
 
 
+def restored_minutes(run: Path, name: str) -> dict[str, float]:
+    """A restored run's stage minutes, each named by the config its log says trained it: a shared
+    decoder stage taken in from the run of the config it builds on (Pro's refiners, trained in the
+    draft-cameo run) is that config's, not this one's."""
+    return {f"{(stage_event([run], k, 'start') or {}).get('config', name)} {k}": v for k, v in stage_minutes(run).items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="npm run model-card --")
     p.add_argument("--config", required=True)
@@ -270,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             base_data = (len(base_clips["clips"]), base_clips["train"])
         elif (run / "recovered.json").exists():
             # Rebuilt from a shipped model (recover.py): its own stages alone (restored_text says where the rest are).
-            minutes = {f"{cfg.name} {k}": v for k, v in minutes.items()}
+            minutes = restored_minutes(run, cfg.name)
         else:
             raise ValueError(f"{run} has no base.json: config {cfg.name} builds on a {cfg.shares} run (encode --base RUN), or on a model restored with npm run recover -- restore")
         own_clips = json.loads((run / "clips.json").read_text())
