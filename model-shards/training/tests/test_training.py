@@ -1061,11 +1061,12 @@ class RestoredRunMinutes(unittest.TestCase):
         log = lambda stage, config, seconds: (run / f"{stage}.log.jsonl").write_text(  # noqa: E731
             json.dumps({"time": 1000.0, "event": "start", "stage": stage, "config": config}) + "\n" + json.dumps({"time": 1000.0 + seconds, "event": "end", "stage": stage}) + "\n"
         )
-        # Pro's run, restored, with the Draft's track refiner (and its log) beside it, and a stage of its own.
+        # Pro's run, restored, with the Draft's track refiner (and its log) beside it, and stages of its own.
         log("track-refiner", "draft-cameo", 42)
         log("generator", "pro", 600)
+        log("refit-encoders", "draft", 60)  # its own stage, though it runs the root config's autoencoder loops
         (run / "encode.log.jsonl").write_text(json.dumps({"time": 5.0, "event": "end", "stage": "encode", "elapsed_s": 30}) + "\n")
-        self.assertEqual(restored_minutes(run, "pro"), {"pro encode": 0.5, "pro generator": 10.0, "draft-cameo track-refiner": 0.7})
+        self.assertEqual(restored_minutes(run, "pro"), {"pro encode": 0.5, "pro generator": 10.0, "pro refit-encoders": 1.0, "draft-cameo track-refiner": 0.7})
 
 
 class ShippedModelsRestore(unittest.TestCase):

@@ -23,6 +23,7 @@ from .evaluate import Model
 from .export import DenoiserGraph
 from .slots import APPEARANCE_SIDE, SLOT_FIELDS, SLOT_NUMBERS
 from .track_refiner import DRIFT_PX, MAX_BLUR_FRAMES, MAX_WARP_FRAMES
+from .train import SHARED_STAGES
 from .video_ae import flops_per_frame
 
 
@@ -192,10 +193,11 @@ def chain_minutes(run: Path, name: str) -> dict[str, float]:
 
 
 def restored_minutes(run: Path, name: str) -> dict[str, float]:
-    """A restored run's stage minutes, each named by the config its log says trained it: a shared
-    decoder stage taken in from the run of the config it builds on (Pro's refiners, trained in the
-    draft-cameo run) is that config's, not this one's."""
-    return {f"{(stage_event([run], k, 'start') or {}).get('config', name)} {k}": v for k, v in stage_minutes(run).items()}
+    """A restored run's stage minutes, named by this config, except a shared stage taken in from the
+    run of the config it builds on (Pro's refiners, trained in the draft-cameo run): that one is
+    named by the config its log says trained it."""
+    named = lambda k: (stage_event([run], k, "start") or {}).get("config", name) if k in SHARED_STAGES else name  # noqa: E731
+    return {f"{named(k)} {k}": v for k, v in stage_minutes(run).items()}
 
 
 def main(argv: list[str] | None = None) -> int:
