@@ -5,13 +5,15 @@ from __future__ import annotations
 import dataclasses
 import re
 import unittest
+from unittest import mock
 from pathlib import Path
 
 import torch
 
+from zoetrope import track_refiner
 from zoetrope.configs import get_config
 from zoetrope.slots import SLOT_NUMBERS
-from zoetrope.track_refiner import DECODER_CONTEXT, JITTER_PX, LOSS_SIDE, UNDAMAGED, TrackRefiner, blur, corrupt, damage, pair_times, pair_tracks, refine_loss, refine_tracks, refiner_for, smooth_noise, time_warp
+from zoetrope.track_refiner import DECODER_CONTEXT, EXIT_FRAMES, JITTER_PX, LOSS_SIDE, UNDAMAGED, TrackRefiner, blur, corrupt, damage, near_exit, pair_times, pair_tracks, refine_loss, refine_tracks, refiner_for, smooth_noise, time_warp
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -143,26 +145,53 @@ class TrackRefinerNet(unittest.TestCase):
         self.assertEqual(int((apart > 0.01).sum()), 1)  # only the copy 4 px off each way
         self.assertAlmostEqual(apart.max().item(), 32**0.5, places=3)
 
+    def test_the_frames_by_a_balls_exit_and_entry_are_near_an_exit(self):
+        shown = torch.zeros(3, 16)
+        shown[0, :10] = 1  # leaves after frame 9
+        shown[1, 5:] = 1  # comes in at frame 5
+        shown[2] = 1  # shown throughout: the clip's own ends are no exit
+        near = near_exit(shown)
+        self.assertEqual(near[0].nonzero()[:, 0].tolist(), list(range(10 - EXIT_FRAMES, 10)))
+        self.assertEqual(near[1].nonzero()[:, 0].tolist(), list(range(5, 5 + EXIT_FRAMES)))
+        self.assertEqual(near[2].sum().item(), 0)
+
+    def test_the_loss_weighs_a_miss_by_the_exit_more_and_reports_every_frame_alike(self):
+        shown = torch.zeros(1, 16)
+        shown[0, :10] = 1
+        world = torch.zeros(1, 16, 2)
+        by_exit, mid = world.clone(), world.clone()
+        by_exit[0, 9, 0] = mid[0, 3, 0] = 1 / 128
+        with mock.patch.object(track_refiner, "EXIT_WEIGHT", 4.0):
+            loss_exit, dist_exit, acc_exit = refine_loss(by_exit, world, shown)
+            loss_mid, dist_mid, acc_mid = refine_loss(mid, world, shown)
+        torch.testing.assert_close(dist_exit, dist_mid)  # what it reports: one pixel off in 10 shown frames
+        self.assertAlmostEqual(dist_exit.item(), 1 / 20, places=6)
+        # What it learns from: 7 frames of weight 1 and 3 of weight 5 (22 in all, for x and y: 44).
+        self.assertAlmostEqual((loss_exit - acc_exit).item(), 5 / 44, places=6)
+        self.assertAlmostEqual((loss_mid - acc_mid).item(), 1 / 44, places=6)
+
     def test_it_learns_to_give_back_the_worlds_falls_and_bounces(self):
         torch.manual_seed(0)
         gen = torch.Generator().manual_seed(7)
         train, held_out = bouncing_tracks(512, 24, gen), bouncing_tracks(64, 24, gen)
         refiner = TrackRefiner(width=32, dilations=(1, 2, 4, 1))
         opt = torch.optim.Adam(refiner.parameters(), 3e-3)
-        for _ in range(150):
+        for _ in range(300):
             given, shown, world = corrupt(train[torch.randint(0, len(train), (64,), generator=gen)], gen)
             loss = refine_loss(refiner(given, shown), world, shown)[0]
             opt.zero_grad()
             loss.backward()
             opt.step()
-        given, shown, world = corrupt(held_out, torch.Generator().manual_seed(8))
+        # Held out, every track damaged (none spared: the share spared is what it learns to leave alone).
+        with mock.patch.object(track_refiner, "UNDAMAGED", 0.0):
+            given, shown, world = corrupt(held_out, torch.Generator().manual_seed(8))
         with torch.no_grad():
             _, px, acc = refine_loss(refiner(given, shown), world, shown)
         _, px_in, acc_in = refine_loss(given, world, shown)
-        # Held-out tracks come back nearer the world's: in acceleration by far (it reaches 0.61 of the
-        # damaged input's), in place a little (0.87: a slow drift leaves no trace of where the path was).
+        # Held-out tracks come back nearer the world's: in acceleration by far (it reaches 0.59 of the
+        # damaged input's), in place less (0.82: a slow drift leaves no trace of where the path was).
         self.assertLess(acc.item(), 0.7 * acc_in.item())
-        self.assertLess(px.item(), 0.95 * px_in.item())
+        self.assertLess(px.item(), 0.9 * px_in.item())
 
 
 if __name__ == "__main__":

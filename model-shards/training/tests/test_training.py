@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from zoetrope import track_refiner
 from zoetrope.data import DatasetError, WorldDataset
 from zoetrope.evaluate import initial_noise, main as evaluate_main
 from zoetrope.export import main as export_main
@@ -810,6 +811,7 @@ class CameoSlot(unittest.TestCase):
         counted = [e for e in events if e["event"] == "tracks"][-1]
         self.assertGreater(counted["student_pairs"], 0)
         self.assertGreater(counted["held_out_pairs"], 0)
+        self.assertEqual((counted["undamaged"], counted["exit_weight"]), (track_refiner.UNDAMAGED, track_refiner.EXIT_WEIGHT))
         self.assertIn("pairs_acc_px", events[-1])
         saved = np.load(run / "track-pairs.npz")
         self.assertEqual(saved["world"].shape, (cfg.track_refiner_train.pair_clips, cfg.frames, cfg.slots, 7))
@@ -833,6 +835,10 @@ class CameoSlot(unittest.TestCase):
         (run / "student.pt").write_bytes(kept)
         # Decoded with a face, the frames differ from the faceless decoding on the head alone.
         model = Model(cfg, run)
+        # The card says what the refiner learnt from, its exits weighed more among it.
+        from zoetrope.model_card import refiner_text
+
+        self.assertIn(f"the frames by a ball's exit or entry weigh {1 + track_refiner.EXIT_WEIGHT:g} times as much in its loss", refiner_text(cfg, run, model))
         data = WorldDataset(self.cameos)
         own = model.encode(data.clip(29).frames, data.clip(29).audio, data.background(29), data.meta(29))
         # The slot says the head is in the top-left corner; the face goes where the locator reads it.
@@ -1255,7 +1261,7 @@ class DraftPipeline(unittest.TestCase):
         self.assertTrue(all(arg(c, "--data") == str(work / "pro-eval-256") and "--all-clips" in c for c in benched))
         export = next(c for c in calls if "zoetrope.export" in c)
         self.assertEqual(export[export.index("--denoiser") :][:6], ["--denoiser", "generator", "--steps", "16", "--guidance", "1.5"])
-        self.assertEqual(arg(export, "--version"), "0.5.0")
+        self.assertEqual(arg(export, "--version"), "0.5.1")
         # The cameo bench: held-out cameo seeds at 256², drawn with the shipped sampler; its report goes on the card.
         cameo = next(c for c in calls if "zoetrope.cameo_bench" in c)
         self.assertEqual((arg(cameo, "--config"), arg(cameo, "--data"), arg(cameo, "--steps"), "--all-clips" in cameo), ("pro", str(work / "pro-cameo-256"), "16", True))

@@ -135,7 +135,8 @@ def refiner_text(cfg: Config, run: Path, model: Model) -> str:
     else:
         damage = f"blurred along time by up to {BLUR_BEFORE_STUDENT_PAIRS:g} frames"
         outcome = "so a landing the generator rounds becomes a fall that meets the floor"
-    measured = f" On held-out tracks damaged by hand it brings a ball a mean {end['val_px']} px from the world's (the damaged track: {end['input_px']} px) and its acceleration to {end['val_acc_px']} px/frame² (damaged: {end['input_acc_px']})." if end and "val_px" in end else ""
+    exits = f" {tracks['undamaged']:.0%} of the tracks it is given to damage by hand are left undamaged, and the frames by a ball's exit or entry weigh {1 + tracks['exit_weight']:g} times as much in its loss, so a ball that leaves the frame is taken all the way out." if tracks.get("exit_weight") else ""
+    measured = exits + (f" On held-out tracks damaged by hand it brings a ball a mean {end['val_px']} px from the world's (the damaged track: {end['input_px']} px) and its acceleration to {end['val_acc_px']} px/frame² (damaged: {end['input_acc_px']})." if end and "val_px" in end else "")
     if end and "pairs_acc_px" in end:
         measured += f" On the student's held-out tracks, {end['pairs_px']} px (drawn: {end['pairs_input_px']}) and {end['pairs_acc_px']} px/frame² (drawn: {end['pairs_input_acc_px']})."
     return (f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's: it learnt from {whose_run(cfg)} tracks, {damage}, to give back the world's, {outcome}. It moves only where a ball is; presence, size and colour pass through.{measured}")

@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.base is not None:
         raise SystemExit("pipeline: --base is for --config pro")
     args.out = args.out or "model-shards/zoetrope-draft"
-    args.version = args.version or "0.7.0"
+    args.version = args.version or "0.7.1"
     work = Path(args.work).resolve()
     data, run_dir, evals = work / "data", work / "run", work / "eval"
     cameo_data, cameo_run = work / "cameo-data", work / "cameo-run"
@@ -239,7 +239,7 @@ def pro(args: argparse.Namespace) -> int:
     base = Path(args.base).resolve() if args.base else work / "cameo-run"
     if not (base / "generator.pt").exists() or not (base / "video-ae.pt").exists():
         raise SystemExit(f"pipeline: Pro builds on the Draft's trained cameo run, and {base} has none (run npm run train:draft -- --work {work} first, or pass --base)")
-    out_dir, version = args.out or "model-shards/zoetrope-pro", args.version or "0.5.0"
+    out_dir, version = args.out or "model-shards/zoetrope-pro", args.version or "0.5.1"
     data = {"tokens": work / "pro-data", "decoder": work / "pro-data-256", "eval": work / "pro-eval-256", "cameo": work / "pro-cameo-256"}
     run_dir, evals = work / "pro-run", work / "pro-eval"
     started = time.time()
