@@ -40,9 +40,9 @@ from .slots import shown as shown_of  # the presence ramp; "shown" names the per
 # jitter) for UNDAMAGED of them. Draft 0.6.0's refiner learnt from the blur alone (up to 2 frames):
 # on its student's 300 held-out clips the bench still found uneven gravity in 93. With the time warp
 # and drift as well, 57 (reports/experiments.md, "A track refiner that has seen the sampler's damage").
-# 0.7.0's spared 15% and moved a straight roll by up to 4.2 px; sparing 40% keeps the world's own
-# tracks nearer as they are (a mean move of 0.47 px where 0.79) at no cost to the student's
-# ("The track refiner's edge hold-back, mended").
+# 0.7.0's spared 15% and moved a straight roll by up to 4.2 px; sparing 40% (with EXIT_WEIGHT below)
+# keeps the world's own tracks nearer as they are (a mean move of 0.47 px where 0.79) at no cost to
+# the student's (reports/experiments.md, "The track refiner's edge hold-back, mended").
 UNDAMAGED = 0.4
 # A smooth time warp: each frame is read from the track at a time off by a smooth random curve
 # (correlated over WARP_SMOOTHNESS frames) of up to this many frames' standard deviation.
