@@ -193,11 +193,8 @@ def near_exit(shown: torch.Tensor) -> torch.Tensor:
     """[N, T] 1 where a shown frame is within EXIT_FRAMES of a frame (inside the clip) that does not
     show the ball: the ball is about to leave or has just come in."""
     s = shown > 0.5
-    T = s.shape[1]
     near = torch.zeros_like(s)
-    for k in range(1, EXIT_FRAMES + 1):
-        if k >= T:
-            break
+    for k in range(1, EXIT_FRAMES + 1):  # a shift past the clip's length selects nothing
         near[:, :-k] |= s[:, :-k] & ~s[:, k:]
         near[:, k:] |= s[:, k:] & ~s[:, :-k]
     return near.to(shown.dtype)
