@@ -1,10 +1,14 @@
 """Object slots (slots.py): which ball goes in which slot, what a slot holds, how it is painted; and
 the carry round trip that moves a run's tokens to a GPU machine and its weights back."""
 
+import contextlib
+import io
 import json
+import lzma
 import shutil
 import tempfile
 import unittest
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +166,20 @@ class Carry(unittest.TestCase):
             back_tokens = np.load(gpu / "tokens.npy").astype(np.float32)
             self.assertLessEqual(np.abs(back_tokens - tokens.astype(np.float32)).max(), 0.5 / 24 + 1e-3)
             self.assertEqual((gpu / "clips.json").read_text(), (run / "clips.json").read_text())
+            # A pack made before xz (deflate, no codec in its header) still unpacks; an unknown codec is named.
+            head, blob = (pack / "tokens.q8").read_bytes().split(b"\n", 1)
+            meta = json.loads(head)
+            self.assertEqual(meta.pop("codec"), "xz")
+            old = tmp / "old-pack"
+            shutil.copytree(pack, old)
+            (old / "tokens.q8").write_bytes(json.dumps(meta).encode() + b"\n" + zlib.compress(lzma.decompress(blob)))
+            self.assertEqual(carry_main(["unpack", str(old), str(tmp / "old-gpu")]), 0)
+            np.testing.assert_array_equal(np.load(tmp / "old-gpu" / "tokens.npy"), np.load(gpu / "tokens.npy"))
+            (old / "tokens.q8").write_bytes(json.dumps({**meta, "codec": "zstd"}).encode() + b"\n" + blob)
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                self.assertEqual(carry_main(["unpack", str(old), str(tmp / "zstd-gpu")]), 2)
+            self.assertIn("'zstd'", err.getvalue())
 
             cfg = get_config("tiny")
             model = FlowGenerator(cfg.generator, 20)
@@ -187,6 +205,13 @@ class Carry(unittest.TestCase):
             for k, v in ema.state_dict().items():
                 torch.testing.assert_close(slim_ckpt["model"][k], v.half().float())
             self.assertEqual(carry_main(["pack", str(run), str(pack), "--ema-only"]), 2)
+            # The teacher alone, as the resume point of a run whose student is distilled again there.
+            torch.save({"config": "tiny", "stage": "student", "model": model.state_dict(), "optimizer": {}, "step": 3, "rng": None, "torch_rng": None, "extra": {"ema": ema.state_dict()}}, gpu / "student.pt")
+            teacher_only = tmp / "teacher-only"
+            self.assertEqual(carry_main(["send-back", str(gpu), str(teacher_only), "--ema-only", "--stage", "generator"]), 0)
+            self.assertTrue(list(teacher_only.glob("generator.part*")))
+            self.assertFalse(list(teacher_only.glob("student.part*")))
+            self.assertEqual(carry_main(["pack", str(run), str(pack), "--stage", "generator"]), 2)
             self.assertEqual(carry_main(["pack", str(tmp / "nowhere"), str(pack)]), 2)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

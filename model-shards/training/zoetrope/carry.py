@@ -5,13 +5,17 @@ most 8 files of 16 MiB. The generator stages need only the run folder, and its t
     pack RUN DIR       tokens as int8, per number in steps of 1/QUANT standard deviations or coarser
                        where a number's largest value needs it (the sound's impacts reach ~18), stored
                        as differences along time and deflated (a still background is ~0 bytes),
+                       (xz: the Draft cameo run's 464 MB → 36 MB, where deflate made 43 MB and,
+                       with its generator's EMA, would not fit the 64 MiB the machine takes),
                        with the token statistics, clips.json and the tokenizer
     unpack DIR RUN     the reverse, into a fresh run folder
     send-back RUN OUT  the trained denoisers' weights (float16; the teacher's EMA and raw weights, the
                        student's EMA) in parts of ≤ 15 MiB and the stage logs, for OUT (the machine's $OUT);
                        with --ema-only, the EMA alone: half the bytes, for a resume point carried *to*
                        the GPU beside the packed tokens (Pro's 23 MB of tokens and 45 MB of generator
-                       weights would not fit the 64 MiB working tree; its EMA alone does)
+                       weights would not fit the 64 MiB working tree; its EMA alone does); with
+                       --stage generator, that denoiser alone (the teacher trains on; the student
+                       is distilled from it again)
     receive DIR RUN    the parts back into generator.pt / student.pt checkpoints in RUN: evaluate and
                        export read them; training resumes from them with a fresh optimiser
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import lzma
 import shutil
 import sys
 import zlib
@@ -36,6 +41,7 @@ SMALL_FILES = ("token-stats.npz", "clips.json", "tokenizer.json")
 # A cameo run's reference faces (uint8, 768 bytes a clip), when there are any.
 OPTIONAL_FILES = ("appearance.npy",)
 DENOISERS = ("generator", "student")
+CODECS = {"xz": lzma.decompress, "deflate": zlib.decompress}
 
 
 def pack(run: Path, out: Path) -> dict:
@@ -45,8 +51,8 @@ def pack(run: Path, out: Path) -> dict:
     delta = q.copy()
     delta[:, 1:] = q[:, 1:] - q[:, :-1]  # int8 wrap-around is undone exactly by the cumulative sum
     out.mkdir(parents=True, exist_ok=True)
-    blob = zlib.compress(delta.tobytes(), 9)
-    (out / "tokens.q8").write_bytes(json.dumps({"shape": list(q.shape), "scale": scale.tolist()}).encode() + b"\n" + blob)
+    blob = lzma.compress(delta.tobytes(), preset=6)
+    (out / "tokens.q8").write_bytes(json.dumps({"shape": list(q.shape), "scale": scale.tolist(), "codec": "xz"}).encode() + b"\n" + blob)
     for name in SMALL_FILES:
         shutil.copy(run / name, out / name)
     for name in OPTIONAL_FILES:
@@ -59,7 +65,10 @@ def pack(run: Path, out: Path) -> dict:
 def unpack(src: Path, run: Path) -> dict:
     head, blob = (src / "tokens.q8").read_bytes().split(b"\n", 1)
     meta = json.loads(head)
-    delta = np.frombuffer(zlib.decompress(blob), dtype=np.int8).reshape(meta["shape"])
+    codec = meta.get("codec", "deflate")  # packs made before xz have no codec
+    if codec not in CODECS:
+        raise ValueError(f"{src / 'tokens.q8'} is packed with {codec!r}; this version reads {', '.join(CODECS)}")
+    delta = np.frombuffer(CODECS[codec](blob), dtype=np.int8).reshape(meta["shape"])
     q = np.cumsum(delta, axis=1, dtype=np.int8)
     run.mkdir(parents=True, exist_ok=True)
     np.save(run / "tokens.npy", (q.astype(np.float32) / np.asarray(meta["scale"], dtype=np.float32)).astype(np.float16))
@@ -118,18 +127,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("src")
     p.add_argument("dst")
     p.add_argument("--ema-only", action="store_true", help="send-back: the EMA weights alone (a resume point to carry to a GPU)")
+    p.add_argument("--stage", choices=DENOISERS, default=None, help="send-back: that denoiser alone (default: both)")
     args = p.parse_args(argv)
     src, dst = Path(args.src), Path(args.dst)
     if not src.is_dir():
         print(f"error: {src} is not a folder", file=sys.stderr)
         return 2
     try:
-        if args.ema_only and args.command != "send-back":
-            print(f"error: --ema-only is for send-back, not {args.command}", file=sys.stderr)
-            return 2
-        result = send_back(src, dst, ema_only=True) if args.ema_only else {"pack": pack, "unpack": unpack, "send-back": send_back, "receive": receive}[args.command](src, dst)
+        for flag, given in (("--ema-only", args.ema_only), ("--stage", args.stage)):
+            if given and args.command != "send-back":
+                print(f"error: {flag} is for send-back, not {args.command}", file=sys.stderr)
+                return 2
+        if args.command == "send-back":
+            result = send_back(src, dst, (args.stage,) if args.stage else DENOISERS, ema_only=args.ema_only)
+        else:
+            result = {"pack": pack, "unpack": unpack, "receive": receive}[args.command](src, dst)
     except FileNotFoundError as e:
         print(f"error: {e.filename} is missing", file=sys.stderr)
+        return 2
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     print(json.dumps(result))
     return 0
