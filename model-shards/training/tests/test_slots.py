@@ -194,6 +194,10 @@ class Carry(unittest.TestCase):
             for k, v in ema.state_dict().items():
                 torch.testing.assert_close(ckpt["extra"]["ema"][k], v.half().float())
             self.assertEqual((home / "gpu-generator.log.jsonl").read_text(), '{"event": "end"}\n')
+            # Logs a resume point brought along are not sent back again (as gpu-gpu-…).
+            (gpu / "gpu-encode.log.jsonl").write_text('{"event": "start"}\n')
+            self.assertEqual(carry_main(["send-back", str(gpu), str(back)]), 0)
+            self.assertEqual(set(json.loads((back / "logs.json").read_text())), {"generator.log.jsonl"})
             # A resume point to carry to the GPU: the EMA alone, about half the bytes; the raw weights start from it.
             slim, slim_home = tmp / "slim", tmp / "slim-home"
             self.assertEqual(carry_main(["send-back", str(gpu), str(slim), "--ema-only"]), 0)
@@ -215,6 +219,24 @@ class Carry(unittest.TestCase):
             self.assertEqual(carry_main(["pack", str(tmp / "nowhere"), str(pack)]), 2)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+class HeadLocatorReach(unittest.TestCase):
+    def test_a_vote_moves_the_centre_as_far_as_its_reach_and_an_old_checkpoint_means_two(self):
+        from zoetrope.head_locator import LEGACY_REACH, HeadLocator, checkpoint_reach
+
+        near, far = HeadLocator(4, 8, width=8, layers=1, reach=2.0), HeadLocator(4, 8, width=8, layers=1, reach=4.0)
+        far.load_state_dict(near.state_dict())  # the reach is no weight: the same state fits both
+        z = torch.zeros(1, 4, 8, 8)
+        with torch.no_grad():
+            for locator in (near, far):
+                # Every cell weighs the same and votes as far down as it may (its tanh at its limit).
+                locator.cell.weight.zero_()
+                locator.cell.bias.copy_(torch.tensor([0.0, 0.0, 50.0, 0.0]))
+            (_, x2, y2, _, _), (_, x4, y4, _, _) = near.logits(z), far.logits(z)
+        torch.testing.assert_close(torch.cat([x2, y2, x4, y4]), torch.tensor([0.5, 0.5 + 2 / 8, 0.5, 0.5 + 4 / 8]))
+        self.assertEqual(checkpoint_reach({"extra": {"ema": {}}}), LEGACY_REACH)
+        self.assertEqual(checkpoint_reach({"extra": {"ema": {}, "reach": 4.0}}), 4.0)
 
 
 if __name__ == "__main__":

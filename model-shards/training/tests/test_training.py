@@ -735,6 +735,8 @@ class CameoSlot(unittest.TestCase):
         first, last = next(e for e in located if e["event"] == "eval"), located[-1]
         self.assertEqual((last["event"], last["step"]), ("end", 60))
         self.assertLess(last["val_median_px"], first["val_median_px"])
+        # A new locator votes with the config's reach, and its checkpoint says so.
+        self.assertEqual(torch.load(run / "head-locator.pt")["extra"]["reach"], cfg.head_locator_train.reach)
         # and the light each clip is lit by (it starts as none: 1 on every channel).
         self.assertLess(last["val_light_levels"], first["val_light_levels"])
         # A locator trained before faces were lit is refused by name; trained on, it gains the light
@@ -760,6 +762,7 @@ class CameoSlot(unittest.TestCase):
         self.assertEqual(train_main(old_args + ["--steps", "90"]), 0)
         lit = torch.load(old / "head-locator.pt")
         self.assertEqual((lit["step"], lit["extra"]["light_only"]), (90, True))
+        self.assertEqual(lit["extra"]["reach"], cfg.head_locator_train.reach)  # trained on with the reach it has
         for k, v in ckpt["extra"]["ema"].items():
             self.assertTrue(torch.equal(lit["extra"]["ema"][k], v), k)
         relit = [json.loads(line) for line in (old / "head-locator.log.jsonl").read_text().splitlines()]
@@ -954,6 +957,11 @@ class Recovery(unittest.TestCase):
         self.assert_states_equal(torch.load(run / "head-locator.pt")["extra"]["ema"], self.rounded(torch.load(self.trained / "head-locator.pt")["extra"]["ema"]))
         self.assert_states_equal(torch.load(run / "track-refiner.pt")["extra"]["ema"], self.rounded(torch.load(self.trained / "track-refiner.pt")["extra"]["ema"]))
         self.assert_states_equal(torch.load(run / "sound-refiner.pt")["extra"]["ema"], self.rounded(torch.load(self.trained / "sound-refiner.pt")["extra"]["ema"]))
+        # The locator's reach is no weight: the video decoder graph carries it, and the restored checkpoint has it.
+        from zoetrope.recover import graph_reach
+
+        self.assertEqual(graph_reach(self.model / "video-decoder.onnx"), 4.0)
+        self.assertEqual(torch.load(run / "head-locator.pt")["extra"]["reach"], 4.0)
         # A model card made from this run says its stage logs start at the restore, and where the rest is.
         from zoetrope.model_card import restored_text
 

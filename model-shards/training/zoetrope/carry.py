@@ -101,7 +101,8 @@ def send_back(run: Path, out: Path, stages: tuple[str, ...] = DENOISERS, ema_onl
         for k, part in enumerate(parts):
             (out / f"{stage}.part{k}").write_bytes(part)
         sent[stage] = {"step": ckpt["step"], "parts": len(parts), "bytes": len(data)}
-    logs = {p.name: p.read_text() for p in sorted(run.glob("*.log.jsonl"))}
+    # The run's own stage logs: those a resume point brought with it (received as gpu-…) stay home.
+    logs = {p.name: p.read_text() for p in sorted(run.glob("*.log.jsonl")) if not p.name.startswith("gpu-")}
     (out / "logs.json").write_text(json.dumps(logs))
     return sent
 

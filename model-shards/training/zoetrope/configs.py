@@ -85,6 +85,11 @@ class HeadLocatorTrain:
     ema: float = 0.999
     width: int = 48
     layers: int = 4
+    # How far (in cells of the latent grid) a cell may move the centre it votes for. With 2, three of
+    # five runs from scratch stalled near 1.1 px: the vote comes from the figure's body, two rows
+    # below the head, and a tanh pinned at its limit passes no gradient (reports/experiments.md,
+    # "Why the head locator stalls from scratch"). Saved in the checkpoint; one saved without it means 2.
+    reach: float = 4.0
     eval_every: int = 250
     checkpoint_minutes: float = 5.0
 

@@ -14,7 +14,7 @@ import argparse
 import hashlib
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +25,15 @@ from torch import nn
 
 from .configs import Config, get_config
 from .evaluate import Model, decode_audio, decode_video
+from .head_locator import LEGACY_REACH
 from .slots import APPEARANCE_SIDE, SLOT_NUMBERS
 
 OPSET = 17
 MAX_SHARD_BYTES = 32 * 1024 * 1024
 # Tensors smaller than this stay inside the graph file (biases, norms): not worth a Cast each.
 EXTERNAL_MIN_BYTES = 4096
+# The video decoder graph's metadata key for its head locator's reach (head_locator.LEGACY_REACH when absent).
+REACH_KEY = "zoetrope.head_locator.reach"
 # The decoders' token statistics (VideoDecoderGraph / AudioDecoderGraph buffers), kept float32.
 TOKEN_STATISTICS = ("mean", "std")
 
@@ -172,12 +175,15 @@ def trace_graph(module: nn.Module, example: tuple, names_in: list[str], names_ou
         torch.onnx.export(module, example, str(path), input_names=names_in, output_names=names_out, dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
 
 
-def export_graph(module: nn.Module, example: tuple, names_in: list[str], names_out: list[str], dynamic: dict, folder: Path, stem: str, fp16: bool) -> tuple[Path, list[Path]]:
+def export_graph(module: nn.Module, example: tuple, names_in: list[str], names_out: list[str], dynamic: dict, folder: Path, stem: str, fp16: bool, metadata: dict[str, str] | None = None) -> tuple[Path, list[Path]]:
     path = folder / f"{stem}.onnx"
     tmp = folder / f"{stem}.tmp.onnx"
     trace_graph(module, example, names_in, names_out, dynamic, tmp)
     model = onnx.load(str(tmp))
     tmp.unlink()
+    for key, value in (metadata or {}).items():
+        prop = model.metadata_props.add()
+        prop.key, prop.value = key, value
     if fp16:
         to_float16_with_casts(model)
     shards = externalise(model, folder, stem)
@@ -267,6 +273,8 @@ class GraphExport:
     dynamic: dict
     inputs: list[dict]
     outputs: list[dict]
+    # Written into the graph file (ModelProto.metadata_props): what the weights alone do not say.
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 def graph_exports(model: Model, cfg: Config) -> list[GraphExport]:
@@ -315,6 +323,8 @@ def graph_exports(model: Model, cfg: Config) -> list[GraphExport]:
         graphs.append(GraphExport(
             "videoDecoder", "video-decoder", VideoDecoderGraph(model), (tokens, torch.rand(side, side, 3), torch.ones(1)), ["tokens", "appearance", "cameo"], ["rgb"], {"tokens": {0: "frames"}, "rgb": {0: "frames"}},
             [spec("tokens", "float32", ["frames", D]), spec("appearance", "float32", [side, side, 3]), spec("cameo", "float32", [1])], rgb,
+            # The locator's reach is a constant of this graph: restore reads it back from here (recover.graph_reach).
+            {REACH_KEY: repr(model.locator.reach)} if model.locator is not None and model.locator.reach != LEGACY_REACH else {},
         ))
     else:
         graphs.append(GraphExport("videoDecoder", "video-decoder", VideoDecoderGraph(model), (tokens,), ["tokens"], ["rgb"], {"tokens": {0: "frames"}, "rgb": {0: "frames"}}, [spec("tokens", "float32", ["frames", D])], rgb))
@@ -337,7 +347,7 @@ def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str,
         old.unlink()
     graphs = {}
     for ge in graph_exports(model, cfg):
-        path, shards = export_graph(ge.module, ge.example, ge.names_in, ge.names_out, ge.dynamic, out, ge.stem, fp16)
+        path, shards = export_graph(ge.module, ge.example, ge.names_in, ge.names_out, ge.dynamic, out, ge.stem, fp16, ge.metadata)
         graphs[ge.role] = (path, shards, ge.inputs, ge.outputs)
     tokenizer_path = out / "tokenizer.json"
     model.tokenizer.save(tokenizer_path)

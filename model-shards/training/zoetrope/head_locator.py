@@ -5,7 +5,7 @@ head_slot). The two are learnt apart and need not agree: painted on the generate
 float beside the figure, above it, or over no figure at all (Draft 0.4.0's card). The locator reads
 the head from the latent the video decoder paints the figure from, so the face lands on the head
 the decoder draws. It is a small convolutional net over the latent grid: a soft-argmax over the
-cells (each cell's weight, plus its offset of up to two cells) gives the head's centre, the same
+cells (each cell's weight, plus its offset of up to `reach` cells) gives the head's centre, the same
 weights its radius, and pooled features whether a head is in the frame at all. A branch of its own
 reads the light the scene is lit by (what the world multiplies every pixel by: the time of day's
 level and the colour temperature's tint), so the face is lit as the figure is. Trained on the run's
@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from .configs import Config
 from .slots import SLOT_NUMBERS
 
-# How far (in cells) a cell's offset may move the centre it votes for.
-MAX_OFFSET_CELLS = 2.0
+# A locator saved without its reach (every one before Draft 0.8.0) moves a cell's vote this far.
+LEGACY_REACH = 2.0
 
 
 class LightBranch(nn.Module):
@@ -50,11 +50,13 @@ class LightBranch(nn.Module):
 class HeadLocator(nn.Module):
     """Raw video latent [N, C, s, s] → the head as a slot [N, SLOT_NUMBERS]: present (a probability),
     x, y and radius as shares of the frame's side, and in the colour fields the light on it (per
-    channel, 1 = a face drawn as it is)."""
+    channel, 1 = a face drawn as it is). A cell votes for a centre up to `reach` cells from its own."""
 
-    def __init__(self, channels: int, side: int, width: int = 48, layers: int = 4):
+    def __init__(self, channels: int, side: int, width: int = 48, layers: int = 4, reach: float = LEGACY_REACH):
         super().__init__()
         self.side = side
+        # A constant of the graph, not a weight: the checkpoint keeps it beside the weights (extra.reach).
+        self.reach = float(reach)
         convs: list[nn.Module] = []
         for k in range(layers):
             convs += [nn.Conv2d(channels if k == 0 else width, width, 3, padding=1), nn.SiLU()]
@@ -78,8 +80,8 @@ class HeadLocator(nn.Module):
         s = self.side
         weight = torch.softmax(out[:, 0].flatten(1), dim=-1).view(-1, s, s)
         centre = (torch.arange(s, dtype=z.dtype, device=z.device) + 0.5) / s
-        x = (weight * (centre[None, None, :] + MAX_OFFSET_CELLS * torch.tanh(out[:, 1]) / s)).sum((1, 2))
-        y = (weight * (centre[None, :, None] + MAX_OFFSET_CELLS * torch.tanh(out[:, 2]) / s)).sum((1, 2))
+        x = (weight * (centre[None, None, :] + self.reach * torch.tanh(out[:, 1]) / s)).sum((1, 2))
+        y = (weight * (centre[None, :, None] + self.reach * torch.tanh(out[:, 2]) / s)).sum((1, 2))
         r = (weight * F.softplus(out[:, 3]) / s).sum((1, 2))
         present = self.present(torch.cat([h.mean((2, 3)), h.amax((2, 3))], dim=1))[:, 0]
         return present, x, y, r, self.light(z)
@@ -89,16 +91,22 @@ class HeadLocator(nn.Module):
         return torch.cat([torch.stack([torch.sigmoid(present), x, y, r], dim=-1), light], dim=-1)
 
 
-def locator_for(cfg: Config) -> HeadLocator:
+def locator_for(cfg: Config, reach: float | None = None) -> HeadLocator:
+    """A fresh locator shaped as `cfg`'s, with `reach` (default: the config's, what a new one trains with)."""
     t = cfg.head_locator_train
-    return HeadLocator(cfg.video_ae.latent_channels, cfg.video_ae.latent_side, t.width, t.layers)
+    return HeadLocator(cfg.video_ae.latent_channels, cfg.video_ae.latent_side, t.width, t.layers, t.reach if reach is None else reach)
+
+
+def checkpoint_reach(ckpt: dict) -> float:
+    """The reach a saved locator was trained with (LEGACY_REACH where it was saved without one)."""
+    return float(ckpt.get("extra", {}).get("reach", LEGACY_REACH))
 
 
 def load_head_locator(cfg: Config, run: Path) -> HeadLocator:
-    from .train import decoder_stage_ema
+    from .train import decoder_stage_ema, load_stage
 
-    locator = locator_for(cfg)
     state = decoder_stage_ema(cfg, run, "head-locator")
+    locator = locator_for(cfg, checkpoint_reach(load_stage(run, "head-locator", cfg)))
     if not any(k.startswith("light.") for k in state):
         raise ValueError(f"{run}/head-locator.pt reads no light (it was trained before faces were lit): train --stage head-locator on, with more --steps, to add it")
     locator.load_state_dict(state)
@@ -187,13 +195,16 @@ def train_head_locator(cfg: Config, run: Path, seed: int, minutes: float | None,
     if (head[torch.from_numpy(train_frames), 0] > 0.5).sum() == 0:
         raise ValueError(f"{run} shows no head in any training frame: encode a dataset whose clips have a figure")
     light_only = add_light(cfg, run, steps, log)
-    locator = locator_for(cfg)
+    # A run that has a locator trains it on with the reach it has; a new one takes the config's.
+    path = run / "head-locator.pt"
+    reach = checkpoint_reach(torch.load(path, map_location="cpu", weights_only=False)) if path.exists() else cfg.head_locator_train.reach
+    locator = locator_for(cfg, reach)
     locator.set_statistics(stats["mean"][:nl], stats["std"][:nl])
     ema = copy.deepcopy(locator).requires_grad_(False)
     if light_only:
         restrict_training(locator, ["light"])
     t = cfg.head_locator_train
-    loop = Loop("head-locator", cfg, locator, t.lr, t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema, "light_only": light_only})
+    loop = Loop("head-locator", cfg, locator, t.lr, t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema, "light_only": light_only, "reach": reach})
     side_px = cfg.video_ae.size
 
     def train_step() -> torch.Tensor:

@@ -74,6 +74,8 @@ CAMEO_DATA = {"clips": 3000, "seed": 300000}
 # teacher's 8 guided steps, see distill.py).
 SHIPPED = {"denoiser": "student", "steps": 4, "guidance": 1.0}
 CAMEO_CONFIG = "draft-cameo"
+# The versions the two commands write by default: the shipped ones'.
+DRAFT_VERSION, PRO_VERSION = "0.8.0", "0.5.1"
 TEACHER = {"denoiser": "generator", "steps": 8, "guidance": 1.5}
 # The model card's table: the student at each step count the issue asks for besides the shipped 4.
 CARD_STUDENT_STEPS = (1, 2, 8)
@@ -159,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default="draft", choices=("draft", "pro"))
     p.add_argument("--work", required=True, help="folder for the dataset, the run and the evaluations")
     p.add_argument("--out", default=None, help="the model folder (default model-shards/zoetrope-<config>)")
-    p.add_argument("--version", default=None, help="default: 0.4.2 for the Draft, 0.3.0 for Pro")
+    p.add_argument("--version", default=None, help=f"default: {DRAFT_VERSION} for the Draft, {PRO_VERSION} for Pro")
     p.add_argument("--notes", default=None, help="a Markdown file of known failure modes and remarks for the model card")
     p.add_argument("--base", default=None, help="pro: the trained Draft cameo run it builds on (default WORK/cameo-run, what train:draft made)")
     args = p.parse_args(argv)
@@ -170,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.base is not None:
         raise SystemExit("pipeline: --base is for --config pro")
     args.out = args.out or "model-shards/zoetrope-draft"
-    args.version = args.version or "0.7.1"
+    args.version = args.version or DRAFT_VERSION
     work = Path(args.work).resolve()
     data, run_dir, evals = work / "data", work / "run", work / "eval"
     cameo_data, cameo_run = work / "cameo-data", work / "cameo-run"
@@ -239,7 +241,7 @@ def pro(args: argparse.Namespace) -> int:
     base = Path(args.base).resolve() if args.base else work / "cameo-run"
     if not (base / "generator.pt").exists() or not (base / "video-ae.pt").exists():
         raise SystemExit(f"pipeline: Pro builds on the Draft's trained cameo run, and {base} has none (run npm run train:draft -- --work {work} first, or pass --base)")
-    out_dir, version = args.out or "model-shards/zoetrope-pro", args.version or "0.5.1"
+    out_dir, version = args.out or "model-shards/zoetrope-pro", args.version or PRO_VERSION
     data = {"tokens": work / "pro-data", "decoder": work / "pro-data-256", "eval": work / "pro-eval-256", "cameo": work / "pro-cameo-256"}
     run_dir, evals = work / "pro-run", work / "pro-eval"
     started = time.time()

@@ -42,9 +42,9 @@ from onnx import numpy_helper
 
 from .audio_ae import AudioAutoencoder
 from .configs import Config, get_config, lineage, root_config
-from .export import EXTERNAL_MIN_BYTES, GraphExport, export_graph, graph_exports, trace_graph
+from .export import EXTERNAL_MIN_BYTES, REACH_KEY, GraphExport, export_graph, graph_exports, trace_graph
 from .generator import FlowGenerator
-from .head_locator import locator_for
+from .head_locator import LEGACY_REACH, locator_for
 from .sound_refiner import sound_refiner_for
 from .track_refiner import refiner_for
 from .text import Tokenizer
@@ -177,14 +177,15 @@ def shipped_manifest(model_dir: Path) -> tuple[dict, str]:
     return json.loads(raw), hashlib.sha256(raw).hexdigest()
 
 
-def modules_for(cfg: Config, vocab: int) -> SimpleNamespace:
-    """Fresh modules shaped as `cfg`'s model, in the form the export's graph wrappers read."""
+def modules_for(cfg: Config, vocab: int, reach: float = LEGACY_REACH) -> SimpleNamespace:
+    """Fresh modules shaped as `cfg`'s model, in the form the export's graph wrappers read (`reach`:
+    the head locator's, a constant of the video decoder graph: graph_reach)."""
     video = FrameAutoencoder(cfg.video_ae)
     if cfg.upscale > 1:
         video.decoder = UpscaleDecoder(video.decoder, cfg.upscale)  # type: ignore[assignment]
     return SimpleNamespace(
         cfg=cfg, generator=FlowGenerator(cfg.generator, vocab), video=video, audio=AudioAutoencoder(cfg.audio_ae),
-        locator=locator_for(cfg) if cfg.head_locator else None, refiner=refiner_for(cfg) if cfg.track_refiner else None,
+        locator=locator_for(cfg, reach) if cfg.head_locator else None, refiner=refiner_for(cfg) if cfg.track_refiner else None,
         sound_refiner=sound_refiner_for(cfg) if cfg.sound_refiner else None, mean=torch.zeros(cfg.token_dim), std=torch.ones(cfg.token_dim), tokenizer=None,
     )
 
@@ -192,15 +193,22 @@ def modules_for(cfg: Config, vocab: int) -> SimpleNamespace:
 ALL_GRAPHS = ("textEncoder", "denoiser", "videoDecoder", "audioDecoder")
 
 
-def read_model(cfg: Config, model_dir: Path, roles: tuple[str, ...] = ALL_GRAPHS) -> tuple[SimpleNamespace, dict]:
+def graph_reach(video_decoder: Path) -> float:
+    """The head locator's reach a video decoder graph was exported with: written in its metadata
+    (export.REACH_KEY) when it is not LEGACY_REACH, so graphs from before the reach stay byte for byte."""
+    props = {p.key: p.value for p in onnx.load(str(video_decoder), load_external_data=False).metadata_props}
+    return float(props.get(REACH_KEY, LEGACY_REACH))
+
+
+def read_model(cfg: Config, model_dir: Path, roles: tuple[str, ...] = ALL_GRAPHS, reach: float = LEGACY_REACH) -> tuple[SimpleNamespace, dict]:
     """`cfg`'s modules with every weight the model folder's graphs (those of `roles`) use; the keys
-    read, per graph."""
+    read, per graph. `reach` is the head locator's (graph_reach)."""
     manifest, _ = shipped_manifest(model_dir)
     tokens = manifest["tokens"]
     if (tokens["frames"], tokens["videoNumbers"], tokens["audioNumbers"]) != (cfg.frames, cfg.video_numbers, cfg.audio_ae.latent_channels):
         raise RecoveryError(f"{model_dir} makes {tokens['frames']} frames of {tokens['videoNumbers']} + {tokens['audioNumbers']} numbers; config {cfg.name} makes {cfg.frames} of {cfg.video_numbers} + {cfg.audio_ae.latent_channels}: pass the config it was trained with")
     tokenizer = Tokenizer.load(model_dir / manifest["tokenizer"]["file"])
-    model = modules_for(cfg, len(tokenizer.vocab))
+    model = modules_for(cfg, len(tokenizer.vocab), reach)
     model.tokenizer = tokenizer
     graphs = graph_exports(model, cfg)  # type: ignore[arg-type]
     tensors = {id(t): t for ge in graphs for t in ge.module.state_dict(keep_vars=True).values()}
@@ -225,7 +233,7 @@ def verify_export(model: SimpleNamespace, cfg: Config, model_dir: Path) -> dict[
     same = {}
     with tempfile.TemporaryDirectory() as tmp:
         for ge in graph_exports(model, cfg):  # type: ignore[arg-type]
-            path, shards = export_graph(ge.module, ge.example, ge.names_in, ge.names_out, ge.dynamic, Path(tmp), ge.stem, fp16)
+            path, shards = export_graph(ge.module, ge.example, ge.names_in, ge.names_out, ge.dynamic, Path(tmp), ge.stem, fp16, ge.metadata)
             entry = manifest["graphs"][ge.role]
             files = [(path, entry["file"])] + [(s, e["file"]) for s, e in zip(shards, entry["externalData"])]
             same[ge.role] = len(shards) == len(entry["externalData"]) and all(a.read_bytes() == (model_dir / b).read_bytes() for a, b in files)
@@ -291,7 +299,8 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
                 raise RecoveryError(f"{encoders_from}/{stage}.pt has no fitted encoder: run --stage refit-encoders on it to the end first")
             parts[part] = {k.removeprefix("encoder."): v for k, v in ckpt["model"].items() if k.startswith("encoder.")}
             meta["encoders"] = encoder_state(ckpt)
-    model, read = read_model(cfg, model_dir)
+    reach = graph_reach(model_dir / manifest["graphs"]["videoDecoder"]["file"])
+    model, read = read_model(cfg, model_dir, reach=reach)
     same = verify_export(model, cfg, model_dir) if verify else {}
     if verify and not all(same.values()):
         raise RecoveryError(f"the weights read back from {model_dir} do not re-export to its files ({', '.join(r for r, ok in same.items() if not ok)} differ): the code has changed since it was exported")
@@ -321,7 +330,7 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
             # Saved under the config that trains it (draft-cameo; Pro shares it, train.SHARED_STAGES).
             trained_by = next(n for n in reversed(lineage(cfg.name)) if getattr(get_config(n), DECODER_STAGES[stage][0]))
             state = module.state_dict()
-            save_atomic(weights_checkpoint(trained_by, stage, state, 0, state), run / f"{stage}.pt")
+            save_atomic(weights_checkpoint(trained_by, stage, state, 0, state, extra={"reach": reach} if stage == "head-locator" else None), run / f"{stage}.pt")
     # The graphs hold the EMA weights (what is sampled); training goes on from them too.
     state = model.generator.state_dict()
     save_atomic(weights_checkpoint(cfg.name, shipped_denoiser, state, 0, state), run / f"{shipped_denoiser}.pt")
