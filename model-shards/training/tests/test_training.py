@@ -762,7 +762,7 @@ class CameoSlot(unittest.TestCase):
         self.assertEqual(train_main(old_args + ["--steps", "90"]), 0)
         lit = torch.load(old / "head-locator.pt")
         self.assertEqual((lit["step"], lit["extra"]["light_only"]), (90, True))
-        self.assertEqual(lit["extra"]["reach"], cfg.head_locator_train.reach)  # trained on with the reach it has
+        self.assertEqual(lit["extra"]["reach"], cfg.head_locator_train.reach)
         for k, v in ckpt["extra"]["ema"].items():
             self.assertTrue(torch.equal(lit["extra"]["ema"][k], v), k)
         relit = [json.loads(line) for line in (old / "head-locator.log.jsonl").read_text().splitlines()]
@@ -770,6 +770,16 @@ class CameoSlot(unittest.TestCase):
         self.assertFalse(torch.equal(lit["extra"]["ema"]["light.out.weight"], torch.zeros_like(lit["extra"]["ema"]["light.out.weight"])))
         self.assertEqual(relit[-1]["val_median_px"], last["val_median_px"])
         self.assertEqual(load_head_locator(cfg, old)(torch.zeros(1, 4, 8, 8)).shape, (1, 7))
+        # A locator saved before the reach was a field means 2 cells, is loaded so, and trains on so
+        # (the config's 4 is for new locators).
+        legacy = self.tmp / "legacy-reach"
+        shutil.copytree(run, legacy)
+        saved = torch.load(legacy / "head-locator.pt")
+        del saved["extra"]["reach"]
+        torch.save(saved, legacy / "head-locator.pt")
+        self.assertEqual((load_head_locator(cfg, legacy).reach, load_head_locator(cfg, run).reach), (2.0, 4.0))
+        self.assertEqual(train_main(["--config", "tiny-cameo", "--run", str(legacy), "--threads", "1", "--quiet", "--stage", "head-locator", "--steps", "70"]), 0)
+        self.assertEqual(torch.load(legacy / "head-locator.pt")["extra"]["reach"], 2.0)
         # The ball tracks go through the track refiner: a run without it is refused by name, and its
         # stage learns from the same tokens.
         with self.assertRaisesRegex(ValueError, "has no track-refiner checkpoint: config tiny-cameo refines the generated ball tracks \\(train --stage track-refiner\\)"):

@@ -4,10 +4,10 @@ The GPU machine gets a copy of the repository (at most 64 MiB with what it carri
 most 8 files of 16 MiB. The generator stages need only the run folder, and its tokens compress well:
     pack RUN DIR       tokens as int8, per number in steps of 1/QUANT standard deviations or coarser
                        where a number's largest value needs it (the sound's impacts reach ~18), stored
-                       as differences along time and deflated (a still background is ~0 bytes),
-                       (xz: the Draft cameo run's 464 MB → 36 MB, where deflate made 43 MB and,
-                       with its generator's EMA, would not fit the 64 MiB the machine takes),
-                       with the token statistics, clips.json and the tokenizer
+                       as differences along time and compressed with xz (a still background is
+                       ~0 bytes; the Draft cameo run's 464 MB → 36 MB, where deflate, used before and
+                       still read, made 43 MB, too much beside its teacher's EMA in the 64 MiB the
+                       machine takes), with the token statistics, clips.json and the tokenizer
     unpack DIR RUN     the reverse, into a fresh run folder
     send-back RUN OUT  the trained denoisers' weights (float16; the teacher's EMA and raw weights, the
                        student's EMA) in parts of ≤ 15 MiB and the stage logs, for OUT (the machine's $OUT);
