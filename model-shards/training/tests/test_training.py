@@ -516,6 +516,49 @@ class ProOnTheDraft(unittest.TestCase):
         self.assertIn("was trained with 1 weight tensors, this run trains ", self.errors("tiny-pro", "generator", run, self.tmp / "pro-data", 4))
         self.assertEqual(self.train("tiny-pro", "generator", run, self.tmp / "pro-data", 4, "--train-only", "pos"), 0)
         self.assertEqual(torch.load(run / "generator.pt")["step"], 4)
+        # The base's teacher trains on: regrown from it, the generator keeps its trained frame
+        # embeddings and takes every other weight from the new teacher, as grown.
+        from zoetrope.generator import generator_for, grow
+        from zoetrope.regrow import main as regrow_main
+
+        base2 = self.tmp / "base-trained-on"
+        shutil.copytree(self.base, base2)
+        teacher = torch.load(base2 / "generator.pt")
+        with torch.no_grad():
+            for v in teacher["extra"]["ema"].values():
+                if v.is_floating_point():
+                    v.add_(0.01 * torch.randn_like(v))
+        torch.save(teacher, base2 / "generator.pt")
+        before = torch.load(run / "generator.pt")["extra"]["ema"]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertEqual(regrow_main(["--config", "tiny-pro", "--run", str(run), "--base", str(base2)]), 0)
+        self.assertEqual(json.loads(out.getvalue())["kept"], ["pos"])
+        after = torch.load(run / "generator.pt")["extra"]["ema"]
+        vocab = len(json.loads((run / "tokenizer.json").read_text())["vocab"])
+        want = grow(teacher["extra"]["ema"], get_config("tiny-cameo").generator, get_config("tiny-pro").generator, vocab)
+        self.assertTrue(torch.equal(after["pos"], before["pos"]))
+        # Grown blocks start as identities whose inner weights are drawn at random: the same function.
+        want["pos"] = before["pos"]
+        pro = get_config("tiny-pro").generator
+        ids, mask = torch.tensor([[2, 5, 6, 7]]), torch.ones(1, 4)
+        x, t = torch.randn(1, pro.frames, pro.token_dim), torch.tensor([0.6])
+        with torch.no_grad():
+            regrown, expected, old_one = (generator_for(pro, vocab, w).eval() for w in (after, want, before))
+            self.assertTrue(torch.equal(regrown(x, t, ids, mask), expected(x, t, ids, mask)))
+            self.assertFalse(torch.allclose(regrown(x, t, ids, mask), old_one(x, t, ids, mask)))
+        self.assertTrue((run / "generator.before-regrow.pt").exists())
+        self.assertEqual(json.loads((run / "generator.log.jsonl").read_text().splitlines()[-1])["event"], "regrow")
+        # Refused by name: a config grown from nothing, a base of another tokenizer.
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(regrow_main(["--config", "tiny-cameo", "--run", str(self.base), "--base", str(base2)]), 2)
+            other = self.tmp / "base-other-words"
+            shutil.copytree(base2, other)
+            (other / "tokenizer.json").write_text((other / "tokenizer.json").read_text().replace("[UNK]", "[UNKNOWN]"))
+            self.assertEqual(regrow_main(["--config", "tiny-pro", "--run", str(run), "--base", str(other)]), 2)
+        self.assertIn("config tiny-cameo does not grow its base's generator to more frames", err.getvalue())
+        self.assertIn("has another tokenizer than", err.getvalue())
 
     def test_pro_builds_on_the_draft_run_and_exports_at_its_own_size(self):
         from zoetrope.train import upscale_decoder
