@@ -103,10 +103,11 @@ def checkpoint_reach(ckpt: dict) -> float:
 
 
 def load_head_locator(cfg: Config, run: Path) -> HeadLocator:
-    from .train import decoder_stage_ema, load_stage
+    from .train import decoder_stage
 
-    state = decoder_stage_ema(cfg, run, "head-locator")
-    locator = locator_for(cfg, checkpoint_reach(load_stage(run, "head-locator", cfg)))
+    ckpt = decoder_stage(cfg, run, "head-locator")
+    state = ckpt["extra"]["ema"]
+    locator = locator_for(cfg, checkpoint_reach(ckpt))
     if not any(k.startswith("light.") for k in state):
         raise ValueError(f"{run}/head-locator.pt reads no light (it was trained before faces were lit): train --stage head-locator on, with more --steps, to add it")
     locator.load_state_dict(state)

@@ -93,12 +93,17 @@ def load_stage(run: Path, stage: str, cfg: Config) -> dict:
 TrainedModule = TypeVar("TrainedModule", bound=torch.nn.Module)
 
 
-def decoder_stage_ema(cfg: Config, run: Path, stage: str) -> dict:
-    """A decoder stage's EMA weights (DECODER_STAGES); a run without them is refused by name, saying
+def decoder_stage(cfg: Config, run: Path, stage: str) -> dict:
+    """A decoder stage's checkpoint (DECODER_STAGES); a run without it is refused by name, saying
     what config `cfg` needs the stage for and which stage makes it."""
     if not (run / f"{stage}.pt").exists():
         raise ValueError(f"{run} has no {stage} checkpoint: config {cfg.name} {DECODER_STAGES[stage][1]} (train --stage {stage})")
-    return load_stage(run, stage, cfg)["extra"]["ema"]
+    return load_stage(run, stage, cfg)
+
+
+def decoder_stage_ema(cfg: Config, run: Path, stage: str) -> dict:
+    """A decoder stage's EMA weights (decoder_stage)."""
+    return decoder_stage(cfg, run, stage)["extra"]["ema"]
 
 
 def load_ema(cfg: Config, run: Path, stage: str, module: TrainedModule) -> TrainedModule:
