@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from zoetrope.carry import main as carry_main
-from zoetrope.slots import SLOT_NUMBERS, TRACK_CONTEXT, ball_order, clip_slots, composite, smooth_tracks
+from zoetrope.slots import SLOT_NUMBERS, TRACK_CONTEXT, ball_order, ball_pixels, clip_slots, composite, smooth_tracks
 
 
 def track(colour: str, material: str, px: float = 10.0, py: float = 12.0, visible: bool = True) -> dict:
@@ -60,6 +60,19 @@ class ClipSlots(unittest.TestCase):
         np.testing.assert_allclose(slots[0, 0, 4:], np.array([200, 30, 10]) / 255, atol=1e-6)
         self.assertEqual(slots[2, 0, 0], 0.0)  # out of sight
         self.assertTrue((slots[:, 1] == 0).all())  # an unused slot is all zeros
+
+    def test_a_balls_window_holds_the_pixels_a_whole_frame_mask_would(self):
+        # ball_pixels looks only at the window round the ball; the pixels it picks, and their order,
+        # must be those of a mask over the whole frame, for balls inside, across the edges and beyond.
+        side = 32
+        yy, xx = np.mgrid[0:side, 0:side].astype(np.float32) + 0.5
+        values = np.arange(side * side).reshape(side, side)
+        rng = np.random.default_rng(3)
+        for px, py, radius in [(10.3, 12.7, 3.0), (0.2, 31.9, 4.5), (-2.0, 5.0, 2.6), (35.0, 16.0, 3.0), (16.0, -9.0, 2.0), (7.5, 7.5, 0.4), *rng.uniform([-6, -6, 0.2], [38, 38, 9], (200, 3))]:
+            r = max(radius - 0.5, 1.0)
+            whole = (xx - px) ** 2 + (yy - py) ** 2 <= r**2
+            inside, window = ball_pixels(float(px), float(py), float(radius), side)
+            np.testing.assert_array_equal(values[window][inside], values[whole], err_msg=f"ball at ({px}, {py}), radius {radius}")
 
     def test_more_balls_than_slots_is_refused(self):
         frames, background, meta = self.scene()

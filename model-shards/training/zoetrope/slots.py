@@ -48,6 +48,20 @@ def ball_order(meta: dict) -> list[int]:
     return [k for _, k in sorted(keyed)]
 
 
+def ball_pixels(px: float, py: float, radius: float, side: int) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """The pixels whose centres lie within a ball's disc, shrunk by half a pixel (at least 1 px
+    across): a mask over the window of the frame that can hold them, and that window. Only the
+    window is looked at (masks of the whole frame made clip_slots 3× slower), and
+    its pixels come in the frame's own order, so what is computed from them is the same."""
+    r = max(radius - 0.5, 1.0)
+    y0, y1 = max(0, int(np.floor(py - r - 1))), min(side, int(np.ceil(py + r + 1)))
+    x0, x1 = max(0, int(np.floor(px - r - 1))), min(side, int(np.ceil(px + r + 1)))
+    if y1 <= y0 or x1 <= x0:
+        return np.zeros((0, 0), dtype=bool), (slice(0, 0), slice(0, 0))
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32) + 0.5
+    return (xx - px) ** 2 + (yy - py) ** 2 <= r**2, (slice(y0, y1), slice(x0, x1))
+
+
 def clip_slots(meta: dict, frames: np.ndarray, background: np.ndarray, slots: int, head: bool = False) -> np.ndarray:
     """A clip's slots float32 [T, slots, SLOT_NUMBERS] from its tracks: position and radius as a share
     of the frame's side, colour in [0, 1] as the median over frames of the mean of the ball's own
@@ -58,8 +72,6 @@ def clip_slots(meta: dict, frames: np.ndarray, background: np.ndarray, slots: in
     if len(order) > slots:
         raise ValueError(f"clip {meta.get('index')} has {len(order)} balls, the config has {slots} slots")
     out = np.zeros((T, slots, SLOT_NUMBERS), dtype=np.float32)
-    yy, xx = np.mgrid[0:S, 0:S].astype(np.float32) + 0.5
-    differs = np.abs(frames.astype(np.int16) - background.astype(np.int16)).sum(-1) > 24
     for s, k in enumerate(order):
         colours = []
         for f in range(T):
@@ -69,9 +81,12 @@ def clip_slots(meta: dict, frames: np.ndarray, background: np.ndarray, slots: in
             out[f, s, 1:4] = (np.clip(b["px"] / S, -0.25, 1.25), np.clip(b["py"] / S, -0.25, 1.25), b["radiusPx"] / S)
             out[f, s, 0] = 1.0 if b["visible"] else 0.0
             if b["visible"]:
-                inside = ((xx - b["px"]) ** 2 + (yy - b["py"]) ** 2 <= max(b["radiusPx"] - 0.5, 1.0) ** 2) & differs[f]
+                inside, window = ball_pixels(b["px"], b["py"], b["radiusPx"], S)
+                seen = frames[f][window]
+                # The ball's own pixels: where the frame differs from its background.
+                inside &= np.abs(seen.astype(np.int16) - background[f][window].astype(np.int16)).sum(-1) > 24
                 if inside.sum() >= 3:
-                    colours.append(frames[f][inside].mean(0) / 255.0)
+                    colours.append(seen[inside].mean(0) / 255.0)
         if colours:
             out[:, s, 4:7] = np.median(np.stack(colours), axis=0)
     if head:
