@@ -330,8 +330,10 @@ interface Pending {
  * Starts dataset-worker.ts under tsx. Node 20 ignores loader flags in a Worker's execArgv
  * (nodejs/node#47747: `execArgv: ['--import', 'tsx']` fails with ERR_UNKNOWN_FILE_EXTENSION), so
  * the worker starts from a few lines of JS that register tsx's hooks and then import the entry.
+ * Bundled into a world kit (kit.ts), this module is world.mjs and the worker its sibling bundle.
  */
 function startDatasetWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./dataset-worker.mjs', import.meta.url));
   const entry = new URL('./dataset-worker.ts', import.meta.url).href;
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((api) => api.register()).then(() => import(${JSON.stringify(entry)}));`;
