@@ -8,16 +8,27 @@ everything back. Bring the result home with `npm run carry -- receive OUT RUN` (
 `receive OUT/cameo CAMEO-RUN`). Weights are sent back after each stage, so a call cut short still
 returns what it finished. `--generator-minutes 0` skips the teacher (fine-tune from --resume);
 `--student-minutes 0` skips the pairs and the student.
+
+With a pack made by `carry pack --regenerate` and the kit of `carry world-kit` (`--world-kit DIR`),
+the run's clips are rendered and encoded again here first, with `--more plain:SEED:N` /
+`--more cameos:SEED:N` clips beside them (zoetrope/regenerate.py): the teacher is then no longer
+limited to the clips that fit in what travels to the machine.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-from .carry import receive, send_back, unpack
+import torch
+
+from .carry import receive, send_back, unpack, unpack_world_kit
+from .configs import get_config
+from .regenerate import WORLD_FILE, regenerate
+from .train import Logger
 from .train import main as train_main
 
 
@@ -36,14 +47,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=None, help="the teacher's peak learning rate (lower to fine-tune from --resume)")
     p.add_argument("--cameo-pack", default=None, help="a cameo run packed by `npm run carry -- pack` (its tokens and faces): the cameo stage runs after the teacher")
     p.add_argument("--cameo-minutes", type=float, default=4.0)
+    p.add_argument("--world-kit", default=None, help="the world kit (`npm run carry -- world-kit DIR`): needed by a pack made with --regenerate")
+    p.add_argument("--more", action="append", default=[], help="with --world-kit: more clips to train on, plain:SEED:N or cameos:SEED:N (seeds from 1000000)")
+    p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1), help="with --world-kit: the world's render threads and the slot pool's processes (default: the cores but one)")
+    p.add_argument("--more-minutes", type=float, default=None, help="with --more: no chunk of more clips starts after this many minutes of rendering (the run's own clips always finish)")
+    p.add_argument("--chunk", type=int, default=2048, help="with --world-kit: clips rendered at a time (each chunk's frames are deleted once encoded)")
     args = p.parse_args(argv)
     run, out = Path(args.run), Path(args.out)
+    pack = Path(args.pack)
+    regenerating = (pack / WORLD_FILE).exists() and not (pack / "tokens.q8").exists()
+    if regenerating and not args.world_kit:
+        p.error(f"{pack} was packed with --regenerate: give the world kit with --world-kit DIR (npm run carry -- world-kit DIR)")
+    if (args.world_kit or args.more) and not regenerating:
+        p.error(f"--world-kit and --more need a pack made with `carry pack --regenerate`; {pack} holds its tokens")
+    if args.chunk < 1 or args.workers < 1:
+        p.error("--chunk and --workers are at least 1")
     started = time.time()
-    print(json.dumps({"unpack": unpack(Path(args.pack), run)}), flush=True)
+    timing = {}
+    print(json.dumps({"unpack": unpack(pack, run)}), flush=True)
+    if regenerating:
+        t0 = time.time()
+        kit = unpack_world_kit(Path(args.world_kit), run.parent / f"{run.name}-world-kit")
+        log = Logger(run / "world.log.jsonl", quiet=False)
+        result = regenerate(get_config(args.config), run, pack, kit, args.more, torch.device(args.device), run.parent / f"{run.name}-world", args.workers, args.chunk, log, None if args.more_minutes is None else 60 * args.more_minutes)
+        timing["world"] = round(time.time() - t0, 1)
+        print(json.dumps({"world": result, "seconds": timing["world"]}), flush=True)
     if args.resume:
         print(json.dumps({"resume": receive(Path(args.resume), run)}), flush=True)
     common = ["--config", args.config, "--run", str(run), "--device", args.device, "--quiet"]
-    timing = {}
 
     def timed(stage: str, argv: list[str], where: Path, sent_to: Path, stages: tuple[str, ...]) -> int:
         t0 = time.time()

@@ -1,0 +1,276 @@
+"""A run's clips rendered again where it trains, and more of them: the data side of a lent GPU machine.
+
+What travels to a GPU machine is capped (64 MiB with the repository), and a run's tokens are about
+4 MB per 1000 clips packed, so the teacher could only ever see the clips that fit beside its
+weights. A clip is a pure function of its seed and export options, so the clips themselves need
+not travel: `carry pack RUN DIR --regenerate --data D ...` writes what the run's clips are (each
+dataset's seed, count and options: world.json) with the run's encoders, statistics and tokenizer,
+and `carry world-kit DIR` the world's exporter with its own node. On the GPU machine,
+`regenerate` renders the run's datasets again with the kit (its 16 cores), encodes them with the
+run's encoders (the GPU, and a process pool for the balls' slots) into the run's tokens, checks
+that every clip has the seed and prompt the run was encoded from, and adds more datasets (`--more
+plain:SEED:N`, `--more cameos:SEED:N`) the same way. The clips render a chunk at a time while the
+chunk before is encoded, and each chunk's frames are deleted once encoded: 30 000 clips are
+70 GB of frames, more than the machine's disk.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .audio_ae import AudioAutoencoder, pcm_to_unit
+from .configs import Config
+from .data import WorldDataset
+from .slots import clip_slots
+from .video_ae import FrameAutoencoder, to_unit
+
+WORLD_FILE = "world.json"
+ENCODERS_FILE = "encoders.pt"
+HELD_OUT = 0.05  # WorldDataset.split's share
+# Seeds the world's held-out clips and the benches use: more clips must start above them.
+MORE_SEED_FLOOR = 1_000_000
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset of a run, as `npm run world -- export` makes it."""
+
+    seed: int
+    clips: int
+    size: int
+    duration_s: float
+    fps: int
+    sample_rate: int
+    background: bool
+    cameos: bool
+    # What clips.json calls it: the folder it was encoded from, or how it was made.
+    label: str
+
+    @staticmethod
+    def of(d: WorldDataset) -> "DatasetSpec":
+        ix = d.index
+        return DatasetSpec(int(ix["seed"]), len(d), int(ix["size"]), float(ix["durationS"]), int(ix["fps"]), int(ix["sampleRate"]), "background" in d.layers, "appearance" in d.layers, str(d.root))
+
+    @staticmethod
+    def from_json(obj: dict) -> "DatasetSpec":
+        return DatasetSpec(**obj)
+
+    def like(self, seed: int, clips: int, cameos: bool) -> "DatasetSpec":
+        """More clips shaped as this dataset's, from another seed."""
+        return DatasetSpec(seed, clips, self.size, self.duration_s, self.fps, self.sample_rate, self.background, cameos, f"world-kit:{'cameos' if cameos else 'plain'}:{seed}+{clips}")
+
+    def split(self) -> tuple[int, int]:
+        """Training and held-out clip counts, as WorldDataset.split makes them."""
+        held = max(1, int(round(self.clips * HELD_OUT)))
+        return self.clips - held, held
+
+    def export_args(self, first: int, count: int, out: Path, workers: int) -> list[str]:
+        args = ["export", "--clips", str(count), "--seed", str(self.seed + first), "--size", str(self.size), "--duration", f"{self.duration_s:g}", "--fps", str(self.fps), "--sample-rate", str(self.sample_rate), "--workers", str(workers), "--out", str(out)]
+        return args + (["--background"] if self.background else []) + (["--cameos"] if self.cameos else [])
+
+
+def parse_more(spec: str, like: DatasetSpec) -> DatasetSpec:
+    """`plain:SEED:N` or `cameos:SEED:N`: N more clips from SEED, shaped as the run's first dataset."""
+    parts = spec.split(":")
+    if len(parts) != 3 or parts[0] not in ("plain", "cameos"):
+        raise ValueError(f"--more {spec!r}: write plain:SEED:CLIPS or cameos:SEED:CLIPS")
+    try:
+        seed, clips = int(parts[1]), int(parts[2])
+    except ValueError:
+        raise ValueError(f"--more {spec!r}: the seed and the clip count are whole numbers") from None
+    if seed < MORE_SEED_FLOOR:
+        raise ValueError(f"--more {spec!r}: seeds below {MORE_SEED_FLOOR} are the world's held-out clips and benches; start at {MORE_SEED_FLOOR} or above")
+    if not 1 <= clips <= 1_000_000:
+        raise ValueError(f"--more {spec!r}: 1 to 1000000 clips")
+    return like.like(seed, clips, parts[0] == "cameos")
+
+
+def rows(specs: list[DatasetSpec]) -> list[np.ndarray]:
+    """Where each dataset's clip i goes in the run's tokens: every dataset's training clips, then
+    every dataset's held-out clips (train.encode_order)."""
+    n_train = sum(s.split()[0] for s in specs)
+    out, train_at, held_at = [], 0, n_train
+    for s in specs:
+        tr, held = s.split()
+        out.append(np.concatenate([np.arange(train_at, train_at + tr), np.arange(held_at, held_at + held)]))
+        train_at, held_at = train_at + tr, held_at + held
+    return out
+
+
+def pack_world(cfg: Config, run: Path, datasets: list[WorldDataset], out: Path) -> dict:
+    """world.json (the run's datasets, checked against its clips.json) and encoders.pt (the run's
+    video and audio encoders, float16): what `regenerate` needs besides the small files."""
+    from .train import RunClips, encode_order, load_stage  # train imports this module's neighbours
+
+    clips = RunClips(run)
+    order = encode_order(datasets)
+    if len(order) != len(clips):
+        raise ValueError(f"the datasets given hold {len(order)} clips, {run}/clips.json {len(clips)}: give every dataset the run was encoded from, in the order it was (--data)")
+    for k, (d, i) in enumerate(order):
+        meta, want = datasets[d].meta(i), clips.meta(k)
+        if meta["seed"] != want["seed"] or meta["prompt"] != want["prompt"]:
+            raise ValueError(f"clip {k} of {run} is seed {want['seed']}, but the datasets given have seed {meta['seed']} there: give the run's datasets, in the order it was encoded from them")
+    specs = [DatasetSpec.of(d) for d in datasets]
+    labels = [clips.meta(int(r[0])).get("dataset", s.label) for s, r in zip(specs, rows(specs))]
+    specs = [DatasetSpec(**{**s.__dict__, "label": label}) for s, label in zip(specs, labels)]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / WORLD_FILE).write_text(json.dumps({"config": cfg.name, "clips": len(clips), "datasets": [s.__dict__ for s in specs]}, indent=1) + "\n")
+    half = lambda sd: {k: v.half() for k, v in sd.items()}  # noqa: E731
+    video, audio = FrameAutoencoder(cfg.video_ae), AudioAutoencoder(cfg.audio_ae)
+    video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
+    audio.load_state_dict(load_stage(run, "audio-ae", cfg)["model"])
+    torch.save({"config": cfg.name, "video": half(video.encoder.state_dict()), "audio": half(audio.encoder.state_dict())}, out / ENCODERS_FILE)
+    return {"datasets": len(specs), "clips": len(clips), "encoder_bytes": (out / ENCODERS_FILE).stat().st_size}
+
+
+def load_encoders(cfg: Config, path: Path, device: torch.device) -> tuple[torch.nn.Module, torch.nn.Module]:
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    if saved["config"] != cfg.name:
+        raise ValueError(f"{path} holds config {saved['config']!r}'s encoders, not {cfg.name!r}")
+    video, audio = FrameAutoencoder(cfg.video_ae).encoder, AudioAutoencoder(cfg.audio_ae).encoder
+    video.load_state_dict({k: v.float() for k, v in saved["video"].items()})
+    audio.load_state_dict({k: v.float() for k, v in saved["audio"].items()})
+    return video.to(device).eval(), audio.to(device).eval()
+
+
+# The slot pool's workers keep their datasets open between jobs.
+_open: dict[str, WorldDataset] = {}
+
+
+def _slots_job(job: tuple[str, int, int, bool]) -> np.ndarray:
+    root, i, slots, head = job
+    d = _open.get(root)
+    if d is None:
+        _open.clear()  # one chunk at a time
+        d = _open[root] = WorldDataset(root)
+    return clip_slots(d.meta(i), d.clip(i).frames, d.background(i), slots, head)
+
+
+def encode_chunk(cfg: Config, data: WorldDataset, video: torch.nn.Module, audio: torch.nn.Module, device: torch.device, pool, batch: int = 64) -> np.ndarray:
+    """Raw (unnormalised) frame tokens float32 [n, T, D] of every clip of `data`, as
+    train.encode_dataset makes them, the balls' slots computed by `pool` (or here, without one)."""
+    n, nl, nv = len(data), cfg.video_ae.latent_numbers, cfg.video_numbers
+    tokens = np.zeros((n, cfg.frames, cfg.token_dim), dtype=np.float32)
+    if cfg.slots:
+        jobs = [(str(data.root), i, cfg.slots, cfg.head_slot) for i in range(n)]
+        slots = pool.imap(_slots_job, jobs, chunksize=8) if pool is not None else map(_slots_job, jobs)
+        for i, s in enumerate(slots):
+            tokens[i, :, nl:nv] = s.reshape(cfg.frames, -1)
+    with torch.no_grad():
+        for a in range(0, n, batch):
+            idx = range(a, min(n, a + batch))
+            pixels = np.stack([data.background(i) if cfg.slots else data.clip(i).frames for i in idx])
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                zv = video(to_unit(torch.from_numpy(pixels).to(device).flatten(0, 1))).float()
+            za = audio(pcm_to_unit(torch.from_numpy(np.stack([data.audio(i).astype(np.int16) for i in idx])).to(device))).float()
+            tokens[a : a + len(idx), :, :nl] = zv.reshape(len(idx), cfg.frames, -1).cpu().numpy()
+            tokens[a : a + len(idx), :, nv:] = za.transpose(1, 2).cpu().numpy()
+    return tokens
+
+
+def chunks(specs: list[DatasetSpec], size: int) -> list[tuple[int, int, int]]:
+    """(dataset, first clip, clips) in render order."""
+    return [(j, a, min(size, s.clips - a)) for j, s in enumerate(specs) for a in range(0, s.clips, size)]
+
+
+def regenerate(cfg: Config, run: Path, src: Path, kit: list[str], more: list[str], device: torch.device, work: Path, workers: int, chunk: int, log: Callable[..., None], more_seconds: float | None = None) -> dict:
+    """Renders and encodes the datasets of `src`/world.json, then `more`, into `run`'s tokens.npy and
+    clips.json (the run folder already holds the token statistics and tokenizer). `kit` is the
+    command that runs the world CLI (carry.unpack_world_kit's). With `more_seconds`, no chunk of
+    `more` starts rendering after that many seconds: the run keeps what was done of each (a
+    prefix, split as a dataset of that many clips), so a slow machine costs clips, not the call."""
+    world = json.loads((src / WORLD_FILE).read_text())
+    if world["config"] != cfg.name:
+        raise ValueError(f"{src / WORLD_FILE} describes a {world['config']!r} run, not {cfg.name!r}")
+    base = [DatasetSpec.from_json(s) for s in world["datasets"]]
+    specs = base + [parse_more(m, base[0]) for m in more]
+    for s in specs:
+        if s.size != cfg.video_ae.size or round(s.duration_s * s.fps) != cfg.frames:
+            raise ValueError(f"{s.label}: {s.size}² frames, {round(s.duration_s * s.fps)} a clip; config {cfg.name} takes {cfg.video_ae.size}², {cfg.frames}")
+    original = json.loads((run / "clips.json").read_text())
+    if len(original["clips"]) != sum(s.clips for s in base):
+        raise ValueError(f"{src / WORLD_FILE} describes {sum(s.clips for s in base)} clips, {run}/clips.json {len(original['clips'])}: pack the run again")
+    stats = np.load(run / "token-stats.npz")
+    mean, std = stats["mean"], stats["std"]
+    video, audio = load_encoders(cfg, src / ENCODERS_FILE, device)
+    # Each dataset's clips in its own order, a chunk at a time; placed in the run's order at the end.
+    got_tokens: list[list[np.ndarray]] = [[] for _ in specs]
+    got_metas: list[list[dict]] = [[] for _ in specs]
+    plan = chunks(specs, chunk)
+    work.mkdir(parents=True, exist_ok=True)
+    started, done, total = time.time(), 0, sum(s.clips for s in specs)
+    seconds = {"render_wait": 0.0, "encode": 0.0}
+    was = rows(base)
+
+    def start(k: int) -> tuple[subprocess.Popen, Path] | None:
+        j, a, count = plan[k]
+        if j >= len(base) and more_seconds is not None and time.time() - started > more_seconds:
+            log(event="cut", stage="world", reason=f"more clips stop after {more_seconds:g} s", dataset=specs[j].label, at_clip=a)
+            return None
+        out = work / f"chunk-{k:04d}"
+        shutil.rmtree(out, ignore_errors=True)
+        with (work / f"chunk-{k:04d}.log").open("w") as logf:
+            return subprocess.Popen([*kit, *specs[j].export_args(a, count, out, workers)], stdout=logf, stderr=subprocess.STDOUT), out
+
+    # Spawned, not forked: this process may hold a GPU context and torch's threads.
+    ctx = multiprocessing.get_context("spawn")
+    pending: tuple[subprocess.Popen, Path] | None = None
+    try:
+        with ctx.Pool(workers) as pool:
+            pending = start(0) if plan else None
+            for k, (j, a, count) in enumerate(plan):
+                if pending is None:
+                    break
+                proc, out = pending
+                t0 = time.time()
+                if proc.wait() != 0:
+                    tail = (work / f"chunk-{k:04d}.log").read_text()[-2000:]
+                    raise RuntimeError(f"the world kit failed on chunk {k} (dataset {j}, clips {a}–{a + count - 1}):\n{tail}")
+                seconds["render_wait"] += time.time() - t0
+                pending = start(k + 1) if k + 1 < len(plan) else None  # the next chunk renders while this one encodes
+                t0 = time.time()
+                data = WorldDataset(out)
+                for i in range(count):
+                    m = data.meta(i)
+                    got = {"index": a + i, "seed": m["seed"], "prompt": m["prompt"], "dataset": specs[j].label}
+                    # The run's own clips must be the ones it was encoded from (checked before the GPU
+                    # time goes into encoding them): a changed world would train on other data.
+                    if j < len(base):
+                        want = original["clips"][was[j][a + i]]
+                        if got["seed"] != want["seed"] or got["prompt"] != want["prompt"]:
+                            raise ValueError(f"clip {was[j][a + i]} of the run was encoded from seed {want['seed']} ({want['prompt'][:60]!r}), the world kit rendered seed {got['seed']} ({got['prompt'][:60]!r}): the world has changed since")
+                    got_metas[j].append(got)
+                got_tokens[j].append(((encode_chunk(cfg, data, video, audio, device, pool) - mean) / std).astype(np.float16))
+                seconds["encode"] += time.time() - t0
+                shutil.rmtree(out)
+                done += count
+                log(event="progress", stage="world", clips=done, of=total, elapsed_s=round(time.time() - started, 1))
+    finally:
+        if pending is not None and pending[0].poll() is None:  # stopped early: the chunk rendering ahead is not wanted
+            pending[0].kill()
+            pending[0].wait()
+    # What was made of each dataset of more clips (all of it, unless cut) is a dataset of that size.
+    kept = [j for j in range(len(specs)) if got_metas[j]]
+    made = [replace(specs[j], clips=len(got_metas[j])) for j in kept]
+    n = sum(s.clips for s in made)
+    tokens = np.zeros((n, cfg.frames, cfg.token_dim), dtype=np.float16)
+    metas: list[dict] = [{}] * n
+    for j, at in zip(kept, rows(made)):
+        tokens[at] = np.concatenate(got_tokens[j])
+        for r, m in zip(at, got_metas[j]):
+            metas[r] = m
+    np.save(run / "tokens.npy", tokens)
+    n_train = sum(s.split()[0] for s in made)
+    (run / "clips.json").write_text(json.dumps({"train": n_train, "clips": metas}) + "\n")
+    result = {"stage": "world", "clips": n, "train": n_train, "datasets": len(made), "more": n - sum(s.clips for s in base), "more_asked": total - sum(s.clips for s in base), "chunks": len(plan), "render_wait_s": round(seconds["render_wait"], 1), "encode_s": round(seconds["encode"], 1), "elapsed_s": round(time.time() - started, 1)}
+    log(event="end", **result)
+    return result
