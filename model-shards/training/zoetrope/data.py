@@ -17,6 +17,14 @@ DATASET_VERSION = 1
 DATASET_GENERATOR = "zoetrope-world"
 
 
+# The last 5% of a dataset's clips (by seed) are held out: never trained on.
+HELD_OUT_SHARE = 0.05
+
+
+def held_out_count(clips: int, share: float = HELD_OUT_SHARE) -> int:
+    """How many of a dataset's clips WorldDataset.split holds out (at least one)."""
+    return max(1, int(round(clips * share)))
+
 class DatasetError(ValueError):
     """A dataset folder that is missing, incomplete or of another format; the message names the problem."""
 
@@ -127,9 +135,9 @@ class WorldDataset:
     def meta(self, i: int) -> dict:
         return self._meta[i]
 
-    def split(self, held_out: float = 0.05) -> tuple[list[int], list[int]]:
+    def split(self, held_out: float = HELD_OUT_SHARE) -> tuple[list[int], list[int]]:
         """Train and held-out clip indices: the last `held_out` share of clips (by seed) is never trained on."""
-        n_val = max(1, int(round(len(self) * held_out)))
+        n_val = held_out_count(len(self), held_out)
         return list(range(len(self) - n_val)), list(range(len(self) - n_val, len(self)))
 
     def frame_batch(self, rng: np.random.Generator, clips: list[int], n: int, layer: str = "frames") -> np.ndarray:

@@ -20,7 +20,7 @@ import multiprocessing
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -29,13 +29,12 @@ import torch
 
 from .audio_ae import AudioAutoencoder, pcm_to_unit
 from .configs import Config
-from .data import WorldDataset
+from .data import WorldDataset, held_out_count
 from .slots import clip_slots
 from .video_ae import FrameAutoencoder, to_unit
 
 WORLD_FILE = "world.json"
 ENCODERS_FILE = "encoders.pt"
-HELD_OUT = 0.05  # WorldDataset.split's share
 # Seeds the world's held-out clips and the benches use: more clips must start above them.
 MORE_SEED_FLOOR = 1_000_000
 
@@ -70,7 +69,7 @@ class DatasetSpec:
 
     def split(self) -> tuple[int, int]:
         """Training and held-out clip counts, as WorldDataset.split makes them."""
-        held = max(1, int(round(self.clips * HELD_OUT)))
+        held = held_out_count(self.clips)
         return self.clips - held, held
 
     def export_args(self, first: int, count: int, out: Path, workers: int) -> list[str]:
@@ -121,9 +120,9 @@ def pack_world(cfg: Config, run: Path, datasets: list[WorldDataset], out: Path) 
             raise ValueError(f"clip {k} of {run} is seed {want['seed']}, but the datasets given have seed {meta['seed']} there: give the run's datasets, in the order it was encoded from them")
     specs = [DatasetSpec.of(d) for d in datasets]
     labels = [clips.meta(int(r[0])).get("dataset", s.label) for s, r in zip(specs, rows(specs))]
-    specs = [DatasetSpec(**{**s.__dict__, "label": label}) for s, label in zip(specs, labels)]
+    specs = [replace(s, label=label) for s, label in zip(specs, labels)]
     out.mkdir(parents=True, exist_ok=True)
-    (out / WORLD_FILE).write_text(json.dumps({"config": cfg.name, "clips": len(clips), "datasets": [s.__dict__ for s in specs]}, indent=1) + "\n")
+    (out / WORLD_FILE).write_text(json.dumps({"config": cfg.name, "clips": len(clips), "datasets": [asdict(s) for s in specs]}, indent=1) + "\n")
     half = lambda sd: {k: v.half() for k, v in sd.items()}  # noqa: E731
     video, audio = FrameAutoencoder(cfg.video_ae), AudioAutoencoder(cfg.audio_ae)
     video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
