@@ -65,6 +65,15 @@ class Regenerate(unittest.TestCase):
             self.assertEqual(carry_main(["pack", str(self.source), str(self.tmp / "pack-bad"), "--regenerate", "--data", str(self.plain)]), 2)
         self.assertIn("give the run's datasets, in the order it was encoded from them", err.getvalue())
         self.assertIn("pack --regenerate needs --config", err.getvalue())
+        # One folder packed both ways in turn: the last pack is the one unpacked.
+        both = self.tmp / "pack-both"
+        regenerate_args = ["--regenerate", "--config", "tiny", "--data", str(self.plain), "--data", str(self.cameos)]
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.assertEqual(carry_main(["pack", str(self.source), str(both), *regenerate_args]), 0)
+            self.assertEqual(carry_main(["pack", str(self.source), str(both)]), 0)
+            self.assertEqual(unpack(both, self.tmp / "both-a")["clips"], 12)
+            self.assertEqual(carry_main(["pack", str(self.source), str(both), *regenerate_args]), 0)
+            self.assertEqual(unpack(both, self.tmp / "both-b"), {"clips": 0, "regenerate": 12})
 
     def test_the_run_is_rendered_again_with_more_clips_beside_it(self):
         run = self.fresh_run("again")

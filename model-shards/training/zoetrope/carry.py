@@ -20,11 +20,11 @@ most 8 files of 16 MiB. The generator stages need only the run folder, and its t
                        export read them; training resumes from them with a fresh optimiser
     pack RUN DIR --regenerate --config C --data D [--data D ...]
                        no tokens: which clips the run holds (its datasets' seeds, counts and export
-                       options, checked against clips.json) and its encoders (float16, ~2 MB), for a
+                       options, checked against clips.json) and its encoders (float16, 1.6 MB), for a
                        GPU machine that renders them again with the world kit (zoetrope/regenerate.py)
                        and can add more than would ever fit in what travels
     world-kit DIR      the world CLI with its own node and native module (`npm run world:kit`), every
-                       file over 1 MiB compressed with xz (135 MiB → ~36 MiB); on the GPU machine
+                       file over 1 MiB compressed with xz (135 MiB → 34.5 MiB); on the GPU machine
                        `unpack_world_kit` checks each file against the kit's sha256 list
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .regenerate import WORLD_FILE
+from .regenerate import ENCODERS_FILE, WORLD_FILE
 from .train import weights_checkpoint
 
 REPO = Path(__file__).resolve().parents[3]
@@ -65,6 +65,8 @@ def pack(run: Path, out: Path) -> dict:
     delta = q.copy()
     delta[:, 1:] = q[:, 1:] - q[:, :-1]  # int8 wrap-around is undone exactly by the cumulative sum
     out.mkdir(parents=True, exist_ok=True)
+    for stale in (WORLD_FILE, ENCODERS_FILE):  # what a --regenerate pack into the same folder left
+        (out / stale).unlink(missing_ok=True)
     blob = lzma.compress(delta.tobytes(), preset=6)
     (out / "tokens.q8").write_bytes(json.dumps({"shape": list(q.shape), "scale": scale.tolist(), "codec": "xz"}).encode() + b"\n" + blob)
     for name in SMALL_FILES:
@@ -153,6 +155,7 @@ def pack_regenerate(run: Path, out: Path, config: str, data: list[str]) -> dict:
     if not data:
         raise ValueError("pack --regenerate needs the run's datasets: --data DIR for each, in the order it was encoded from them")
     result = pack_world(get_config(config), run, [WorldDataset(d) for d in data], out)
+    (out / "tokens.q8").unlink(missing_ok=True)  # a pack made before into the same folder would win over world.json
     for name in SMALL_FILES:
         shutil.copy(run / name, out / name)
     return result
