@@ -125,6 +125,16 @@ class Regenerate(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "clip 5 of the run was encoded from seed 6161 .* the world kit rendered seed 6162 .* the world has changed since"):
             regenerate(get_config("tiny"), run, moved, self.kit, [], torch.device("cpu"), self.tmp / "work-changed", 1, 8, lambda **e: None)
 
+    def test_encoding_into_a_hard_linked_copy_leaves_the_original_alone(self):
+        # The GPU recipe copies runs with cp -al; the encode stage must replace files, not write into them.
+        copy = self.tmp / "linked"
+        subprocess.run(["cp", "-al", str(self.source), str(copy)], check=True)
+        before = {p.name: p.read_bytes() for p in self.source.iterdir() if p.is_file()}
+        args = ["--config", "tiny", "--stage", "encode", "--data", str(self.plain), "--run", str(copy), "--threads", "1", "--quiet"]
+        self.assertEqual(train_main(args), 0)
+        self.assertEqual(np.load(copy / "tokens.npy").shape[0], 6)
+        self.assertEqual({p.name: p.read_bytes() for p in self.source.iterdir() if p.is_file()}, before)
+
     def test_more_clips_are_named_plainly(self):
         like = DatasetSpec(100000, 6000, 128, 2.0, 12, 24000, True, False, "/data/world")
         more = parse_more("cameos:1100000:3000", like)

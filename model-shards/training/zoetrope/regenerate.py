@@ -31,6 +31,7 @@ from .audio_ae import AudioAutoencoder, pcm_to_unit
 from .configs import Config
 from .data import WorldDataset, held_out_count
 from .slots import clip_slots
+from .train import RunClips, encode_order, load_stage, replace_file
 from .video_ae import FrameAutoencoder, to_unit
 
 WORLD_FILE = "world.json"
@@ -108,8 +109,6 @@ def rows(specs: list[DatasetSpec]) -> list[np.ndarray]:
 def pack_world(cfg: Config, run: Path, datasets: list[WorldDataset], out: Path) -> dict:
     """world.json (the run's datasets, checked against its clips.json) and encoders.pt (the run's
     video and audio encoders, float16): what `regenerate` needs besides the small files."""
-    from .train import RunClips, encode_order, load_stage  # train imports this module's neighbours
-
     clips = RunClips(run)
     order = encode_order(datasets)
     if len(order) != len(clips):
@@ -267,9 +266,9 @@ def regenerate(cfg: Config, run: Path, src: Path, kit: list[str], more: list[str
         tokens[at] = np.concatenate(got_tokens[j])
         for r, m in zip(at, got_metas[j]):
             metas[r] = m
-    np.save(run / "tokens.npy", tokens)
+    replace_file(run / "tokens.npy", lambda f: np.save(f, tokens))
     n_train = sum(s.split()[0] for s in made)
-    (run / "clips.json").write_text(json.dumps({"train": n_train, "clips": metas}) + "\n")
+    replace_file(run / "clips.json", lambda f: f.write((json.dumps({"train": n_train, "clips": metas}) + "\n").encode()))
     result = {"stage": "world", "clips": n, "train": n_train, "datasets": len(made), "more": n - sum(s.clips for s in base), "more_asked": total - sum(s.clips for s in base), "chunks": len(plan), "render_wait_s": round(seconds["render_wait"], 1), "encode_s": round(seconds["encode"], 1), "elapsed_s": round(time.time() - started, 1)}
     log(event="end", **result)
     return result

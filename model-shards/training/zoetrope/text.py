@@ -8,6 +8,7 @@ instead of silently dropped.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -65,7 +66,11 @@ class Tokenizer:
         return {"version": TOKENIZER_VERSION, "kind": "word", "pattern": TOKEN_PATTERN.pattern, "lowercase": True, "maxTokens": self.max_tokens, "specials": list(SPECIALS), "vocab": self.vocab}
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_json(), indent=None, separators=(",", ":")) + "\n")
+        # Through a rename, never into the old file: a run copied with hard links shares it.
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=None, separators=(",", ":")) + "\n")
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "Tokenizer":

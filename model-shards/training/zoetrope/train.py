@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import io
 import json
 import math
 import os
@@ -56,9 +57,16 @@ class Logger:
     def __init__(self, path: Path, quiet: bool = False):
         self.path = path
         self.quiet = quiet
+        self.unshared = False
 
     def __call__(self, **event) -> None:
         event = {"time": round(time.time(), 3), **event}
+        if not self.unshared:
+            # A log a hard-linked copy of a run shares with the original becomes this run's own first.
+            if self.path.exists() and self.path.stat().st_nlink > 1:
+                old = self.path.read_bytes()
+                replace_file(self.path, lambda f: f.write(old))
+            self.unshared = True
         with self.path.open("a") as f:
             f.write(json.dumps(event) + "\n")
         if not self.quiet:
@@ -68,6 +76,16 @@ class Logger:
 def save_atomic(obj: dict, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def replace_file(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
+    """Writes a new file at `path` through a temporary file and a rename, never into the old file:
+    a run copied with hard links (`cp -al`) shares its files with the original, and writing into
+    one would change both."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as f:
+        write(f)
     os.replace(tmp, path)
 
 
@@ -541,7 +559,7 @@ class RunClips:
         order = encode_order(datasets)
         n_train = sum(len(d.split()[0]) for d in datasets)
         clips = [{k: datasets[d].meta(i)[k] for k in ("index", "seed", "prompt")} | ({"dataset": str(datasets[d].root)} if len(datasets) > 1 else {}) for d, i in order]
-        (run / "clips.json").write_text(json.dumps({"train": n_train, "clips": clips}) + "\n")
+        replace_file(run / "clips.json", lambda f: f.write((json.dumps({"train": n_train, "clips": clips}) + "\n").encode()))
 
     def __len__(self) -> int:
         return len(self.metas)
@@ -680,22 +698,22 @@ def encode_dataset(cfg: Config, data: WorldDataset | list[WorldDataset], run: Pa
     prompts = [datasets[d].meta(i)["prompt"] for d, i in order]
     if base is None and not recovered:
         mean, std = token_stats(cfg, tokens[:n_train].reshape(-1, cfg.token_dim))
-        np.savez(run / "token-stats.npz", mean=mean, std=std)
+        replace_file(run / "token-stats.npz", lambda f: np.savez(f, mean=mean, std=std))
         tokenizer = Tokenizer.build(prompts[:n_train], max_tokens=cfg.generator.max_tokens)
         tokenizer.save(run / "tokenizer.json")
     else:
         if adds_head_slot(cfg) and base is not None:
             base_stats = np.load(base / "token-stats.npz")
             mean, std = widen_stats(cfg, base_stats["mean"], base_stats["std"], tokens[:n_train].reshape(-1, cfg.token_dim))
-            np.savez(run / "token-stats.npz", mean=mean, std=std)
+            replace_file(run / "token-stats.npz", lambda f: np.savez(f, mean=mean, std=std))
         stats = np.load(run / "token-stats.npz")
         mean, std = stats["mean"], stats["std"]
         if mean.shape[0] != cfg.token_dim:
             raise ValueError(f"{run}/token-stats.npz covers {mean.shape[0]} numbers a frame, config {cfg.name} {cfg.token_dim}: encode into a new --run folder")
         tokenizer = Tokenizer.load(run / "tokenizer.json")
-    np.save(run / "tokens.npy", ((tokens - mean) / std).astype(np.float16))
+    replace_file(run / "tokens.npy", lambda f: np.save(f, ((tokens - mean) / std).astype(np.float16)))
     if len(datasets) == 1 and "appearance" in datasets[0].layers:
-        np.save(run / "appearance.npy", np.stack([datasets[0].appearance(i) for _, i in order]))
+        replace_file(run / "appearance.npy", lambda f: np.save(f, np.stack([datasets[0].appearance(i) for _, i in order])))
     RunClips.write(run, datasets)
     lengths = [len(tokenizer.encode(p)[0]) for p in prompts]
     result = {"stage": "encode", "clips": n, "datasets": len(datasets), "vocab": len(tokenizer.vocab), "longest_prompt_tokens": max(lengths), "truncated_prompts": sum(l >= cfg.generator.max_tokens for l in lengths), "elapsed_s": round(time.time() - started, 1)}
