@@ -27,12 +27,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .audio_ae import AudioAutoencoder, pcm_to_unit
+from .audio_ae import AudioAutoencoder
 from .configs import Config
 from .data import WorldDataset, held_out_count
-from .slots import clip_slots
-from .train import RunClips, encode_order, load_stage, replace_file
-from .video_ae import FrameAutoencoder, to_unit
+from .train import RunClips, encode_clips, encode_order, load_stage, replace_file
+from .video_ae import FrameAutoencoder
 
 WORLD_FILE = "world.json"
 ENCODERS_FILE = "encoders.pt"
@@ -140,41 +139,6 @@ def load_encoders(cfg: Config, path: Path, device: torch.device) -> tuple[torch.
     return video.to(device).eval(), audio.to(device).eval()
 
 
-# The slot pool's workers keep their datasets open between jobs.
-_open: dict[str, WorldDataset] = {}
-
-
-def _slots_job(job: tuple[str, int, int, bool]) -> np.ndarray:
-    root, i, slots, head = job
-    d = _open.get(root)
-    if d is None:
-        _open.clear()  # one chunk at a time
-        d = _open[root] = WorldDataset(root)
-    return clip_slots(d.meta(i), d.clip(i).frames, d.background(i), slots, head)
-
-
-def encode_chunk(cfg: Config, data: WorldDataset, video: torch.nn.Module, audio: torch.nn.Module, device: torch.device, pool, batch: int = 64) -> np.ndarray:
-    """Raw (unnormalised) frame tokens float32 [n, T, D] of every clip of `data`, as
-    train.encode_dataset makes them, the balls' slots computed by `pool` (or here, without one)."""
-    n, nl, nv = len(data), cfg.video_ae.latent_numbers, cfg.video_numbers
-    tokens = np.zeros((n, cfg.frames, cfg.token_dim), dtype=np.float32)
-    if cfg.slots:
-        jobs = [(str(data.root), i, cfg.slots, cfg.head_slot) for i in range(n)]
-        slots = pool.imap(_slots_job, jobs, chunksize=8) if pool is not None else map(_slots_job, jobs)
-        for i, s in enumerate(slots):
-            tokens[i, :, nl:nv] = s.reshape(cfg.frames, -1)
-    with torch.no_grad():
-        for a in range(0, n, batch):
-            idx = range(a, min(n, a + batch))
-            pixels = np.stack([data.background(i) if cfg.slots else data.clip(i).frames for i in idx])
-            with torch.autocast(device.type, dtype=torch.bfloat16):
-                zv = video(to_unit(torch.from_numpy(pixels).to(device).flatten(0, 1))).float()
-            za = audio(pcm_to_unit(torch.from_numpy(np.stack([data.audio(i).astype(np.int16) for i in idx])).to(device))).float()
-            tokens[a : a + len(idx), :, :nl] = zv.reshape(len(idx), cfg.frames, -1).cpu().numpy()
-            tokens[a : a + len(idx), :, nv:] = za.transpose(1, 2).cpu().numpy()
-    return tokens
-
-
 def chunks(specs: list[DatasetSpec], size: int) -> list[tuple[int, int, int]]:
     """(dataset, first clip, clips) in render order."""
     return [(j, a, min(size, s.clips - a)) for j, s in enumerate(specs) for a in range(0, s.clips, size)]
@@ -247,7 +211,7 @@ def regenerate(cfg: Config, run: Path, src: Path, kit: list[str], more: list[str
                         if got["seed"] != want["seed"] or got["prompt"] != want["prompt"]:
                             raise ValueError(f"clip {was[j][a + i]} of the run was encoded from seed {want['seed']} ({want['prompt'][:60]!r}), the world kit rendered seed {got['seed']} ({got['prompt'][:60]!r}): the world has changed since")
                     got_metas[j].append(got)
-                got_tokens[j].append(((encode_chunk(cfg, data, video, audio, device, pool) - mean) / std).astype(np.float16))
+                got_tokens[j].append(((encode_clips(cfg, data, video, audio, device, pool, batch=64) - mean) / std).astype(np.float16))
                 seconds["encode"] += time.time() - t0
                 shutil.rmtree(out)
                 done += count

@@ -644,6 +644,46 @@ def adopt_base(cfg: Config, run: Path, base: Path) -> None:
     (run / "base.json").write_text(json.dumps({"base": str(base.resolve())}) + "\n")
 
 
+# The slot pool's workers (encode_clips with a pool) keep their dataset open between jobs.
+_open: dict[str, WorldDataset] = {}
+
+
+def _slots_job(job: tuple[str, int, int, bool]) -> np.ndarray:
+    root, i, slots, head = job
+    d = _open.get(root)
+    if d is None:
+        _open.clear()  # one dataset at a time
+        d = _open[root] = WorldDataset(root)
+    return clip_slots(d.meta(i), d.clip(i).frames, d.background(i), slots, head)
+
+
+def encode_clips(cfg: Config, data: WorldDataset, video: torch.nn.Module, audio: torch.nn.Module, device: torch.device, pool=None, batch: int = 1, progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """Raw (unnormalised) frame tokens float32 [n, T, D] of every clip of `data`, in its order: the
+    video latent of each frame (of the frames without their balls, with slots), each ball's slot
+    from its track, the sound latent. `batch` clips go through the encoders at once (1 on the CPU; a
+    GPU takes 64, bfloat16 rounding then differing slightly); the slots are computed by `pool` (a
+    multiprocessing pool, as regenerate.py uses on a GPU machine) or here."""
+    n, nl, nv = len(data), cfg.video_ae.latent_numbers, cfg.video_numbers
+    tokens = np.zeros((n, cfg.frames, cfg.token_dim), dtype=np.float32)
+    if cfg.slots:
+        jobs = [(str(data.root), i, cfg.slots, cfg.head_slot) for i in range(n)]
+        slots = pool.imap(_slots_job, jobs, chunksize=8) if pool is not None else map(_slots_job, jobs)
+        for i, s in enumerate(slots):
+            tokens[i, :, nl:nv] = s.reshape(cfg.frames, -1)
+    with torch.no_grad():
+        for a in range(0, n, batch):
+            idx = range(a, min(n, a + batch))
+            pixels = np.stack([data.background(i) if cfg.slots else data.clip(i).frames for i in idx])
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                zv = video(to_unit(torch.from_numpy(pixels).to(device).flatten(0, 1))).float()
+            za = audio(pcm_to_unit(torch.from_numpy(np.stack([data.audio(i).astype(np.int16) for i in idx])).to(device))).float()
+            tokens[a : a + len(idx), :, :nl] = zv.reshape(len(idx), cfg.frames, -1).cpu().numpy()
+            tokens[a : a + len(idx), :, nv:] = za.transpose(1, 2).cpu().numpy()
+            if progress is not None:
+                progress(len(idx))
+    return tokens
+
+
 def encode_dataset(cfg: Config, data: WorldDataset | list[WorldDataset], run: Path, log: Logger, base: Path | None = None) -> dict:
     """Every clip's frame tokens [N, T, D] (float16) with per-channel mean/std, the tokenizer and
     clips.json. With object slots the video latent is of the frames without their balls, and each
@@ -677,24 +717,19 @@ def encode_dataset(cfg: Config, data: WorldDataset | list[WorldDataset], run: Pa
     order = encode_order(datasets)
     n = len(order)
     n_train = sum(len(d.split()[0]) for d in datasets)
-    nl, nv = cfg.video_ae.latent_numbers, cfg.video_numbers
     tokens = np.zeros((n, cfg.frames, cfg.token_dim), dtype=np.float32)
-    started = time.time()
-    with torch.no_grad():
-        for k, (d, i) in enumerate(order):
-            source = datasets[d]
-            clip = source.clip(i)
-            pixels = clip.frames
-            if cfg.slots:
-                pixels = source.background(i)
-                tokens[k, :, nl:nv] = clip_slots(clip.meta, clip.frames, pixels, cfg.slots, cfg.head_slot).reshape(cfg.frames, -1)
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                zv = video.encoder(to_unit(torch.from_numpy(pixels))).float()
-            za = audio.encoder(pcm_to_unit(torch.from_numpy(clip.audio.astype(np.int16)))[None]).float()
-            tokens[k, :, :nl] = zv.reshape(cfg.frames, -1).numpy()
-            tokens[k, :, nv:] = za[0].transpose(0, 1).numpy()
-            if (k + 1) % 500 == 0:
-                log(event="progress", stage="encode", clips=k + 1, of=n, elapsed_s=round(time.time() - started, 1))
+    started, done = time.time(), 0
+
+    def progress(clips: int) -> None:
+        nonlocal done
+        done += clips
+        if done % 500 < clips:
+            log(event="progress", stage="encode", clips=done, of=n, elapsed_s=round(time.time() - started, 1))
+
+    for d, source in enumerate(datasets):
+        # Where the dataset's clips sit in the run: encode_order keeps each dataset's own order.
+        at = [k for k, (dd, _) in enumerate(order) if dd == d]
+        tokens[at] = encode_clips(cfg, source, video.encoder, audio.encoder, torch.device("cpu"), progress=progress)
     prompts = [datasets[d].meta(i)["prompt"] for d, i in order]
     if base is None and not recovered:
         mean, std = token_stats(cfg, tokens[:n_train].reshape(-1, cfg.token_dim))
@@ -718,7 +753,7 @@ def encode_dataset(cfg: Config, data: WorldDataset | list[WorldDataset], run: Pa
     lengths = [len(tokenizer.encode(p)[0]) for p in prompts]
     result = {"stage": "encode", "clips": n, "datasets": len(datasets), "vocab": len(tokenizer.vocab), "longest_prompt_tokens": max(lengths), "truncated_prompts": sum(l >= cfg.generator.max_tokens for l in lengths), "elapsed_s": round(time.time() - started, 1)}
     if cfg.head_slot:
-        heads = tokens[:, :, nv - SLOT_NUMBERS] > 0.5
+        heads = tokens[:, :, cfg.video_numbers - SLOT_NUMBERS] > 0.5
         result["clips_with_a_head"] = int(heads.any(axis=1).sum())
     log(event="end", **result)
     return result
