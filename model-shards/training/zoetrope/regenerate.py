@@ -30,7 +30,8 @@ import torch
 from .audio_ae import AudioAutoencoder
 from .configs import Config
 from .data import WorldDataset, held_out_count
-from .train import RunClips, encode_clips, encode_order, load_stage, replace_file
+from .files import replace_file
+from .train import RunClips, encode_clips, encode_order, load_stage
 from .video_ae import FrameAutoencoder
 
 WORLD_FILE = "world.json"

@@ -8,7 +8,6 @@ instead of silently dropped.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from pathlib import Path
 import torch
 
 from torch import nn
+
+from .files import replace_file
 
 PAD, UNK, BOS = "[PAD]", "[UNK]", "[BOS]"
 SPECIALS = (PAD, UNK, BOS)
@@ -66,11 +67,8 @@ class Tokenizer:
         return {"version": TOKENIZER_VERSION, "kind": "word", "pattern": TOKEN_PATTERN.pattern, "lowercase": True, "maxTokens": self.max_tokens, "specials": list(SPECIALS), "vocab": self.vocab}
 
     def save(self, path: str | Path) -> None:
-        # Through a rename, never into the old file: a run copied with hard links shares it.
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=None, separators=(",", ":")) + "\n")
-        os.replace(tmp, path)
+        text = json.dumps(self.to_json(), indent=None, separators=(",", ":")) + "\n"
+        replace_file(Path(path), lambda f: f.write(text.encode()))
 
     @classmethod
     def load(cls, path: str | Path) -> "Tokenizer":

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import io
 import json
 import math
-import os
 import shutil
 import signal
 import sys
@@ -32,6 +30,7 @@ import torch
 from .audio_ae import AudioAutoencoder, envelope_loss, pcm_to_unit, stft_loss
 from .configs import AudioAETrain, Config, VideoAETrain, adds_head_slot, get_config, lineage, root_config
 from .data import DatasetError, WorldDataset
+from .files import replace_file
 from .distill import distill_student, make_pairs
 from .generator import FlowGenerator, drop_prompt, generator_for, grow
 from .slots import SLOT_NUMBERS, clip_slots
@@ -74,19 +73,7 @@ class Logger:
 
 
 def save_atomic(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def replace_file(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Writes a new file at `path` through a temporary file and a rename, never into the old file:
-    a run copied with hard links (`cp -al`) shares its files with the original, and writing into
-    one would change both."""
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as f:
-        write(f)
-    os.replace(tmp, path)
+    replace_file(path, lambda f: torch.save(obj, f))
 
 
 def lr_at(step: int, base: float, warmup: int, total: int) -> float:
