@@ -62,11 +62,13 @@ export {
   MAX_SHARD_BYTES,
   parseManifest,
   parseManifestJson,
+  TemperatureSchema,
   TENSOR_DTYPES,
   type FileRef,
   type GraphRole,
   type GraphSpec,
   type Manifest,
+  type Temperature,
   type TensorSpec,
 } from './manifest.ts';
 export { gaussianNoise, NOISE_STREAM, philox4x32, type PhiloxCounter, type PhiloxKey } from './noise.ts';

@@ -42,6 +42,20 @@ export const GraphSchema = FileRefSchema.extend({
   outputs: z.array(TensorSpecSchema).min(1, 'must list the graph outputs'),
 });
 
+const Triple = z.tuple([z.number(), z.number(), z.number()]);
+export const TemperatureSchema = z.strictObject({
+  scale: z.number().gt(0, 'must be above 0').max(1),
+  firstSteps: z.int().min(1).max(100),
+  /** The background latent at the start of each frame token: channels × side × side numbers, channel-major. */
+  latent: z.strictObject({ channels: z.int().min(1), side: z.int().min(1).max(256) }),
+  /** The figure's head slot: where its presence number sits in a frame token (x and y follow), and its statistics. */
+  head: z.strictObject({ at: z.int().min(0), mean: Triple, std: z.tuple([z.number().gt(0, 'must be above 0'), z.number().gt(0, 'must be above 0'), z.number().gt(0, 'must be above 0')]) }),
+  across: z.number().min(0).max(1),
+  above: z.number().min(0).max(1),
+  below: z.number().min(0).max(1),
+});
+export type Temperature = z.output<typeof TemperatureSchema>;
+
 export const ManifestSchema = z
   .strictObject({
     manifestVersion: z.literal(MANIFEST_VERSION, { error: `must be ${MANIFEST_VERSION}` }),
@@ -62,6 +76,15 @@ export const ManifestSchema = z
       guidance: z.number().min(0).max(20),
       /** The distilled schedule: timesteps from noise (1) to data (0), one more than `steps`. */
       timesteps: z.array(z.number().min(0).max(1)).min(2),
+      /**
+       * The background latent drawn at a lower temperature, except around a figure. A first draw of
+       * `firstSteps` from the clip's noise finds the figure's head slot (present > 0.5, x, y: the
+       * normalised token times `std` plus `mean`); the second draw, the clip, starts from the same
+       * noise with the latent's numbers times `scale` (rounded to float32), except on the cells whose
+       * centre is within `across` of the head's x and from `above` over it to `below` under it
+       * (shares of the side), on each frame that shows the head and one frame either side.
+       */
+      temperature: TemperatureSchema.optional(),
     }),
     /** The denoiser's frame tokens: per frame, the video latent then the audio latent (the initial noise draws them from separate streams). */
     tokens: z.strictObject({
@@ -83,6 +106,16 @@ export const ManifestSchema = z
     if (timesteps.length !== steps + 1) ctx.addIssue({ code: 'custom', path: ['sampler', 'timesteps'], message: `must list steps + 1 = ${steps + 1} values` });
     if (timesteps.some((t, i) => i > 0 && t >= (timesteps[i - 1] ?? Infinity))) {
       ctx.addIssue({ code: 'custom', path: ['sampler', 'timesteps'], message: 'must decrease strictly' });
+    }
+    const temperature = m.sampler.temperature;
+    if (temperature) {
+      const { channels, side } = temperature.latent;
+      if (channels * side * side > m.tokens.videoNumbers) {
+        ctx.addIssue({ code: 'custom', path: ['sampler', 'temperature', 'latent'], message: `is ${channels} × ${side}² = ${channels * side * side} numbers, more than the video part's ${m.tokens.videoNumbers}` });
+      }
+      if (temperature.head.at + 3 > m.tokens.videoNumbers) {
+        ctx.addIssue({ code: 'custom', path: ['sampler', 'temperature', 'head', 'at'], message: `must leave the head's presence, x and y inside the video part (${m.tokens.videoNumbers} numbers), got ${temperature.head.at}` });
+      }
     }
     const seen = new Set<string>([m.tokenizer.file]);
     for (const role of GRAPH_ROLES) {

@@ -65,6 +65,20 @@ describe('model manifest', () => {
     expect(issuesOf(bad)).toEqual(['manifest.sampler.timesteps must list steps + 1 = 5 values', 'manifest.sampler.timesteps must decrease strictly']);
   });
 
+  it('takes a temperature whose latent and head slot lie in the video part, and names one that does not', () => {
+    const temperature = { scale: 0.8, firstSteps: 1, latent: { channels: 4, side: 8 }, head: { at: 250, mean: [0.4, 0.5, 0.6], std: [0.4, 0.3, 0.2] }, across: 0.11, above: 0.09, below: 0.38 };
+    const good = { ...structuredClone(MANIFEST), sampler: { ...MANIFEST.sampler, temperature } };
+    expect(parseManifest(good).sampler.temperature).toEqual(temperature);
+    expect(parseManifest(MANIFEST).sampler.temperature).toBeUndefined();
+    const bad = { ...good, sampler: { ...good.sampler, temperature: { ...temperature, scale: 1.5, latent: { channels: 4, side: 9 }, head: { ...temperature.head, at: 254, std: [0.4, 0, 0.2] } } } };
+    expect(issuesOf(bad)).toEqual([
+      'manifest.sampler.temperature.scale must be at most 1',
+      'manifest.sampler.temperature.head.std[1] must be above 0',
+      "manifest.sampler.temperature.latent is 4 × 9² = 324 numbers, more than the video part's 256",
+      'manifest.sampler.temperature.head.at must leave the head\'s presence, x and y inside the video part (256 numbers), got 254',
+    ]);
+  });
+
   it('names a missing graph, a bad hash and an unknown dtype', () => {
     const bad = structuredClone(MANIFEST) as Record<string, unknown> & typeof MANIFEST;
     const { audioDecoder: _gone, ...graphs } = bad.graphs;

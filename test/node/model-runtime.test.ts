@@ -6,7 +6,8 @@ import { CanceledError, gaussianNoise, IntegrityError, NOISE_STREAM, ValidationE
 import { OnnxModel } from '../../render/onnx-model.ts';
 import { checkParity } from '../../scripts/onnx-parity.ts';
 import { wavBytes } from '../../scripts/generate.ts';
-import { initialNoise, sampleFlow } from '../../workers/src/engine/flow.ts';
+import { figureCells, initialNoise, sampleFlow, temperedNoise } from '../../workers/src/engine/flow.ts';
+import { generateClip, type GraphRunner } from '../../workers/src/engine/generate.ts';
 
 const FIXTURE = 'test/fixtures/tiny-model';
 const tokenizerJson = {
@@ -55,6 +56,47 @@ describe('flow sampler', () => {
     const audio = gaussianNoise(11, NOISE_STREAM.audioLatent, 6);
     expect([...noise.subarray(6, 10)]).toEqual([...video.subarray(4, 8)]);
     expect([...noise.subarray(16, 18)]).toEqual([...audio.subarray(4, 6)]);
+  });
+
+  describe('temperature', () => {
+    // 2 frames of a 2-channel 4×4 latent, then a head slot (present, x, y) and 1 sound number: 36 a frame.
+    const tl = { frames: 3, videoNumbers: 35, audioNumbers: 1 };
+    const temperature = { scale: 0.8, firstSteps: 1, latent: { channels: 2, side: 4 }, head: { at: 32, mean: [0.5, 0, 0] as [number, number, number], std: [0.5, 1, 1] as [number, number, number] }, across: 0.2, above: 0.1, below: 0.3 };
+    /** A first draw showing the head (normalised presence 1 → 1.0) at (x, y) in `frame` only. */
+    const firstDraw = (frame: number, x: number, y: number) => {
+      const first = new Float32Array(3 * 36).fill(-1);
+      first.set([1, x, y], frame * 36 + 32);
+      return first;
+    };
+
+    it('keeps the cells around and under the head, on its frame and one frame either side', () => {
+      const keep = figureCells(firstDraw(0, 0.3, 0.2), tl, temperature);
+      // Cell centres 0.125, 0.375, 0.625, 0.875: x within 0.2 of 0.3 → columns 0 and 1; y from 0.1 to 0.5 → rows 0 and 1.
+      const frame = (f: number) => Array.from({ length: 4 }, (_, r) => [...keep.subarray(f * 16 + r * 4, f * 16 + r * 4 + 4)].join('')).join(' ');
+      expect(frame(0)).toBe('1100 1100 0000 0000');
+      expect(frame(1)).toBe('1100 1100 0000 0000');
+      expect(frame(2)).toBe('0000 0000 0000 0000');
+      // A head the first draw does not show (presence 0.5 at most) keeps nothing.
+      const hidden = firstDraw(1, 0.3, 0.2);
+      hidden[36 + 32] = 0;
+      expect([...figureCells(hidden, tl, temperature)].every((v) => v === 0)).toBe(true);
+    });
+
+    it('scales the rest of the latent, rounded to float32, and leaves the slots and the sound alone', () => {
+      const noise = initialNoise(3, tl);
+      const out = temperedNoise(noise, firstDraw(2, 0.9, 0.9), tl, temperature);
+      const keep = figureCells(firstDraw(2, 0.9, 0.9), tl, temperature);
+      for (let f = 0; f < 3; f++) {
+        for (let k = 0; k < 36; k++) {
+          const i = f * 36 + k;
+          const kept = k >= 32 || keep[f * 16 + (k % 16)] === 1;
+          expect(out[i]).toBe(kept ? noise[i] : Math.fround((noise[i] as number) * Math.fround(0.8)));
+        }
+      }
+      expect(keep[2 * 16 + 15]).toBe(1);
+      expect(keep[0]).toBe(0);
+      expect(() => temperedNoise(noise, new Float32Array(5), tl, temperature)).toThrow(/the first draw has 5 numbers, not 3 frames × 36/);
+    });
   });
 
   it('lands exactly on the data when the denoiser knows the true velocity, on any schedule', async () => {
@@ -246,5 +288,26 @@ describe('a model whose video decoder paints the cameo (the head slot: config ti
     expect(changedPixels(b.frames, plain.frames)).toBeLessThan(pixels * 0.02);
     // Another face, other pixels on the same head.
     expect(changedPixels(a.frames, b.frames)).toBeGreaterThan(changed / 2);
+  });
+
+  it('draws at the manifest temperature: a first draw, then the clip, progress counting both', async () => {
+    const { videoNumbers } = model.manifest.tokens;
+    // Statistics that read the head slot as shown at the middle of the frame wherever the draw has any value there.
+    const temperature = { scale: 0.5, firstSteps: 2, latent: { channels: 4, side: 8 }, head: { at: videoNumbers - 7, mean: [1, 0.5, 0.3] as [number, number, number], std: [1e-3, 1e-3, 1e-3] as [number, number, number] }, across: 0.2, above: 0.1, below: 0.4 };
+    const tempered = { ...model.manifest, sampler: { ...model.manifest.sampler, temperature } };
+    let denoised = 0;
+    const runner: GraphRunner = { run: (role, feeds) => ((denoised += role === 'denoiser' ? 1 : 0), model.run(role, feeds)) };
+    const request = { prompt: 'a person kicks a ball', seed: 3, steps: 2, guidance: 1 };
+    const steps: string[] = [];
+    const warm = await generateClip(runner, tempered, model.tokenizer, { ...request, onStep: (step, total) => void steps.push(`${step}/${total}`) });
+    expect(denoised).toBe(4);
+    expect(steps).toEqual(['1/4', '2/4', '3/4', '4/4']);
+    const plain = await model.generate(request);
+    expect(Buffer.from(warm.frames).equals(Buffer.from(plain.frames))).toBe(false);
+    // At scale 1 there is no first draw, and the clip is the plain one to the bit.
+    denoised = 0;
+    const one = await generateClip(runner, { ...tempered, sampler: { ...tempered.sampler, temperature: { ...temperature, scale: 1 } } }, model.tokenizer, request);
+    expect(denoised).toBe(2);
+    expect(Buffer.from(one.frames).equals(Buffer.from(plain.frames))).toBe(true);
   });
 });

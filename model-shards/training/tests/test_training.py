@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import unittest
 import unittest.mock
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ from zoetrope import track_refiner
 from zoetrope.data import DatasetError, WorldDataset
 from zoetrope.evaluate import initial_noise, main as evaluate_main
 from zoetrope.export import main as export_main
-from zoetrope.configs import get_config
+from zoetrope.configs import CONFIGS, get_config
+from zoetrope.slots import SLOT_NUMBERS
 from zoetrope.noise import gaussian_noise
 from zoetrope.train import main as train_main
 
@@ -226,6 +228,7 @@ class TinyTraining(WithDataset):
         manifest = json.loads((model_dir / "manifest.json").read_text())
         self.assertEqual(set(manifest["graphs"]), {"textEncoder", "denoiser", "videoDecoder", "audioDecoder"})
         self.assertEqual(manifest["tokens"], {"frames": 12, "videoNumbers": 256 + 35, "audioNumbers": 4})
+        self.assertNotIn("temperature", manifest["sampler"])
         checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
         self.assertIn("parity: every output within", checked.stdout)
@@ -415,6 +418,17 @@ class TinyTraining(WithDataset):
         self.assertEqual(tuple(noise.shape), (12, 295))
         self.assertEqual(noise[1, :3].tolist(), gaussian_noise(7, 0, 3, offset=291))
         self.assertEqual(noise[2, 291:].tolist(), gaussian_noise(7, 1, 4, offset=8))
+
+    def test_a_bad_temperature_is_named(self):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = evaluate_main(["--config", "tiny", "--run", str(self.tmp / "nothing"), "--data", str(self.data), "--out", str(self.tmp / "never"), "--temperature", "0.8"])
+        self.assertEqual(code, 2)
+        self.assertIn("a temperature below 1 keeps the figure where its head slot is, and config tiny has no head slot", err.getvalue())
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(evaluate_main(["--config", "tiny-cameo", "--run", str(self.tmp / "nothing"), "--data", str(self.data), "--out", str(self.tmp / "never"), "--temperature", "1.2"]), 2)
+        self.assertIn("the background latent's temperature scale must be above 0 and at most 1, got 1.2", err.getvalue())
+        self.assertFalse((self.tmp / "never").exists())
 
     def test_wrong_frame_size_is_refused(self):
         big = self.tmp / "big"
@@ -750,6 +764,50 @@ class CameoSlot(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "has no light in its clips' meta: export it again"):
             clip_lights(run, [{"dataset": str(stale), "index": 0}])
 
+    def check_temperature(self, run: Path, tsx: Path) -> None:
+        """At a temperature below 1 the manifest carries what the engine needs (the head slot's place and
+        statistics), and the engine (flow.ts) tempers a clip's noise as evaluate.temper does, to the bit."""
+        from zoetrope.evaluate import Model, temper
+
+        base = get_config("tiny-cameo")
+        cfg = replace(base, temperature=replace(base.temperature, scale=0.8))
+        out = self.tmp / "model-temperature"
+        with unittest.mock.patch.dict(CONFIGS, {"tiny-cameo": cfg}):
+            self.assertEqual(export_main(["--config", "tiny-cameo", "--run", str(run), "--out", str(out), "--version", "0.0.1", "--denoiser", "generator"]), 0)
+        manifest = json.loads((out / "manifest.json").read_text())
+        t = manifest["sampler"]["temperature"]
+        model = Model(cfg, run, "generator")
+        at = cfg.video_numbers - SLOT_NUMBERS
+        self.assertEqual((t["scale"], t["firstSteps"], t["latent"], t["head"]["at"]), (0.8, 1, {"channels": 4, "side": 8}, at))
+        self.assertEqual(t["head"]["mean"], model.mean[at : at + 3].tolist())
+        self.assertEqual(t["head"]["std"], model.std[at : at + 3].tolist())
+        # A first draw that shows the head in frames 3 to 5, at (0.4, 0.3) of the frame.
+        noise = initial_noise(cfg, 5)
+        first = torch.randn(cfg.frames, cfg.token_dim, generator=torch.Generator().manual_seed(1))
+        first[:, at] = (0.0 - model.mean[at]) / model.std[at]
+        first[3:6, at : at + 3] = (torch.tensor([1.0, 0.4, 0.3]) - model.mean[at : at + 3]) / model.std[at : at + 3]
+        ours = temper(cfg, noise, first, model.mean, model.std).numpy()
+        (self.tmp / "noise.f32").write_bytes(noise.numpy().tobytes())
+        (self.tmp / "first.f32").write_bytes(first.numpy().tobytes())
+        script = (
+            "import { readFileSync, writeFileSync } from 'node:fs'; import { temperedNoise } from './workers/src/engine/flow.ts';"
+            f"const m = JSON.parse(readFileSync({json.dumps(str(out / 'manifest.json'))}, 'utf8'));"
+            f"const f32 = (p) => new Float32Array(readFileSync(p).buffer.slice(0));"
+            f"const out = temperedNoise(f32({json.dumps(str(self.tmp / 'noise.f32'))}), f32({json.dumps(str(self.tmp / 'first.f32'))}), m.tokens, m.sampler.temperature);"
+            f"writeFileSync({json.dumps(str(self.tmp / 'engine.f32'))}, Buffer.from(out.buffer));"
+        )
+        ran = subprocess.run([str(tsx), "-e", script], cwd=REPO, capture_output=True, text=True)
+        self.assertEqual(ran.returncode, 0, ran.stderr)
+        engine = np.frombuffer((self.tmp / "engine.f32").read_bytes(), dtype=np.float32).reshape(ours.shape)
+        np.testing.assert_array_equal(engine, ours)
+        latent = ours[:, : cfg.video_ae.latent_numbers]
+        plain = noise.numpy()[:, : cfg.video_ae.latent_numbers]
+        kept = latent == plain
+        # Kept around the head on frames 2 to 6 only; the rest of the latent scaled, the slots and sound never.
+        self.assertTrue(kept[2:7].any(axis=1).all() and not kept[[0, 1, 7, 8, 9, 10, 11]].any())
+        self.assertTrue(0 < kept[4].mean() < 0.5)
+        np.testing.assert_array_equal(ours[:, cfg.video_ae.latent_numbers :], noise.numpy()[:, cfg.video_ae.latent_numbers :])
+
     def test_the_cameo_run_builds_on_the_base_and_its_decoder_paints_the_reference(self):
         from zoetrope.cameo_bench import main as cameo_bench_main
         from zoetrope.evaluate import Model
@@ -933,6 +991,8 @@ class CameoSlot(unittest.TestCase):
         tsx = REPO / "node_modules" / ".bin" / "tsx"
         checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        self.assertNotIn("temperature", json.loads((model_dir / "manifest.json").read_text())["sampler"])
+        self.check_temperature(run, tsx)
         # The card says how cameos work here, where the data came from, and where the head lands.
         from zoetrope.model_card import main as model_card_main
 

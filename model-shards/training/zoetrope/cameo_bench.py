@@ -36,7 +36,7 @@ import torch
 
 from .configs import get_config
 from .data import DatasetError, WorldDataset
-from .evaluate import Model, initial_noise
+from .evaluate import Model, initial_noise, with_temperature
 from .generator import sample
 from .slots import FACE_SATURATION, SLOT_NUMBERS, head_slot
 
@@ -79,11 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reconstruct", action="store_true", help="with a head slot: each clip's own tokens, not generated ones (the ceiling)")
     p.add_argument("--out", default=None, help="also write the result here (JSON)")
     p.add_argument("--sheet", default=None, help="also write a PNG: for the first clips, face A, the clip's middle frame with A, then with B, and face B")
+    p.add_argument("--temperature", type=float, default=None, metavar="SCALE", help="the background latent's starting noise scale, 1 around a figure (default: the config's, configs.Temperature)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
-        cfg = get_config(args.config)
+        cfg = with_temperature(get_config(args.config), args.temperature)
         data = WorldDataset(args.data)
         if "appearance" not in data.layers:
             raise DatasetError(f"{args.data} has no appearance layer: export it with `npm run world -- export --cameos ...`")
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                     clips = [data.clip(i) for i in chunk]
                     tokens = torch.stack([model.encode(c.frames, c.audio, data.background(i), c.meta) for c, i in zip(clips, chunk)])
                 else:
-                    tokens = sample(model.generator, ids, mask, noise, args.steps, args.guidance)
+                    tokens = model.draw(ids, mask, noise, args.steps, args.guidance)
                 for refs in (refs_a, refs_b):
                     videos.append([model.decode(t, appearance=r)[0] for t, r in zip(tokens, refs)])
                 # Positions are shares of the side: distances in pixels of the model's frames.
@@ -165,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             "changedPixelShare": {"median": round(float(np.median(shares)), 5), "max": round(float(np.max(shares)), 5)},
             "steps": None if args.reconstruct else args.steps,
             "guidance": None if args.reconstruct else args.guidance,
+            "temperature": None if args.reconstruct else cfg.temperature.scale,
             "tokens": "the clips' own" if args.reconstruct else args.denoiser,
             "seconds": round(time.time() - started, 1),
         }

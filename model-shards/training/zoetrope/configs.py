@@ -134,6 +134,24 @@ class SoundRefinerTrain:
 
 
 @dataclass(frozen=True)
+class Temperature:
+    """How a clip's background latent is sampled: its starting noise times `scale`, a lower sampling
+    temperature that leaves out the soft objects the generator is unsure of (they appear and vanish),
+    except around a figure, which it would leave out too. Where the figure is comes from a first draw
+    of `first_steps` from the same noise at full scale: its head slot (present, x, y). The latent cells
+    kept at full scale have their centre within `across` of the head's x, and from `above` over it to
+    `below` under it (shares of the side), on each frame that shows the head and one frame either side.
+    The slots and the sound are never scaled, nor training's noise. `scale` 1 is plain sampling.
+    Implemented twice, bit for bit where the tokens agree: evaluate.temper and workers/src/engine/flow.ts."""
+
+    scale: float = 1.0
+    first_steps: int = 1
+    across: float = 0.11
+    above: float = 0.09
+    below: float = 0.38
+
+
+@dataclass(frozen=True)
 class Config:
     name: str
     size: int
@@ -176,6 +194,8 @@ class Config:
     # painted (sound_refiner.py): a knock where a ball lands, not a frame or two before or after it.
     sound_refiner: bool = False
     sound_refiner_train: SoundRefinerTrain = field(default_factory=SoundRefinerTrain)
+    # The background latent drawn at a lower temperature, except around a figure (Temperature).
+    temperature: Temperature = field(default_factory=lambda: Temperature())
 
     @property
     def slot_count(self) -> int:
@@ -251,7 +271,9 @@ def with_head_slot(base: str, **train) -> Config:
     return replace(b, name=f"{base}-cameo", shares=base, head_slot=True, head_locator=True, generator=generator, generator_train=replace(b.generator_train, bench_every=0, **train))
 
 
-CONFIGS["draft-cameo"] = replace(with_head_slot("draft", lr=2e-4, warmup_steps=50), track_refiner=True, sound_refiner=True)
+# Its background latent is drawn at 0.8 of its noise, the figure kept at full where a first draw of
+# 2 steps puts it (Draft 0.8.1; reports/experiments.md, "A lower temperature for the background latent").
+CONFIGS["draft-cameo"] = replace(with_head_slot("draft", lr=2e-4, warmup_steps=50), track_refiner=True, sound_refiner=True, temperature=Temperature(scale=0.8, first_steps=2))
 CONFIGS["tiny-cameo"] = replace(
     with_head_slot("tiny"),
     head_locator_train=HeadLocatorTrain(batch=32, warmup_steps=2, steps=4, width=8, layers=2, eval_every=2, checkpoint_minutes=0.0),
@@ -285,6 +307,8 @@ CONFIGS["pro"] = replace(
     video_upscale_train=VideoAETrain(batch=8, lr=5e-4, warmup_steps=50, steps=6_000, eval_every=100),
     # Pro's decoders refine the tracks and the sound with the Draft's refiners (read from the base
     # run, train.SHARED_STAGES), since Pro 0.4.0.
+    # Pro samples at full temperature: the Draft's was not measured on Pro's generator.
+    temperature=Temperature(),
 )
 # The same construction on the tiny config, so the tests build a Pro the way Pro is built.
 CONFIGS["tiny-pro"] = replace(
@@ -337,4 +361,16 @@ def get_config(name: str) -> Config:
         raise ValueError(f"config {name}: a head slot comes after the balls' slots, and the config has none")
     if g.patch and (g.latent_channels, g.latent_side) != (cfg.video_ae.latent_channels, cfg.video_ae.latent_side):
         raise ValueError(f"config {name}: the generator cuts a {g.latent_channels}×{g.latent_side}² latent into patches, the video autoencoder makes {cfg.video_ae.latent_channels}×{cfg.video_ae.latent_side}²")
+    check_temperature(cfg, f"config {name}")
     return cfg
+
+
+def check_temperature(cfg: Config, what: str) -> None:
+    """A scale in (0, 1], and below 1 only with a head slot (where the figure is kept)."""
+    t = cfg.temperature
+    if not 0 < t.scale <= 1:
+        raise ValueError(f"{what}: the background latent's temperature scale must be above 0 and at most 1, got {t.scale}")
+    if t.scale < 1 and not cfg.head_slot:
+        raise ValueError(f"{what}: a temperature below 1 keeps the figure where its head slot is, and config {cfg.name} has no head slot")
+    if t.first_steps < 1 or min(t.across, t.above, t.below) < 0:
+        raise ValueError(f"{what}: the figure's first draw takes at least 1 step and its surroundings are not negative, got {t}")

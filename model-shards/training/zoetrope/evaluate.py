@@ -14,13 +14,14 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .audio_ae import AudioAutoencoder, pcm_to_unit
-from .configs import Config, get_config
+from .configs import Config, check_temperature, get_config
 from .data import DatasetError, WorldDataset
 from .generator import FlowGenerator, generator_for, sample
 from .head_locator import HeadLocator, load_head_locator
@@ -43,6 +44,35 @@ def initial_noise(cfg: Config, seed: int) -> torch.Tensor:
     video = np.asarray(gaussian_noise(seed, NOISE_STREAM_VIDEO, cfg.frames * nv), dtype=np.float32).reshape(cfg.frames, nv)
     audio = np.asarray(gaussian_noise(seed, NOISE_STREAM_AUDIO, cfg.frames * na), dtype=np.float32).reshape(cfg.frames, na)
     return torch.from_numpy(np.concatenate([video, audio], axis=1))
+
+
+def figure_cells(cfg: Config, first: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """The latent cells kept at full temperature [T, side, side] (bool) for one clip, from the head slot
+    of its first draw `first` (normalised tokens [T, D]); see configs.Temperature. In float64, as the
+    engine computes it."""
+    t, side = cfg.temperature, cfg.video_ae.latent_side
+    at = cfg.video_numbers - SLOT_NUMBERS
+    head = first[:, at : at + 3].double() * std[at : at + 3].double() + mean[at : at + 3].double()
+    centres = (torch.arange(side, dtype=torch.float64) + 0.5) / side
+    shown = head[:, 0] > 0.5
+    across = (centres[None, :] - head[:, 1:2]).abs() <= t.across
+    dy = centres[None, :] - head[:, 2:3]
+    down = (dy >= -t.above) & (dy <= t.below)
+    keep = shown[:, None, None] & down[:, :, None] & across[:, None, :]
+    near = keep.clone()
+    near[1:] |= keep[:-1]
+    near[:-1] |= keep[1:]
+    return near
+
+
+def temper(cfg: Config, noise: torch.Tensor, first: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """The second draw's starting noise for one clip [T, D]: the background latent's times the scale
+    (rounded to float32), except on the figure's cells (figure_cells)."""
+    c, side, nl = cfg.video_ae.latent_channels, cfg.video_ae.latent_side, cfg.video_ae.latent_numbers
+    keep = figure_cells(cfg, first, mean, std)
+    latent = noise[:, :nl].reshape(-1, c, side, side)
+    scaled = torch.where(keep[:, None], latent, latent * torch.tensor(cfg.temperature.scale, dtype=torch.float32))
+    return torch.cat([scaled.reshape(-1, nl), noise[:, nl:]], dim=1)
 
 
 def head_track(cfg: Config, x: torch.Tensor, locator: HeadLocator | None = None) -> torch.Tensor:
@@ -169,13 +199,22 @@ class Model:
         return (torch.cat(parts, dim=1) - self.mean) / self.std
 
     @torch.no_grad()
-    def generate(self, prompts: list[str], seeds: list[int], steps: int, guidance: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    def draw(self, ids: torch.Tensor, mask: torch.Tensor, noise: torch.Tensor, steps: int, guidance: float) -> torch.Tensor:
+        """Normalised frame tokens [B, T, D] from full-scale noise, as the engine draws them: at the
+        config's temperature (configs.Temperature), a first draw finds the figure, then the clip."""
         if self.generator is None:
             raise ValueError("this run has no generator checkpoint yet")
+        t = self.cfg.temperature
+        if t.scale < 1:
+            first = sample(self.generator, ids, mask, noise, t.first_steps, guidance)
+            noise = torch.stack([temper(self.cfg, n, f, self.mean, self.std) for n, f in zip(noise, first)])
+        return sample(self.generator, ids, mask, noise, steps, guidance)
+
+    @torch.no_grad()
+    def generate(self, prompts: list[str], seeds: list[int], steps: int, guidance: float) -> list[tuple[np.ndarray, np.ndarray]]:
         ids, mask = self.tokenizer.batch(prompts)
         noise = torch.stack([initial_noise(self.cfg, s) for s in seeds])
-        tokens = sample(self.generator, ids, mask, noise, steps, guidance)
-        return [self.decode(t) for t in tokens]
+        return [self.decode(t) for t in self.draw(ids, mask, noise, steps, guidance)]
 
 
 def write_dataset(out: Path, cfg: Config, clips: list[tuple[np.ndarray, np.ndarray, dict]], generator: str) -> None:
@@ -195,6 +234,15 @@ def write_dataset(out: Path, cfg: Config, clips: list[tuple[np.ndarray, np.ndarr
     (out / "index.json").write_text(json.dumps(index, indent=2) + "\n")
 
 
+def with_temperature(cfg: Config, scale: float | None) -> Config:
+    """The config with --temperature in place of its own scale, when given."""
+    if scale is None:
+        return cfg
+    out = replace(cfg, temperature=replace(cfg.temperature, scale=scale))
+    check_temperature(out, "--temperature")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="npm run evaluate --", description="Generate held-out clips in the dataset format for the physics bench.")
     p.add_argument("--config", required=True)
@@ -209,11 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ground-truth", action="store_true", help="write the held-out clips themselves (the bench's score for real world footage)")
     p.add_argument("--denoiser", default="generator", choices=("generator", "student"), help="the teacher or the distilled student")
     p.add_argument("--all-clips", action="store_true", help="take every clip of --data, not its held-out share: for a dataset exported for evaluation alone, from seeds the run never trained on")
+    p.add_argument("--temperature", type=float, default=None, metavar="SCALE", help="the background latent's starting noise scale, 1 around a figure (default: the config's, configs.Temperature)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
-        cfg = get_config(args.config)
+        cfg = with_temperature(get_config(args.config), args.temperature)
         data = WorldDataset(args.data)
         if (args.ground_truth or args.reconstruct) and data.size != cfg.size and data.size != cfg.video_ae.size:
             raise DatasetError(f"config {cfg.name} draws {cfg.size}² frames; {args.data} has {data.size}²")
@@ -240,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             clips.extend((f, a, {"index": m["index"], "seed": m["seed"], "prompt": m["prompt"]}) for (f, a), m in zip(outs, metas))
             print(f"evaluate: {len(clips)}/{len(picks)} clips ({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
         write_dataset(Path(args.out), cfg, clips, "zoetrope-world" if args.ground_truth else "zoetrope-reconstruction" if args.reconstruct else "zoetrope-model")
-        print(json.dumps({"clips": len(clips), "denoiser": args.denoiser, "steps": args.steps, "guidance": args.guidance, "reconstruct": args.reconstruct, "seconds": round(time.time() - started, 1), "out": args.out}))
+        print(json.dumps({"clips": len(clips), "denoiser": args.denoiser, "steps": args.steps, "guidance": args.guidance, "temperature": cfg.temperature.scale, "reconstruct": args.reconstruct, "seconds": round(time.time() - started, 1), "out": args.out}))
     except (ValueError, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -332,6 +332,20 @@ def graph_exports(model: Model, cfg: Config) -> list[GraphExport]:
     return graphs
 
 
+def temperature_entry(cfg: Config, model: Model) -> dict:
+    """The manifest's sampler.temperature: what the engine needs to draw as evaluate.Model.draw does."""
+    t, at = cfg.temperature, cfg.video_numbers - SLOT_NUMBERS
+    return {
+        "scale": t.scale,
+        "firstSteps": t.first_steps,
+        "latent": {"channels": cfg.video_ae.latent_channels, "side": cfg.video_ae.latent_side},
+        "head": {"at": at, "mean": [float(v) for v in model.mean[at : at + 3]], "std": [float(v) for v in model.std[at : at + 3]]},
+        "across": t.across,
+        "above": t.above,
+        "below": t.below,
+    }
+
+
 def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str, steps: int, guidance: float, timesteps: list[float] | None, fp16: bool, parity: Path | None = None, denoiser: str = "generator") -> dict:
     model = Model(cfg, run, denoiser)
     if model.generator is None:
@@ -361,7 +375,7 @@ def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str,
         "tier": cfg.tier,
         "graphs": {role: {**ref(p), "externalData": [ref(s) for s in shards], "inputs": ins, "outputs": outs} for role, (p, shards, ins, outs) in graphs.items()},
         "tokenizer": {**ref(tokenizer_path), "kind": "word"},
-        "sampler": {"method": "flow-euler", "steps": steps, "guidance": guidance, "timesteps": times},
+        "sampler": {"method": "flow-euler", "steps": steps, "guidance": guidance, "timesteps": times, **({"temperature": temperature_entry(cfg, model)} if cfg.temperature.scale < 1 else {})},
         "tokens": {"frames": cfg.frames, "videoNumbers": cfg.video_numbers, "audioNumbers": cfg.audio_ae.latent_channels},
         "output": {"fps": cfg.fps, "width": cfg.size, "height": cfg.size, "sampleRate": cfg.sample_rate, "audioChannels": 1, "maxDurationS": cfg.duration_s},
     }

@@ -201,6 +201,20 @@ def restored_minutes(run: Path, name: str) -> dict[str, float]:
     return {f"{named(k)} {k}": v for k, v in stage_minutes(run).items()}
 
 
+def temperature_text(cfg: Config, manifest: dict) -> str:
+    """The sampler's temperature in words, for the sampler line ("" for plain sampling)."""
+    t = cfg.temperature
+    if ("temperature" in manifest["sampler"]) != (t.scale < 1) or manifest["sampler"].get("temperature", {}).get("scale", 1) != t.scale:
+        raise ValueError(f"the manifest's temperature is not config {cfg.name}'s ({t.scale}): export the model again")
+    if t.scale == 1:
+        return ""
+    return (
+        f" The background latent starts from {t.scale} of its noise, a lower sampling temperature, except around a figure:"
+        f" a first draw of {t.first_steps} step{'s' if t.first_steps > 1 else ''} finds the head slot, and the cells around and under the head keep their full noise"
+        f" (`configs.Temperature`; every generated row of the bench is drawn so, each first draw included)."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="npm run model-card --")
     p.add_argument("--config", required=True)
@@ -245,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     steps = manifest["sampler"]["steps"]
     passes = 2 if manifest["sampler"]["guidance"] != 1 else 1
-    per_clip = flops["text encoder"] * 2 + flops["denoiser (one pass)"] * steps * passes + flops["video decoder (whole clip)"] + flops["audio decoder (whole clip)"]
+    # At a temperature below 1, the first draw that finds the figure runs the denoiser first_steps times more.
+    denoiser_runs = (steps + (cfg.temperature.first_steps if cfg.temperature.scale < 1 else 0)) * passes
+    per_clip = flops["text encoder"] * 2 + flops["denoiser (one pass)"] * denoiser_runs + flops["video decoder (whole clip)"] + flops["audio decoder (whole clip)"]
     shard_bytes = sum(f["bytes"] for gr in manifest["graphs"].values() for f in [gr, *gr["externalData"]]) + manifest["tokenizer"]["bytes"]
     rows = []
 
@@ -316,13 +332,13 @@ def main(argv: list[str] | None = None) -> int:
         + (f" It started as the {cfg.shares} model's teacher with one more slot token a frame (`generator.grow`), and its distilled student as the {cfg.shares} model's student, grown the same way." if adds_head_slot(cfg) else ""),
         *([f"- **Cameos, as a slot**: the figure's head is a slot after the balls' (present, x, y, radius), from the head track the world writes for every clip with a figure. The generator learns where the head is and never sees a face: the video decoder paints the cameo's reference image ({APPEARANCE_SIDE}×{APPEARANCE_SIDE} RGB: the centred square of the photo, area-averaged; muted as the world mutes faces) over the head's disc with bilinear tent weights (`slots.paint_face`). Its graph takes `appearance` [{APPEARANCE_SIDE}, {APPEARANCE_SIDE}, 3] and `cameo` [1]; with `cameo` 0 the frames are exactly the faceless ones, so a clip with a cameo is the same clip with a face on the figure." + locator_text(cfg, run, model)] if cfg.head_slot else []),
         *([f"- **Cameos**: a reference appearance image ({side}×{side} RGB: the centred square of the photo, area-averaged) through two strided convolutions becomes one more condition token after the prompt's, and is added to the pooled prompt; the figure in the clip wears that face. Guidance compares against no prompt and no cameo."] if side else []),
-        f"- **Sampler shipped**: {manifest['sampler']['method']}, {steps} steps, guidance {manifest['sampler']['guidance']}, timesteps {manifest['sampler']['timesteps']}, the {'teacher (EMA generator)' if args.denoiser == 'generator' else 'distilled student'}.",
+        f"- **Sampler shipped**: {manifest['sampler']['method']}, {steps} steps, guidance {manifest['sampler']['guidance']}, timesteps {manifest['sampler']['timesteps']}, the {'teacher (EMA generator)' if args.denoiser == 'generator' else 'distilled student'}." + temperature_text(cfg, manifest),
         "",
         "| graph | parameters | GFLOP |",
         "|---|---|---|",
         *[f"| {k} | {params[k] / 1e6:.2f} M | {flops[f] / 1e9:.2f} |" for k, f in (("text encoder", "text encoder"), ("denoiser", "denoiser (one pass)"), ("video decoder", "video decoder (whole clip)"), ("audio decoder", "audio decoder (whole clip)"))],
         "",
-        f"Per clip with the shipped sampler: **{per_clip / 1e9:.1f} GFLOP** (text ×2, denoiser ×{steps * passes}, decoders once). Download: **{shard_bytes / 1e6:.1f} MB** (float16 weights).",
+        f"Per clip with the shipped sampler: **{per_clip / 1e9:.1f} GFLOP** (text ×2, denoiser ×{denoiser_runs}, decoders once). Download: **{shard_bytes / 1e6:.1f} MB** (float16 weights).",
         "",
         "## Data and training compute",
         "",

@@ -1,4 +1,4 @@
-import { CanceledError, gaussianNoise, NOISE_STREAM } from '../../../contracts/index.ts';
+import { CanceledError, gaussianNoise, NOISE_STREAM, type Temperature } from '../../../contracts/index.ts';
 
 /**
  * The sampler every runtime shares (tab, Node reference generator, Pro render node): Euler steps of
@@ -28,6 +28,63 @@ export function initialNoise(seed: number, layout: TokenLayout): Float32Array {
   for (let f = 0; f < frames; f++) {
     out.set(video.subarray(f * nv, (f + 1) * nv), f * (nv + na));
     out.set(audio.subarray(f * na, (f + 1) * na), f * (nv + na) + nv);
+  }
+  return out;
+}
+
+/**
+ * The background latent's cells kept at full temperature, [frames × side × side] (1 = kept), from the
+ * head slot of a first draw (normalised tokens): the manifest's `sampler.temperature`. The same
+ * arithmetic as `figure_cells` in training (float64, cell centres at (i + 0.5) / side).
+ */
+export function figureCells(first: Float32Array, layout: TokenLayout, temperature: Temperature): Uint8Array {
+  const { frames, videoNumbers, audioNumbers } = layout;
+  const dim = videoNumbers + audioNumbers;
+  const { side } = temperature.latent;
+  const { at, mean, std } = temperature.head;
+  if (first.length !== frames * dim) throw new RangeError(`the first draw has ${first.length} numbers, not ${frames} frames × ${dim}`);
+  const keep = new Uint8Array(frames * side * side);
+  for (let f = 0; f < frames; f++) {
+    const value = (k: 0 | 1 | 2) => (first[f * dim + at + k] as number) * std[k] + mean[k];
+    if (!(value(0) > 0.5)) continue;
+    const [hx, hy] = [value(1), value(2)];
+    for (let cy = 0; cy < side; cy++) {
+      const dy = (cy + 0.5) / side - hy;
+      if (!(dy >= -temperature.above && dy <= temperature.below)) continue;
+      for (let cx = 0; cx < side; cx++) if (Math.abs((cx + 0.5) / side - hx) <= temperature.across) keep[(f * side + cy) * side + cx] = 1;
+    }
+  }
+  // One frame either side.
+  const near = Uint8Array.from(keep);
+  const cells = side * side;
+  for (let f = 0; f < frames; f++) {
+    for (let i = 0; i < cells; i++) {
+      if (keep[f * cells + i] && f > 0) near[(f - 1) * cells + i] = 1;
+      if (keep[f * cells + i] && f + 1 < frames) near[(f + 1) * cells + i] = 1;
+    }
+  }
+  return near;
+}
+
+/**
+ * The clip's starting noise at the manifest's temperature: the background latent's numbers times
+ * `scale` (rounded to float32, as training multiplies a float32 tensor) except on the figure's cells.
+ */
+export function temperedNoise(noise: Float32Array, first: Float32Array, layout: TokenLayout, temperature: Temperature): Float32Array {
+  const { frames, videoNumbers, audioNumbers } = layout;
+  const dim = videoNumbers + audioNumbers;
+  const { channels, side } = temperature.latent;
+  const cells = side * side;
+  const keep = figureCells(first, layout, temperature);
+  const scale = Math.fround(temperature.scale);
+  const out = Float32Array.from(noise);
+  for (let f = 0; f < frames; f++) {
+    for (let c = 0; c < channels; c++) {
+      for (let i = 0; i < cells; i++) {
+        const k = f * dim + c * cells + i;
+        if (!keep[f * cells + i]) out[k] = (out[k] as number) * scale;
+      }
+    }
   }
   return out;
 }

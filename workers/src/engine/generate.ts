@@ -1,6 +1,6 @@
 import { checkPrompt, describeViolations, UnsupportedError, ValidationError, type GraphRole, type Manifest, type WordTokenizer } from '../../../contracts/index.ts';
 import { appearancePixels, cameoInput, noCameoInput, type CameoAppearance } from './cameo.ts';
-import { initialNoise, sampleFlow } from './flow.ts';
+import { initialNoise, sampleFlow, temperedNoise } from './flow.ts';
 
 /**
  * Frames decoded on each side of a preview frame (see `preview` in generateClip): the Draft's video
@@ -193,45 +193,65 @@ export async function generateClip(runner: GraphRunner, manifest: Manifest, toke
     const frame = (rgb.data as Float32Array).subarray((middle - from) * frameValues, (middle - from + 1) * frameValues);
     return request.onStep?.(step, steps, { rgb: toBytes(frame), width: manifest.output.width, height: manifest.output.height });
   };
-  const noise = initialNoise(request.seed, manifest.tokens);
-  const resident = runner.sampleResident
-    ? await runner.sampleResident({
+  // At a temperature, a first short draw finds the figure; progress counts its steps and the clip's together.
+  const temperature = manifest.sampler.temperature && manifest.sampler.temperature.scale !== 1 ? manifest.sampler.temperature : undefined;
+  const firstSteps = temperature?.firstSteps ?? 0;
+  const totalSteps = firstSteps + timesteps.length - 1;
+  /**
+   * The sampler from `noise` over `timesteps`: resident on the runner's GPU where it can be, else the
+   * shared loop. Its steps are reported after `before` others; a preview only for the clip's own draw.
+   */
+  const draw = async (noise: Float32Array, timesteps: number[], before: number, previews: boolean): Promise<Float32Array> => {
+    const report = request.onStep;
+    const onStep = report ? (step: number) => report(before + step, totalSteps) : undefined;
+    const withPreview = previews && Boolean(request.preview && report);
+    const resident = runner.sampleResident
+      ? await runner.sampleResident({
+          noise,
+          timesteps,
+          guidance,
+          batch,
+          frames,
+          dim,
+          text: textFeeds,
+          signal: request.signal,
+          wantPredicted: withPreview,
+          onStep: async (step, _steps, predicted) => {
+            if (!onStep) return;
+            if (predicted) return preview(before + step, totalSteps, predicted);
+            return onStep(step);
+          },
+        })
+      : null;
+    return (
+      resident ??
+      (await sampleFlow({
         noise,
         timesteps,
         guidance,
-        batch,
-        frames,
-        dim,
-        text: textFeeds,
         signal: request.signal,
-        wantPredicted: Boolean(request.preview && request.onStep),
-        onStep: async (step, steps, predicted) => {
-          if (!request.onStep) return;
-          if (predicted) return preview(step, steps, predicted);
-          return request.onStep(step, steps);
+        onStep: async (step, _steps, _x, predicted) => {
+          if (!onStep) return;
+          if (!withPreview) return onStep(step);
+          return preview(before + step, totalSteps, predicted);
         },
-      })
-    : null;
-  const tokens =
-    resident ??
-    (await sampleFlow({
-      noise,
-      timesteps,
-      guidance,
-      signal: request.signal,
-      onStep: async (step, steps, _x, predicted) => {
-        if (!request.onStep) return;
-        if (!request.preview) return request.onStep(step, steps);
-        return preview(step, steps, predicted);
-      },
-      denoise: async (x, t) => {
-        const xx = new Float32Array(x.length * batch);
-        for (let b = 0; b < batch; b++) xx.set(x, b * x.length);
-        const out = await run('denoiser', { x: { type: 'float32', data: xx, dims: [batch, frames, dim] }, t: { type: 'float32', data: new Float32Array(batch).fill(t), dims: [batch] }, ...textFeeds });
-        const v = (out.velocity as PlainTensor).data as Float32Array;
-        return { conditioned: v.subarray(0, x.length), unconditioned: batch === 2 ? v.subarray(x.length) : null };
-      },
-    }));
+        denoise: async (x, t) => {
+          const xx = new Float32Array(x.length * batch);
+          for (let b = 0; b < batch; b++) xx.set(x, b * x.length);
+          const out = await run('denoiser', { x: { type: 'float32', data: xx, dims: [batch, frames, dim] }, t: { type: 'float32', data: new Float32Array(batch).fill(t), dims: [batch] }, ...textFeeds });
+          const v = (out.velocity as PlainTensor).data as Float32Array;
+          return { conditioned: v.subarray(0, x.length), unconditioned: batch === 2 ? v.subarray(x.length) : null };
+        },
+      }))
+    );
+  };
+  let noise = initialNoise(request.seed, manifest.tokens);
+  if (temperature) {
+    // The first draw, from the same noise at full scale, finds the figure, which keeps its full temperature.
+    const first = await draw(noise, Array.from({ length: firstSteps + 1 }, (_, i) => 1 - i / firstSteps), 0, false);
+    noise = temperedNoise(noise, first, manifest.tokens, temperature);
+  }
+  const tokens = await draw(noise, timesteps, firstSteps, true);
   const stepsMs = now() - t0;
 
   const tokenFeed: PlainTensor = { type: 'float32', data: tokens, dims: [frames, dim] };
