@@ -74,7 +74,7 @@ const api = {
     running = new AbortController();
     try {
       const clip = await model.generate({ ...request, signal: running.signal, onStep: async (s, n, preview) => void (await onStep?.(s, n, preview)) });
-      // How often the sampler read tokens back from the GPU (1 on WebGPU without previews: the result; 0 on WASM).
+      // How often the sampler read tokens back from the GPU (on WebGPU without previews, 1 a draw: its result; 0 on WASM).
       const out = { ...clip, backend: model.backend, fallbacks: [...fallbacks], tokenReadsFromGpu: model.backend === 'webgpu' ? model.lastResidentReads : 0 };
       return transfer(out, [clip.frames.buffer, clip.audio.buffer]);
     } finally {

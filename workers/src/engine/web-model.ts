@@ -38,7 +38,7 @@ export class WebModel implements GraphRunner {
   private sessions: Partial<Record<GraphRole, ort.InferenceSession>> = {};
   private eulerSessions = new Map<number, ort.InferenceSession>();
   private busy = false;
-  /** Reads of tokens back from the GPU in the last resident sampling (1 without previews: the result). */
+  /** Reads of tokens back from the GPU in the last clip's resident sampling (1 a draw without previews: its result). */
   lastResidentReads = 0;
   private _backend: Backend;
 
@@ -128,7 +128,6 @@ export class WebModel implements GraphRunner {
     let xb: ort.Tensor = new ort.Tensor('float32', rows, [batch, frames, dim]);
     let x: ort.Tensor | null = null;
     const steps = timesteps.length - 1;
-    this.lastResidentReads = 0;
     const read = async (t: ort.Tensor) => {
       this.lastResidentReads++;
       return Float32Array.from((await t.getData()) as Float32Array);
@@ -198,6 +197,8 @@ export class WebModel implements GraphRunner {
   async generate(request: GenerateRequest): Promise<GeneratedClip> {
     if (this.busy) throw new UnsupportedError({ feature: 'two generations at once on one model (wait for the first)' });
     this.busy = true;
+    // Counted over the clip's draws (two at a temperature: the first that finds the figure, then the clip).
+    this.lastResidentReads = 0;
     try {
       return await generateClip(this, this.model.manifest, this.tokenizer, request);
     } finally {
