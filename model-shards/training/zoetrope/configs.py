@@ -195,7 +195,7 @@ class Config:
     sound_refiner: bool = False
     sound_refiner_train: SoundRefinerTrain = field(default_factory=SoundRefinerTrain)
     # The background latent drawn at a lower temperature, except around a figure (Temperature).
-    temperature: Temperature = field(default_factory=lambda: Temperature())
+    temperature: Temperature = field(default_factory=Temperature)
 
     @property
     def slot_count(self) -> int:

@@ -204,7 +204,7 @@ def restored_minutes(run: Path, name: str) -> dict[str, float]:
 def temperature_text(cfg: Config, manifest: dict) -> str:
     """The sampler's temperature in words, for the sampler line ("" for plain sampling)."""
     t = cfg.temperature
-    if ("temperature" in manifest["sampler"]) != (t.scale < 1) or manifest["sampler"].get("temperature", {}).get("scale", 1) != t.scale:
+    if manifest["sampler"].get("temperature", {}).get("scale", 1.0) != t.scale:
         raise ValueError(f"the manifest's temperature is not config {cfg.name}'s ({t.scale}): export the model again")
     if t.scale == 1:
         return ""
