@@ -9,13 +9,16 @@ import shutil
 import tempfile
 import unittest
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from zoetrope.carry import main as carry_main
-from zoetrope.slots import SLOT_NUMBERS, TRACK_CONTEXT, ball_order, ball_pixels, clip_slots, composite, smooth_tracks
+from zoetrope.configs import get_config
+from zoetrope.slots import SLOT_NUMBERS, TRACK_CONTEXT, ball_order, ball_pixels, clip_slots, composite, separate_balls, smooth_tracks
+from zoetrope.track_refiner import painted_slots
 
 
 def track(colour: str, material: str, px: float = 10.0, py: float = 12.0, visible: bool = True) -> dict:
@@ -155,6 +158,75 @@ class SmoothTracks(unittest.TestCase):
         torch.testing.assert_close(blink[:, 0, 0], torch.ones(5))
         ghost = smooth_tracks(self.track([50.0] * 5, present=[0.0, 0.0, 0.9, 0.0, 0.0]))
         torch.testing.assert_close(ghost[:, 0, 0], torch.zeros(5))
+
+
+class SeparateBalls(unittest.TestCase):
+    def balls(self, *specs):
+        """One frame's balls, each (x px, y px, radius px, presence) of a 128² frame."""
+        out = torch.zeros(len(specs), SLOT_NUMBERS)
+        for k, (x, y, r, p) in enumerate(specs):
+            out[k, :4] = torch.tensor([p, x / 128, y / 128, r / 128])
+            out[k, 4:] = torch.tensor([0.2 * k, 0.5, 0.9])
+        return out
+
+    def test_overlapping_balls_end_touching_the_heavier_moving_less(self):
+        frame = self.balls((60.0, 50.0, 4.0, 1.0), (63.0, 50.0, 2.0, 1.0), (100.0, 100.0, 3.0, 1.0))
+        out = separate_balls(frame)
+        (x0, y0), (x1, y1) = (out[0, 1:3] * 128).tolist(), (out[1, 1:3] * 128).tolist()
+        self.assertAlmostEqual(x1 - x0, 6.0, places=3)  # the radii's sum: they touch
+        self.assertAlmostEqual(y0, 50.0, places=4)  # along the line between their centres
+        self.assertAlmostEqual(y1, 50.0, places=4)
+        # The 4 px ball weighs 8 times the 2 px one: it takes 1/9 of the 3 px, the small one 8/9.
+        self.assertAlmostEqual(60.0 - x0, 3.0 / 9, places=3)
+        self.assertAlmostEqual(x1 - 63.0, 3.0 * 8 / 9, places=3)
+        torch.testing.assert_close(out[2], frame[2])  # a ball far from both is not moved
+        torch.testing.assert_close(out[:, [0, 3, 4, 5, 6]], frame[:, [0, 3, 4, 5, 6]])  # only x and y change
+
+    def test_a_heap_settles_and_balls_apart_or_hidden_stay_as_they_are(self):
+        heap = separate_balls(self.balls((64.0, 64.0, 3.0, 1.0), (66.0, 64.0, 3.0, 1.0), (65.0, 66.0, 3.0, 1.0)))
+        xy = heap[:, 1:3] * 128
+        gaps = [torch.dist(xy[i], xy[j]).item() for i, j in ((0, 1), (0, 2), (1, 2))]
+        self.assertGreater(min(gaps), 6.0 - 0.1)  # three balls in one place end (nearly) touching
+        apart = self.balls((20.0, 20.0, 3.0, 1.0), (26.0, 20.0, 3.0, 1.0), (90.0, 90.0, 4.0, 1.0))
+        torch.testing.assert_close(separate_balls(apart), apart)  # touching is not overlapping
+        hidden = self.balls((60.0, 50.0, 4.0, 1.0), (62.0, 50.0, 4.0, 0.0), (62.0, 50.0, 4.0, 0.2))
+        torch.testing.assert_close(separate_balls(hidden), hidden)  # a ball not shown neither pushes nor is pushed
+        same = self.balls((60.0, 50.0, 4.0, 1.0), (60.0, 50.0, 4.0, 1.0))
+        torch.testing.assert_close(separate_balls(same), same)  # no direction to move in
+
+    def test_a_half_shown_ball_moves_half_as_far_and_frames_are_separate(self):
+        pair = self.balls((60.0, 50.0, 3.0, 1.0), (62.0, 50.0, 3.0, 0.5))  # presence 0.5: shown half
+        full = self.balls((60.0, 50.0, 3.0, 1.0), (62.0, 50.0, 3.0, 1.0))
+        one_pass = lambda b: separate_balls(b, passes=1)  # noqa: E731
+        self.assertAlmostEqual((one_pass(pair)[1, 1] * 128).item() - 62.0, 0.5 * ((one_pass(full)[1, 1] * 128).item() - 62.0), places=4)
+        clip = torch.stack([full, self.balls((20.0, 20.0, 3.0, 1.0), (80.0, 80.0, 3.0, 1.0))])  # [T, B, 7]
+        out = separate_balls(clip)
+        torch.testing.assert_close(out[0], separate_balls(full))
+        torch.testing.assert_close(out[1], clip[1])
+
+    def test_painted_slots_keep_each_clips_balls_apart_and_leave_the_head(self):
+        cfg = get_config("tiny-cameo")
+        self.assertTrue(cfg.separate_balls)
+        self.assertFalse(get_config("pro").separate_balls)  # not measured on Pro's generator
+        T, B = 6, cfg.slots
+        clips = torch.zeros(2, T, B + 1, SLOT_NUMBERS)
+        clips[0, :, 0] = torch.tensor([1.0, 60 / 128, 50 / 128, 3 / 128, 1, 0, 0])
+        clips[0, :, 1] = torch.tensor([1.0, 62 / 128, 50 / 128, 3 / 128, 0, 1, 0])
+        clips[1, :, 0] = torch.tensor([1.0, 61 / 128, 50 / 128, 3 / 128, 0, 0, 1])  # another clip's ball, at the same place
+        clips[:, :, B] = torch.tensor([1.0, 61 / 128, 50 / 128, 10 / 128, 0, 0, 0])  # the head, over them all
+        no_refiner = replace(cfg, track_refiner=False)
+        alone = [painted_slots(no_refiner, c, None) for c in clips]
+        x = alone[0][:, :2, 1] * 128
+        torch.testing.assert_close(x[:, 1] - x[:, 0], torch.full((T,), 6.0), atol=1e-3, rtol=0)
+        torch.testing.assert_close(alone[1][:, 0], clips[1, :, 0])  # alone in its clip, not moved
+        torch.testing.assert_close(alone[0][:, B], clips[0, :, B])  # the head is not a ball
+        # The sound refiner's training paints many clips' balls side by side: each clip's apart from the rest.
+        side = clips[:, :, :B].transpose(0, 1).reshape(T, 2 * B, SLOT_NUMBERS)
+        both = painted_slots(no_refiner, side, None, balls=2 * B).reshape(T, 2, B, SLOT_NUMBERS).transpose(0, 1)
+        torch.testing.assert_close(both[0], alone[0][:, :B])
+        torch.testing.assert_close(both[1], alone[1][:, :B])
+        with self.assertRaisesRegex(ValueError, "not whole clips"):
+            painted_slots(no_refiner, side, None, balls=B + 1)
 
 
 class Carry(unittest.TestCase):

@@ -992,6 +992,15 @@ class CameoSlot(unittest.TestCase):
         checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
         self.assertNotIn("temperature", json.loads((model_dir / "manifest.json").read_text())["sampler"])
+        # Its case has two balls over each other, which the decoders move apart (slots.separate_balls).
+        case = json.loads(parity.read_text())["videoDecoder"]["inputs"]["tokens"]
+        raw = torch.tensor(case["data"]).reshape(case["shape"]) * model.std + model.mean
+        drawn = raw[:, cfg.video_ae.latent_numbers : cfg.video_numbers].reshape(2, cfg.slot_count, SLOT_NUMBERS)
+        apart = track_refiner.painted_slots(cfg, drawn, model.refiner)
+        kept = track_refiner.painted_slots(replace(cfg, separate_balls=False), drawn, model.refiner)
+        gap = lambda s: (s[:, 0, 1:3] - s[:, 1, 1:3]).norm(dim=-1)  # noqa: E731
+        self.assertTrue((gap(kept) < kept[:, 0, 3] + kept[:, 1, 3] - 0.005).all())
+        torch.testing.assert_close(gap(apart), apart[:, 0, 3] + apart[:, 1, 3], atol=1e-4, rtol=0)
         self.check_temperature(run, tsx)
         # The card says how cameos work here, where the data came from, and where the head lands.
         from zoetrope.model_card import main as model_card_main

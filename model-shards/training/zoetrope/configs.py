@@ -194,6 +194,10 @@ class Config:
     # painted (sound_refiner.py): a knock where a ball lands, not a frame or two before or after it.
     sound_refiner: bool = False
     sound_refiner_train: SoundRefinerTrain = field(default_factory=SoundRefinerTrain)
+    # The painted balls kept from passing through each other (slots.separate_balls, in
+    # track_refiner.painted_slots: after the track refiner, before the smoothing and after it), as
+    # the world's solid balls never do.
+    separate_balls: bool = False
     # The background latent drawn at a lower temperature, except around a figure (Temperature).
     temperature: Temperature = field(default_factory=Temperature)
 
@@ -273,11 +277,14 @@ def with_head_slot(base: str, **train) -> Config:
 
 # Its background latent is drawn at 0.8 of its noise, the figure kept at full where a first draw of
 # 2 steps puts it (Draft 0.8.1; reports/experiments.md, "A lower temperature for the background latent").
-CONFIGS["draft-cameo"] = replace(with_head_slot("draft", lr=2e-4, warmup_steps=50), track_refiner=True, sound_refiner=True, temperature=Temperature(scale=0.8, first_steps=2))
+# Its painted balls are kept from passing through each other (Draft 0.8.2; reports/experiments.md,
+# "Where the student's points go, part by part, and balls that do not pass through each other").
+CONFIGS["draft-cameo"] = replace(with_head_slot("draft", lr=2e-4, warmup_steps=50), track_refiner=True, sound_refiner=True, separate_balls=True, temperature=Temperature(scale=0.8, first_steps=2))
 CONFIGS["tiny-cameo"] = replace(
     with_head_slot("tiny"),
     head_locator_train=HeadLocatorTrain(batch=32, warmup_steps=2, steps=4, width=8, layers=2, eval_every=2, checkpoint_minutes=0.0),
     track_refiner=True,
+    separate_balls=True,
     # Its student is a few steps old: every track it draws counts as a damaged copy (pair_max_px).
     track_refiner_train=TrackRefinerTrain(batch=32, warmup_steps=2, steps=4, width=8, dilations=(1, 2), eval_every=2, checkpoint_minutes=0.0, pair_clips=8, pair_max_px=1e3),
     sound_refiner=True,
@@ -307,8 +314,10 @@ CONFIGS["pro"] = replace(
     video_upscale_train=VideoAETrain(batch=8, lr=5e-4, warmup_steps=50, steps=6_000, eval_every=100),
     # Pro's decoders refine the tracks and the sound with the Draft's refiners (read from the base
     # run, train.SHARED_STAGES), since Pro 0.4.0.
-    # Pro samples at full temperature: the Draft's was not measured on Pro's generator.
+    # Pro samples at full temperature, and paints its balls as drawn: neither the Draft's temperature
+    # nor its separation of balls was measured on Pro's generator.
     temperature=Temperature(),
+    separate_balls=False,
 )
 # The same construction on the tiny config, so the tests build a Pro the way Pro is built.
 CONFIGS["tiny-pro"] = replace(
@@ -322,6 +331,7 @@ CONFIGS["tiny-pro"] = replace(
     generator=replace(CONFIGS["tiny-cameo"].generator, frames=24, depth=3),
     generator_train=replace(CONFIGS["tiny-cameo"].generator_train, bench_every=0),
     video_upscale_train=VideoAETrain(batch=4, lr=1e-3, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
+    separate_balls=False,
 )
 
 

@@ -21,7 +21,7 @@ from torch import nn
 from .configs import Config, adds_head_slot, get_config, lineage
 from .evaluate import Model
 from .export import DenoiserGraph
-from .slots import APPEARANCE_SIDE, SLOT_FIELDS, SLOT_NUMBERS
+from .slots import APPEARANCE_SIDE, SEPARATION_PASSES, SLOT_FIELDS, SLOT_NUMBERS
 from .track_refiner import DRIFT_PX, MAX_BLUR_FRAMES, MAX_WARP_FRAMES
 from .train import SHARED_STAGES
 from .video_ae import flops_per_frame
@@ -140,6 +140,13 @@ def refiner_text(cfg: Config, run: Path, model: Model) -> str:
     if end and "pairs_acc_px" in end:
         measured += f" On the student's held-out tracks, {end['pairs_px']} px (drawn: {end['pairs_input_px']}) and {end['pairs_acc_px']} px/frame² (drawn: {end['pairs_input_acc_px']})."
     return (f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's: it learnt from {whose_run(cfg)} tracks, {damage}, to give back the world's, {outcome}. It moves only where a ball is; presence, size and colour pass through.{measured}")
+
+
+def separation_text(cfg: Config) -> str:
+    """The card's words on the balls kept apart (slots.separate_balls), where the config does it."""
+    if not cfg.separate_balls:
+        return ""
+    return f" Two shown balls of a frame that overlap are moved apart along the line between their centres until they touch, each by the other's share of their mass (radius³), in {SEPARATION_PASSES} passes, before the smoothing and again after it (`slots.separate_balls`): the world's balls are solid, and where the generator draws two passing through each other the bench sees one disc swallow the other."
 
 
 def sound_refiner_text(cfg: Config, run: Path, model: Model) -> str:
@@ -322,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- **Video latent**: a per-frame conv autoencoder, {cfg.video_ae.size}×{cfg.video_ae.size}×3 ↔ {cfg.video_ae.latent_side}×{cfg.video_ae.latent_side}×{cfg.video_ae.latent_channels}"
         + (f" (the {cfg.shares} model's, shared); the video decoder paints it at {cfg.size}×{cfg.size}: the {cfg.shares} decoder's picture upsampled bilinearly plus a correction from its finest features (`UpscaleDecoder`, trained on {cfg.size}² frames by the video-upscale stage)" if cfg.upscale > 1 else "")
-        + (f", of each frame *without its balls*; the balls are {cfg.slots} object slots of {SLOT_NUMBERS} numbers per frame ({', '.join(SLOT_FIELDS)}), in the order the prompt names them, painted by the video decoder as anti-aliased discs over the decoded background along tracks smoothed where they barely bend (`zoetrope/slots.py`)." + refiner_text(cfg, run, model) if cfg.slots else "."),
+        + (f", of each frame *without its balls*; the balls are {cfg.slots} object slots of {SLOT_NUMBERS} numbers per frame ({', '.join(SLOT_FIELDS)}), in the order the prompt names them, painted by the video decoder as anti-aliased discs over the decoded background along tracks smoothed where they barely bend (`zoetrope/slots.py`)." + refiner_text(cfg, run, model) + separation_text(cfg) if cfg.slots else "."),
         f"- **Audio latent**: a 1-D conv autoencoder, {cfg.audio_ae.latent_channels} numbers per video frame ({cfg.audio_ae.hop} samples), multi-resolution spectral loss." + sound_refiner_text(cfg, run, model),
         f"- **Text**: word tokenizer ({len(model.tokenizer.vocab)} words, built from the training prompts, unknown words reported), a {cfg.generator.text_layers}-layer transformer (width {cfg.generator.text_width}).",
         f"- **Denoiser**: rectified flow over {T} frame tokens of {D} numbers (video{' ‖ slots' if cfg.slots else ''} ‖ audio latent: sound rides in the frame's token, so it stays in sync), "
