@@ -17,7 +17,7 @@ import torch
 
 from zoetrope.carry import main as carry_main
 from zoetrope.configs import get_config
-from zoetrope.slots import SLOT_NUMBERS, TRACK_CONTEXT, ball_order, ball_pixels, clip_slots, composite, separate_balls, smooth_tracks
+from zoetrope.slots import SLOT_NUMBERS, TRACK_CONTEXT, ball_order, ball_pixels, box_order, box_slots, clip_slots, composite, composite_boxes, separate_balls, smooth_tracks
 from zoetrope.track_refiner import painted_slots
 
 
@@ -92,6 +92,70 @@ class ClipSlots(unittest.TestCase):
         self.assertGreater(out[0, 20, 8, 0].item(), 0.75)
         # Frame 2: the ball is out of sight, so nothing is painted.
         torch.testing.assert_close(out[2], torch.from_numpy(background[2]).float() / 255)
+
+
+class BoxSlots(unittest.TestCase):
+    """Box stacks as slots (Config.boxes): the stack's boxes bottom first, then loose boxes; each box's
+    centre, half side, colour and presence; painted as squares."""
+
+    def box(self, id_: str, colour: str, px: float, py: float, half: float = 3.0, visible: bool = True, material: str = "wooden box") -> dict:
+        return {"id": id_, "material": material, "colour": colour, "px": px, "py": py, "radiusPx": half, "visible": visible}
+
+    def scene(self):
+        S, T = 32, 3
+        frames = np.full((T, S, S, 3), 40, dtype=np.uint8)
+        tracks = []
+        for f in range(T):
+            # A stack of two green boxes at x 10 (the lower at y 26, the upper at y 20), a loose red box
+            # sliding right, a ball; the upper box falls out of sight in the last frame.
+            boxes = [self.box("box-2", "green", 10.0, 20.0, visible=f != 2), self.box("ball-2", "red", 20.0 + f, 26.0), self.box("box-1", "green", 10.0, 26.0)]
+            for b in boxes:
+                if b["visible"]:
+                    frames[f, int(b["py"] - 3) : int(b["py"] + 3), int(b["px"] - 3) : int(b["px"] + 3)] = (30, 200, 60) if b["colour"] == "green" else (210, 20, 20)
+            tracks.append([track("blue", "tennis ball", 4.0, 4.0), *boxes])
+        return frames, {"index": 7, "prompt": "a blue tennis ball, two green crates stacked up and a red wooden box", "tracks": tracks}
+
+    def test_the_stack_bottom_up_then_loose_boxes(self):
+        _, meta = self.scene()
+        self.assertEqual(box_order(meta), [3, 1, 2])
+
+    def test_position_half_side_colour_and_presence(self):
+        frames, meta = self.scene()
+        slots = box_slots(meta, frames, 4)
+        self.assertEqual(slots.shape, (3, 4, SLOT_NUMBERS))
+        np.testing.assert_allclose(slots[0, 0, :4], [1.0, 10 / 32, 26 / 32, 3 / 32])  # the bottom box first
+        np.testing.assert_allclose(slots[1, 2, :4], [1.0, 21 / 32, 26 / 32, 3 / 32])  # the loose box, moving
+        np.testing.assert_allclose(slots[0, 0, 4:], np.array([30, 200, 60]) / 255, atol=1e-6)
+        np.testing.assert_allclose(slots[0, 2, 4:], np.array([210, 20, 20]) / 255, atol=1e-6)
+        self.assertEqual(slots[2, 1, 0], 0.0)  # the upper box out of sight
+        np.testing.assert_allclose(slots[2, 1, 4:], slots[0, 1, 4:])  # its colour still the box's
+        self.assertTrue((slots[:, 3] == 0).all())  # an unused slot is all zeros
+        # After the head's slot in a clip's slots, the balls' first.
+        both = clip_slots(meta, frames, frames, 2, head=False, boxes=4)
+        self.assertEqual(both.shape, (3, 6, SLOT_NUMBERS))
+        np.testing.assert_array_equal(both[:, 2:], slots)
+
+    def test_more_boxes_than_slots_is_refused(self):
+        frames, meta = self.scene()
+        with self.assertRaisesRegex(ValueError, "clip 7 has 3 boxes, the config has 2 box slots"):
+            box_slots(meta, frames, 2)
+
+    def test_composite_paints_shown_squares_the_upper_over_the_lower(self):
+        S = 32
+        background = torch.full((1, S, S, 3), 0.2)
+        boxes = torch.zeros(1, 3, SLOT_NUMBERS)
+        boxes[0, 0] = torch.tensor([1.0, 10 / S, 26 / S, 3 / S, 0.1, 0.8, 0.2])
+        boxes[0, 1] = torch.tensor([1.0, 10 / S, 22 / S, 3 / S, 0.9, 0.1, 0.1])  # overlaps the lower by 2 px
+        boxes[0, 2] = torch.tensor([0.1, 20 / S, 10 / S, 3 / S, 0.0, 0.0, 1.0])  # not shown
+        out = composite_boxes(background, boxes)[0]
+        torch.testing.assert_close(out[26, 10], torch.tensor([0.1, 0.8, 0.2]))  # inside the lower box
+        torch.testing.assert_close(out[24, 10], torch.tensor([0.9, 0.1, 0.1]))  # where they overlap: the upper
+        torch.testing.assert_close(out[28, 12], torch.tensor([0.1, 0.8, 0.2]))  # a corner is filled, as a disc's is not
+        torch.testing.assert_close(out[10, 20], torch.tensor([0.2, 0.2, 0.2]))  # the hidden box paints nothing
+        torch.testing.assert_close(out[26, 14], torch.tensor([0.2, 0.2, 0.2]))  # outside
+        # Anti-aliased: a pixel centre on the edge is half covered.
+        edge = composite_boxes(background, torch.tensor([[[1.0, 10.5 / S, 10.5 / S, 4.0 / S, 1.0, 1.0, 1.0]]]))[0]
+        self.assertAlmostEqual(edge[10, 14, 0].item(), 0.6, places=5)
 
 
 class SmoothTracks(unittest.TestCase):

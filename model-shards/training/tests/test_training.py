@@ -662,6 +662,77 @@ class ProOnTheDraft(unittest.TestCase):
         self.assertTrue(all(torch.equal(mine[k], v) for k, v in encoders.items()))
 
 
+    # Box stacks as slots (draft-boxes; tiny-boxes here) build on the cameo run as Pro does, with five
+    # more slots a frame: encode --base keeps the base run's tokens and puts the boxes' numbers in, the
+    # teacher grows by five slot tokens, and the video decoder paints the boxes.
+    def test_box_slots_keep_the_base_tokens_and_the_decoder_paints_the_boxes(self):
+        from zoetrope.evaluate import Model
+        from zoetrope.slots import box_order, box_slots
+
+        cfg, base_cfg = get_config("tiny-boxes"), get_config("tiny-cameo")
+        run = self.tmp / "boxes"
+        data = [self.tmp / "base-data", self.tmp / "cameo-data"]
+        self.assertEqual(self.train("tiny-boxes", "encode", run, data[0], 0, "--data", str(data[1]), "--base", str(self.base)), 0)
+        tokens, base_tokens = np.load(run / "tokens.npy"), np.load(self.base / "tokens.npy")
+        self.assertEqual(tokens.shape, (12, 12, base_cfg.token_dim + 5 * SLOT_NUMBERS))
+        new = slice(cfg.boxes_at, cfg.boxes_at + 5 * SLOT_NUMBERS)
+        # Everything the base run has, as it has it: its latents, balls, head and sound, and its statistics.
+        np.testing.assert_array_equal(np.delete(tokens, np.r_[new], axis=2), base_tokens)
+        stats, base_stats = np.load(run / "token-stats.npz"), np.load(self.base / "token-stats.npz")
+        for k in ("mean", "std"):
+            np.testing.assert_array_equal(np.delete(stats[k], np.r_[new]), base_stats[k])
+        # The boxes' numbers are the clips' own (slots.box_slots), in the run's order.
+        clips = json.loads((run / "clips.json").read_text())["clips"]
+        datasets = {str(d): WorldDataset(d) for d in data}
+        with_boxes = 0
+        for k, c in enumerate(clips):
+            d = datasets[c["dataset"]]
+            i = next(j for j in range(len(d)) if d.meta(j)["seed"] == c["seed"])
+            want = box_slots(d.meta(i), d.clip(i).frames, 5).reshape(cfg.frames, -1)
+            np.testing.assert_allclose(tokens[k, :, new].astype(np.float32) * stats["std"][new] + stats["mean"][new], want, atol=2e-3)
+            with_boxes += bool(box_order(d.meta(i)))
+        self.assertGreater(with_boxes, 0)
+        # A run on other clips than the base's encodes them whole, boxes and all.
+        other = self.tmp / "boxes-other"
+        self.assertEqual(self.train("tiny-boxes", "encode", other, data[1], 0, "--base", str(self.base)), 0)
+        self.assertEqual(np.load(other / "tokens.npy").shape, (6, 12, cfg.token_dim))
+        # The teacher grows from the cameo run's by five slot tokens a frame, then trains.
+        self.assertEqual(self.train("tiny-boxes", "generator", run, data[0], 2), 0)
+        init = next(e for e in map(json.loads, (run / "generator.log.jsonl").read_text().splitlines()) if e["event"] == "init")
+        self.assertEqual(init["slots"], [6, 11])
+        # The decoder paints the clip's boxes under its balls: its own tokens decode nearer its frames with them.
+        model = Model(cfg, run, "")
+        d = datasets[str(data[0])]
+        i = next(j for j in range(len(d)) if box_order(d.meta(j)))
+        clip = d.clip(i)
+        x = model.encode(clip.frames, clip.audio, d.background(i), clip.meta)
+        painted, _ = model.decode(x)
+        bare = x.clone()
+        bare[:, new] = ((torch.zeros(len(x), 5 * SLOT_NUMBERS) - model.mean[new]) / model.std[new])
+        unpainted, _ = model.decode(bare)
+        self.assertGreater(np.abs(painted.astype(float) - unpainted.astype(float)).sum(), 0)
+        # Each shown box's centre moves toward the box's colour (at 32² a box is under 2 px across, so
+        # its centre pixel is only partly covered; a ball may pass in front).
+        boxes = box_slots(d.meta(i), clip.frames, 5)
+        S = clip.frames.shape[1]
+        centres = [(t, min(S - 1, int(b[2] * S)), min(S - 1, int(b[1] * S)), b[4:7]) for t in range(cfg.frames) for b in boxes[t] if b[0] > 0.5 and 0 <= b[1] < 1 and 0 <= b[2] < 1]
+        self.assertGreater(len(centres), 0)
+        miss = lambda f: np.array([np.abs(f[t, y, x] / 255 - c).sum() for t, y, x, c in centres])  # noqa: E731
+        self.assertGreater(float(np.mean(miss(painted) < miss(unpainted))), 0.9)
+        # Exported, the graphs agree with PyTorch in onnxruntime.
+        model_dir, parity = self.tmp / "boxes-model", self.tmp / "boxes-parity.json"
+        self.assertEqual(export_main(["--config", "tiny-boxes", "--run", str(run), "--out", str(model_dir), "--version", "0.0.1", "--denoiser", "generator", "--steps", "2", "--parity", str(parity)]), 0)
+        manifest = json.loads((model_dir / "manifest.json").read_text())
+        self.assertEqual(manifest["tokens"]["videoNumbers"], cfg.video_numbers)
+        self.assertEqual(manifest["sampler"]["temperature"]["head"]["at"], cfg.head_at) if "temperature" in manifest["sampler"] else None
+        tsx = REPO / "node_modules" / ".bin" / "tsx"
+        checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+
+    def test_box_slots_need_a_base_with_the_head_slot(self):
+        self.assertIn(f"--base {self.draft} makes frame tokens of {get_config('tiny').token_dim} numbers; config tiny-boxes builds on a tiny-cameo run", self.errors("tiny-boxes", "encode", self.tmp / "boxes-on-draft", self.tmp / "base-data", 0, "--base", str(self.draft)))
+
+
 class CameoSlot(unittest.TestCase):
     """Cameos as a slot (draft-cameo; tiny-cameo here): the figure's head is one more slot after the
     balls', the video decoder paints the cameo's reference face on it, and the generator starts as

@@ -181,6 +181,11 @@ class Config:
     # The figure's head as one more slot after the balls' (slots.head_slot): the video decoder paints
     # a cameo's reference face there (slots.paint_face), so the generator needs no face of its own.
     head_slot: bool = False
+    # Box slots after the head's (slots.box_slots): a stack's boxes, bottom first, as the balls are
+    # slots, painted by the video decoder as squares under the balls (slots.composite_boxes). The
+    # background latent alone drew no stack the bench could count in any of the 99 held-out prompts
+    # that ask for one (reports/experiments.md, "Box stacks"). 0: boxes stay in the latent.
+    boxes: int = 0
     # The cameo's face goes where the frame's latent draws the head (head_locator.py), read by a small
     # net trained on the run's tokens, rather than on the generated head slot, which can drift off
     # the figure the latent draws. Shared by a config built on this one (Pro on draft-cameo).
@@ -203,8 +208,20 @@ class Config:
 
     @property
     def slot_count(self) -> int:
-        """Slots in a frame token: the balls', then the head's."""
-        return self.slots + int(self.head_slot)
+        """Slots in a frame token: the balls', then the head's, then the boxes'."""
+        return self.slots + int(self.head_slot) + self.boxes
+
+    @property
+    def head_at(self) -> int:
+        """Where the head's slot starts in a frame token (after the latent and the balls' slots)."""
+        if not self.head_slot:
+            raise ValueError(f"config {self.name} has no head slot")
+        return self.video_ae.latent_numbers + self.slots * SLOT_NUMBERS
+
+    @property
+    def boxes_at(self) -> int:
+        """Where the boxes' slots start in a frame token (after the balls' and the head's)."""
+        return self.video_ae.latent_numbers + (self.slots + int(self.head_slot)) * SLOT_NUMBERS
 
     @property
     def frames(self) -> int:
@@ -292,6 +309,22 @@ CONFIGS["tiny-cameo"] = replace(
 )
 
 
+# Box stacks as slots: the cameo Draft with five box slots after the head's (the world's clips hold a
+# stack of up to four boxes and loose boxes, five at most), painted by the video decoder as squares
+# under the balls. It builds on a trained draft-cameo run (encode --base): that run's tokens with the
+# boxes' numbers put in, its decoders and statistics (the boxes' added), and a teacher and student
+# that start as that run's, grown by five slot tokens a frame (generator.grow). tiny-boxes is the same
+# construction for the tests.
+def with_box_slots(base: str, boxes: int, **train) -> Config:
+    b = CONFIGS[base]
+    generator = replace(b.generator, token_dim=b.token_dim + boxes * SLOT_NUMBERS, slots=b.generator.slots + boxes)
+    return replace(b, name=f"{base.split('-')[0]}-boxes", shares=base, boxes=boxes, generator=generator, generator_train=replace(b.generator_train, bench_every=0, **train))
+
+
+CONFIGS["draft-boxes"] = with_box_slots("draft-cameo", 5)
+CONFIGS["tiny-boxes"] = with_box_slots("tiny-cameo", 5)
+
+
 # Pro, for server GPUs: 256² frames, 4 s, a deeper generator sampled with more steps. It builds on the
 # trained run the Draft ships (draft-cameo, encode --base): its latent, slots (the head's included)
 # and sound tokens, autoencoders, tokenizer and statistics; a decoder that paints the Draft's latent
@@ -341,6 +374,24 @@ def adds_head_slot(cfg: Config) -> bool:
     return cfg.head_slot and not (cfg.shares and CONFIGS[cfg.shares].head_slot)
 
 
+def adds_box_slots(cfg: Config) -> bool:
+    """Whether a config puts box slots on a base run with fewer (draft-boxes on draft-cameo): its
+    statistics widen the base's, its tokens are the base's with the boxes' numbers put in (train.
+    encode_dataset), and its teacher and student grow from the base's by those slots."""
+    return bool(cfg.boxes) and bool(cfg.shares) and CONFIGS[cfg.shares].boxes < cfg.boxes
+
+
+def added_numbers(cfg: Config) -> slice | None:
+    """Where in a frame token the numbers a config adds to its base run's sit (adds_head_slot,
+    adds_box_slots): the base's tokens with these taken out. None for a config that adds none."""
+    if adds_head_slot(cfg):
+        return slice(cfg.head_at, cfg.head_at + SLOT_NUMBERS)
+    if adds_box_slots(cfg):
+        start = cfg.boxes_at + CONFIGS[cfg.shares].boxes * SLOT_NUMBERS
+        return slice(start, cfg.boxes_at + cfg.boxes * SLOT_NUMBERS)
+    return None
+
+
 def lineage(name: str) -> list[str]:
     """A config and those it builds on, in turn (pro, draft-cameo, draft)."""
     chain = [name]
@@ -369,6 +420,8 @@ def get_config(name: str) -> Config:
         raise ValueError(f"config {name}: the generator has {g.slots} slots of {g.slot_numbers} numbers, the config {cfg.slot_count} of {SLOT_NUMBERS}")
     if cfg.head_slot and not cfg.slots:
         raise ValueError(f"config {name}: a head slot comes after the balls' slots, and the config has none")
+    if cfg.boxes and not cfg.slots:
+        raise ValueError(f"config {name}: box slots come after the balls' slots, and the config has none")
     if g.patch and (g.latent_channels, g.latent_side) != (cfg.video_ae.latent_channels, cfg.video_ae.latent_side):
         raise ValueError(f"config {name}: the generator cuts a {g.latent_channels}×{g.latent_side}² latent into patches, the video autoencoder makes {cfg.video_ae.latent_channels}×{cfg.video_ae.latent_side}²")
     check_temperature(cfg, f"config {name}")

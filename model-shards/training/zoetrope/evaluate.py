@@ -26,7 +26,7 @@ from .data import DatasetError, WorldDataset
 from .generator import FlowGenerator, generator_for, sample
 from .head_locator import HeadLocator, load_head_locator
 from .noise import gaussian_noise
-from .slots import SLOT_NUMBERS, clip_slots, composite, paint_face, smooth_tracks
+from .slots import SLOT_NUMBERS, clip_slots, composite, composite_boxes, paint_face, smooth_tracks
 from .text import Tokenizer
 from .sound_refiner import SoundRefiner, load_sound_refiner
 from .track_refiner import TrackRefiner, load_track_refiner, painted_slots
@@ -51,7 +51,7 @@ def figure_cells(cfg: Config, first: torch.Tensor, mean: torch.Tensor, std: torc
     of its first draw `first` (normalised tokens [T, D]); see configs.Temperature. In float64, as the
     engine computes it."""
     t, side = cfg.temperature, cfg.video_ae.latent_side
-    at = cfg.video_numbers - SLOT_NUMBERS
+    at = cfg.head_at
     head = first[:, at : at + 3].double() * std[at : at + 3].double() + mean[at : at + 3].double()
     centres = (torch.arange(side, dtype=torch.float64) + 0.5) / side
     shown = head[:, 0] > 0.5
@@ -86,7 +86,7 @@ def head_track(cfg: Config, x: torch.Tensor, locator: HeadLocator | None = None)
         c, s = cfg.video_ae.latent_channels, cfg.video_ae.latent_side
         head = locator(x[:, :nl].reshape(-1, c, s, s))
     else:
-        head = x[:, cfg.video_numbers - SLOT_NUMBERS : cfg.video_numbers]
+        head = x[:, cfg.head_at : cfg.head_at + SLOT_NUMBERS]
     return smooth_tracks(head[:, None])[:, 0]
 
 
@@ -104,6 +104,8 @@ def decode_video(cfg: Config, video: FrameAutoencoder, x: torch.Tensor, appearan
     rgb = ((video.decoder(x[:, :nl].reshape(-1, c, s, s)) + 1) * 0.5).clamp(0, 1).permute(0, 2, 3, 1)
     if cfg.slots:
         slots = painted_slots(cfg, x[:, nl : cfg.video_numbers].reshape(-1, cfg.slot_count, SLOT_NUMBERS), refiner)
+        if cfg.boxes:
+            rgb = composite_boxes(rgb, slots[:, cfg.slot_count - cfg.boxes :])
         rgb = composite(rgb, slots[:, : cfg.slots])
         if cfg.head_slot and appearance is not None:
             rgb = paint_face(rgb, head_track(cfg, x, locator), appearance, cameo if cameo is not None else torch.ones(1), lit=cfg.head_locator)
@@ -194,7 +196,7 @@ class Model:
         zv = self.video.encoder(pixels).reshape(self.cfg.frames, -1)
         parts = [zv]
         if self.cfg.slots:
-            parts.append(torch.from_numpy(clip_slots(meta, frames, background, self.cfg.slots, self.cfg.head_slot)).reshape(self.cfg.frames, -1))
+            parts.append(torch.from_numpy(clip_slots(meta, frames, background, self.cfg.slots, self.cfg.head_slot, self.cfg.boxes)).reshape(self.cfg.frames, -1))
         parts.append(self.audio.encoder(pcm_to_unit(torch.from_numpy(pcm.astype(np.int16)))[None])[0].transpose(0, 1))
         return (torch.cat(parts, dim=1) - self.mean) / self.std
 

@@ -224,6 +224,18 @@ def overlapping_balls(model: Model, cfg: Config, tokens: torch.Tensor) -> None:
         tokens[:2, at] = (torch.tensor(ball) - model.mean[at]) / model.std[at]
 
 
+# A stack of two boxes the parity case shows on its first two frames (raw box slots: present, x, y, half
+# side, colour), so the check covers the painting of boxes and balls over them.
+PARITY_BOXES = ((1.0, 0.3, 0.8, 0.05, 0.2, 0.7, 0.3), (1.0, 0.3, 0.7, 0.05, 0.2, 0.7, 0.3))
+
+
+def shown_boxes(model: Model, cfg: Config, tokens: torch.Tensor) -> None:
+    """Sets the first box slots of the first two frames of normalised `tokens` to PARITY_BOXES."""
+    for k, box in enumerate(PARITY_BOXES[: cfg.boxes]):
+        at = slice(cfg.boxes_at + k * SLOT_NUMBERS, cfg.boxes_at + (k + 1) * SLOT_NUMBERS)
+        tokens[:2, at] = (torch.tensor(box) - model.mean[at]) / model.std[at]
+
+
 def parity_cases(model: Model, cfg: Config, run: Path) -> dict:
     """Small inputs and the PyTorch outputs for each graph, for onnxruntime to reproduce."""
     g = cfg.generator
@@ -253,9 +265,11 @@ def parity_cases(model: Model, cfg: Config, run: Path) -> dict:
         tokens = torch.randn(cfg.frames, cfg.token_dim, generator=gen)
         if cfg.separate_balls:
             overlapping_balls(model, cfg, tokens)
+        if cfg.boxes:
+            shown_boxes(model, cfg, tokens)
         if cfg.head_slot:
             # A head well inside the frame on both frames, so the face shows and parity checks the painting.
-            head = slice(cfg.video_ae.latent_numbers + cfg.slots * SLOT_NUMBERS, cfg.video_numbers)
+            head = slice(cfg.head_at, cfg.head_at + SLOT_NUMBERS)
             raw = torch.tensor([1.0, 0.45, 0.4, 0.06, 0.0, 0.0, 0.0])
             tokens[:2, head] = (raw - model.mean[head]) / model.std[head]
             if cfg.head_locator:
@@ -349,7 +363,7 @@ def graph_exports(model: Model, cfg: Config) -> list[GraphExport]:
 
 def temperature_entry(cfg: Config, model: Model) -> dict:
     """The manifest's sampler.temperature: what the engine needs to draw as evaluate.Model.draw does."""
-    t, at = cfg.temperature, cfg.video_numbers - SLOT_NUMBERS
+    t, at = cfg.temperature, cfg.head_at
     return {
         "scale": t.scale,
         "firstSteps": t.first_steps,

@@ -184,7 +184,7 @@ def train_head_locator(cfg: Config, run: Path, seed: int, minutes: float | None,
     tokens = np.load(run / "tokens.npy", mmap_mode="r")
     stats = np.load(run / "token-stats.npz")
     nl = cfg.video_ae.latent_numbers
-    head_at = slice(cfg.video_ae.latent_numbers + cfg.slots * SLOT_NUMBERS, cfg.video_numbers)
+    head_at = slice(cfg.head_at, cfg.head_at + SLOT_NUMBERS)
     c, s = cfg.video_ae.latent_channels, cfg.video_ae.latent_side
     latent = torch.from_numpy(np.ascontiguousarray(tokens[:, :, :nl]).astype(np.float32)).reshape(-1, c, s, s)
     head = torch.from_numpy(np.ascontiguousarray(tokens[:, :, head_at]).astype(np.float32) * stats["std"][head_at] + stats["mean"][head_at]).reshape(-1, SLOT_NUMBERS)

@@ -62,11 +62,12 @@ def ball_pixels(px: float, py: float, radius: float, side: int) -> tuple[np.ndar
     return (xx - px) ** 2 + (yy - py) ** 2 <= r**2, (slice(y0, y1), slice(x0, x1))
 
 
-def clip_slots(meta: dict, frames: np.ndarray, background: np.ndarray, slots: int, head: bool = False) -> np.ndarray:
+def clip_slots(meta: dict, frames: np.ndarray, background: np.ndarray, slots: int, head: bool = False, boxes: int = 0) -> np.ndarray:
     """A clip's slots float32 [T, slots, SLOT_NUMBERS] from its tracks: position and radius as a share
     of the frame's side, colour in [0, 1] as the median over frames of the mean of the ball's own
     pixels (where the frame differs from its background, inside the ball), so lighting is in it.
-    With `head`, the figure's head follows as slot `slots` (head_slot)."""
+    With `head`, the figure's head follows as slot `slots` (head_slot); with `boxes`, that many box
+    slots after it (box_slots)."""
     T, S = frames.shape[0], frames.shape[1]
     order = ball_order(meta)
     if len(order) > slots:
@@ -91,6 +92,46 @@ def clip_slots(meta: dict, frames: np.ndarray, background: np.ndarray, slots: in
             out[:, s, 4:7] = np.median(np.stack(colours), axis=0)
     if head:
         out = np.concatenate([out, head_slot(meta, T, S)[:, None]], axis=1)
+    if boxes:
+        out = np.concatenate([out, box_slots(meta, frames, boxes)], axis=1)
+    return out
+
+
+def box_order(meta: dict) -> list[int]:
+    """Indices (into each frame's track list) of the clip's boxes: the stack's from the bottom up
+    (box-1, box-2, …, as the world builds it), then the loose boxes in scene order."""
+    tracks = meta["tracks"][0]
+    stack = sorted((int(t["id"].split("-")[1]), k) for k, t in enumerate(tracks) if t["material"] == "wooden box" and t["id"].startswith("box-"))
+    loose = [k for k, t in enumerate(tracks) if t["material"] == "wooden box" and not t["id"].startswith("box-")]
+    return [k for _, k in stack] + loose
+
+
+def box_slots(meta: dict, frames: np.ndarray, boxes: int) -> np.ndarray:
+    """A clip's boxes as slots float32 [T, boxes, SLOT_NUMBERS] (box_order; zeros past the clip's
+    own): shown where the world shows the box, its centre and half its side as a share of the frame's
+    side (held just outside the frame like a ball's), its colour in [0, 1] as the median over frames
+    of the mean of the pixels well inside it, lighting included. The world's boxes tumble when hit;
+    a slot keeps no angle, and the decoder paints it upright (composite_boxes)."""
+    T, S = frames.shape[0], frames.shape[1]
+    order = box_order(meta)
+    if len(order) > boxes:
+        raise ValueError(f"clip {meta.get('index')} has {len(order)} boxes, the config has {boxes} box slots")
+    out = np.zeros((T, boxes, SLOT_NUMBERS), dtype=np.float32)
+    for s, k in enumerate(order):
+        colours = []
+        for f in range(T):
+            b = meta["tracks"][f][k]
+            out[f, s, 1:4] = (np.clip(b["px"] / S, -0.25, 1.25), np.clip(b["py"] / S, -0.25, 1.25), b["radiusPx"] / S)
+            out[f, s, 0] = 1.0 if b["visible"] else 0.0
+            if b["visible"]:
+                # Inside by a pixel and a quarter of the half side: clear of the darker edge and seams.
+                r = b["radiusPx"] * 0.75 - 1.0
+                y0, y1 = max(0, int(np.ceil(b["py"] - r))), min(S, int(np.floor(b["py"] + r)))
+                x0, x1 = max(0, int(np.ceil(b["px"] - r))), min(S, int(np.floor(b["px"] + r)))
+                if y1 > y0 and x1 > x0:
+                    colours.append(frames[f, y0:y1, x0:x1].reshape(-1, 3).mean(0) / 255.0)
+        if colours:
+            out[:, s, 4:7] = np.median(np.stack(colours), axis=0)
     return out
 
 
@@ -135,6 +176,27 @@ def composite(background: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
     colour = slots[..., 4:7].clamp(0, 1)  # [N, K, 3]
     out = background
     for k in range(slots.shape[1]):  # later slots over earlier ones, like the world's painter
+        c = cover[:, k, :, :, None]
+        out = out * (1 - c) + colour[:, k, None, None, :] * c
+    return out
+
+
+def composite_boxes(background: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+    """Paints box slots over backgrounds, as composite paints balls: background [N, S, S, 3] in [0, 1],
+    boxes [N, K, SLOT_NUMBERS] (raw) → frames [N, S, S, 3]. Each box is an upright square of side twice
+    its radius field, anti-aliased by its distance to the edge (the larger of the two axis distances),
+    faded by the presence ramp (shown). Later boxes over earlier ones: a stack's upper boxes over the
+    lower, as the world draws them. The decoder paints the balls after, over the boxes."""
+    S = background.shape[1]
+    grid = (torch.arange(S, dtype=background.dtype, device=background.device) + 0.5) / S
+    present = shown(boxes[..., 0])  # [N, K]
+    x, y, r = boxes[..., 1], boxes[..., 2], boxes[..., 3].clamp(min=0)
+    dx = (grid[None, None, None, :] - x[..., None, None]).abs()  # [N, K, 1, S]
+    dy = (grid[None, None, :, None] - y[..., None, None]).abs()  # [N, K, S, 1]
+    cover = ((r[..., None, None] - torch.maximum(dx, dy)) * S + 0.5).clamp(0, 1) * present[..., None, None]
+    colour = boxes[..., 4:7].clamp(0, 1)
+    out = background
+    for k in range(boxes.shape[1]):
         c = cover[:, k, :, :, None]
         out = out * (1 - c) + colour[:, k, None, None, :] * c
     return out

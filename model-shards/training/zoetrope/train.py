@@ -28,12 +28,12 @@ import numpy as np
 import torch
 
 from .audio_ae import AudioAutoencoder, envelope_loss, pcm_to_unit, stft_loss
-from .configs import AudioAETrain, Config, VideoAETrain, adds_head_slot, get_config, lineage, root_config
+from .configs import AudioAETrain, Config, VideoAETrain, added_numbers, adds_head_slot, get_config, lineage, root_config
 from .data import DatasetError, WorldDataset
 from .files import replace_file
 from .distill import distill_student, make_pairs
 from .generator import FlowGenerator, drop_prompt, generator_for, grow
-from .slots import SLOT_NUMBERS, clip_slots
+from .slots import SLOT_NUMBERS, box_order, box_slots, clip_slots, head_slot
 from .text import Tokenizer
 from .video_ae import FrameAutoencoder, FrameDecoder, UpscaleDecoder, psnr, to_unit, vivid_weight
 
@@ -572,26 +572,64 @@ def token_stats(cfg: Config, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-number mean and standard deviation [D] of raw frame tokens [N, D]. The balls' slots share
     theirs across slots: the fifth ball is rare, and its own statistics would blow its values up
     (present = 1 would sit ~8 deviations out), where pooled they all stay within a few. The head's
-    slot has its own (a head is larger and placed otherwise; its colour numbers are always 0)."""
+    slot has its own (a head is larger and placed otherwise; its colour numbers are always 0). The
+    boxes' slots share theirs, as the balls' do."""
     mean, std = flat.mean(0), flat.std(0)
-    if cfg.slots:
-        nl, nb = cfg.video_ae.latent_numbers, cfg.video_ae.latent_numbers + cfg.slots * SLOT_NUMBERS
-        fields = flat[:, nl:nb].reshape(-1, cfg.slots, SLOT_NUMBERS)
-        mean[nl:nb] = np.tile(fields.mean((0, 1)), cfg.slots)
-        std[nl:nb] = np.tile(fields.std((0, 1)), cfg.slots)
+    pooled = [(cfg.video_ae.latent_numbers, cfg.slots)] if cfg.slots else []
+    if cfg.boxes:
+        pooled.append((cfg.boxes_at, cfg.boxes))
+    for at, count in pooled:
+        end = at + count * SLOT_NUMBERS
+        fields = flat[:, at:end].reshape(-1, count, SLOT_NUMBERS)
+        mean[at:end] = np.tile(fields.mean((0, 1)), count)
+        std[at:end] = np.tile(fields.std((0, 1)), count)
     return mean.astype(np.float32), (std + 1e-4).astype(np.float32)
 
 
 def widen_stats(cfg: Config, base_mean: np.ndarray, base_std: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A head-slot config on a base run without one: the base's statistics for everything the base
-    has (so its generator's tokens mean the same), the head slot's from these raw tokens [N, D]."""
-    head = cfg.video_ae.latent_numbers + cfg.slots * SLOT_NUMBERS
-    if base_mean.shape[0] != cfg.token_dim - SLOT_NUMBERS:
-        raise ValueError(f"the base run's statistics cover {base_mean.shape[0]} numbers a frame; config {cfg.name} adds a head slot to {cfg.token_dim - SLOT_NUMBERS}")
+    """A config that adds slots to its base run's (a head slot, or box slots: configs.added_numbers):
+    the base's statistics for everything the base has (so its generator's tokens mean the same), the
+    new slots' from these raw tokens [N, D]."""
+    new = added_numbers(cfg)
+    if new is None:
+        raise ValueError(f"config {cfg.name} adds no slots to its base run's")
+    added = new.stop - new.start
+    if base_mean.shape[0] != cfg.token_dim - added:
+        raise ValueError(f"the base run's statistics cover {base_mean.shape[0]} numbers a frame; config {cfg.name} adds {added} to {cfg.token_dim - added}")
     own_mean, own_std = token_stats(cfg, flat)
-    mean = np.concatenate([base_mean[:head], own_mean[head : head + SLOT_NUMBERS], base_mean[head:]]).astype(np.float32)
-    std = np.concatenate([base_std[:head], own_std[head : head + SLOT_NUMBERS], base_std[head:]]).astype(np.float32)
+    mean = np.concatenate([base_mean[: new.start], own_mean[new], base_mean[new.start :]]).astype(np.float32)
+    std = np.concatenate([base_std[: new.start], own_std[new], base_std[new.start :]]).astype(np.float32)
     return mean, std
+
+
+def base_tokens(cfg: Config, datasets: list[WorldDataset], base: Path) -> np.ndarray | None:
+    """The base run's raw frame tokens [N, T, D_base] when a config that adds slots to it
+    (configs.added_numbers) encodes the same clips in the same order (its clips.json is what this
+    run's would be): the autoencoders are the base's, so its latents and sound are this run's, and
+    only the new slots need computing (minutes, where encoding the frames again takes half an hour on
+    2 cores). None otherwise."""
+    if added_numbers(cfg) is None or not (base / "tokens.npy").exists() or not (base / "clips.json").exists():
+        return None
+    order = encode_order(datasets)
+    want = [{k: datasets[d].meta(i)[k] for k in ("index", "seed", "prompt")} | ({"dataset": str(datasets[d].root)} if len(datasets) > 1 else {}) for d, i in order]
+    if RunClips(base).metas != want:
+        return None
+    stats = np.load(base / "token-stats.npz")
+    saved = np.load(base / "tokens.npy", mmap_mode="r")
+    return np.asarray(saved, dtype=np.float32) * stats["std"] + stats["mean"]
+
+
+def added_slots(cfg: Config, data: WorldDataset, i: int) -> np.ndarray:
+    """The slots a config adds to its base run's (configs.added_numbers) for clip i, float32
+    [T, slots, SLOT_NUMBERS], as clip_slots makes them, reading only what they need: the head's from
+    the clip's tracks, the boxes' from its frames where it has boxes."""
+    meta = data.meta(i)
+    if adds_head_slot(cfg):
+        return head_slot(meta, cfg.frames, data.size)[:, None]
+    first = get_config(cfg.shares).boxes
+    if not box_order(meta):
+        return np.zeros((cfg.frames, cfg.boxes - first, SLOT_NUMBERS), dtype=np.float32)
+    return box_slots(meta, data.clip(i).frames, cfg.boxes)[:, first:]
 
 
 def adopt_base(cfg: Config, run: Path, base: Path) -> None:
@@ -611,7 +649,7 @@ def adopt_base(cfg: Config, run: Path, base: Path) -> None:
         source, target = base / name, run / name
         if not source.exists():
             raise ValueError(f"--base {base} has no {name}: train and encode the base run first")
-        if name == "token-stats.npz" and adds_head_slot(cfg):
+        if name == "token-stats.npz" and added_numbers(cfg) is not None:
             continue  # widened from the base's by encode_dataset (widen_stats)
         if target.exists():
             if target.read_bytes() != source.read_bytes():
@@ -635,13 +673,13 @@ def adopt_base(cfg: Config, run: Path, base: Path) -> None:
 _open: dict[str, WorldDataset] = {}
 
 
-def _slots_job(job: tuple[str, int, int, bool]) -> np.ndarray:
-    root, i, slots, head = job
+def _slots_job(job: tuple[str, int, int, bool, int]) -> np.ndarray:
+    root, i, slots, head, boxes = job
     d = _open.get(root)
     if d is None:
         _open.clear()  # one dataset at a time
         d = _open[root] = WorldDataset(root)
-    return clip_slots(d.meta(i), d.clip(i).frames, d.background(i), slots, head)
+    return clip_slots(d.meta(i), d.clip(i).frames, d.background(i), slots, head, boxes)
 
 
 def encode_clips(cfg: Config, data: WorldDataset, video: torch.nn.Module, audio: torch.nn.Module, device: torch.device, pool=None, batch: int = 1, progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -653,7 +691,7 @@ def encode_clips(cfg: Config, data: WorldDataset, video: torch.nn.Module, audio:
     n, nl, nv = len(data), cfg.video_ae.latent_numbers, cfg.video_numbers
     tokens = np.zeros((n, cfg.frames, cfg.token_dim), dtype=np.float32)
     if cfg.slots:
-        jobs = [(str(data.root), i, cfg.slots, cfg.head_slot) for i in range(n)]
+        jobs = [(str(data.root), i, cfg.slots, cfg.head_slot, cfg.boxes) for i in range(n)]
         slots = pool.imap(_slots_job, jobs, chunksize=8) if pool is not None else map(_slots_job, jobs)
         for i, s in enumerate(slots):
             tokens[i, :, nl:nv] = s.reshape(cfg.frames, -1)
@@ -713,10 +751,21 @@ def encode_dataset(cfg: Config, data: WorldDataset | list[WorldDataset], run: Pa
         if done % 500 < clips:
             log(event="progress", stage="encode", clips=done, of=n, elapsed_s=round(time.time() - started, 1))
 
+    reused = base_tokens(cfg, datasets, base) if base is not None else None
     for d, source in enumerate(datasets):
         # Where the dataset's clips sit in the run: encode_order keeps each dataset's own order.
         at = [k for k, (dd, _) in enumerate(order) if dd == d]
-        tokens[at] = encode_clips(cfg, source, video.encoder, audio.encoder, torch.device("cpu"), progress=progress)
+        if reused is None:
+            tokens[at] = encode_clips(cfg, source, video.encoder, audio.encoder, torch.device("cpu"), progress=progress)
+            continue
+        # The base run encoded these clips: its numbers are kept, the new slots' computed beside them.
+        new = added_numbers(cfg)
+        assert new is not None
+        for k, i in zip(at, (i for dd, i in order if dd == d)):
+            tokens[k, :, new] = added_slots(cfg, source, i).reshape(cfg.frames, -1)
+            tokens[k, :, : new.start] = reused[k, :, : new.start]
+            tokens[k, :, new.stop :] = reused[k, :, new.start :]
+            progress(1)
     prompts = [datasets[d].meta(i)["prompt"] for d, i in order]
     if base is None and not recovered:
         mean, std = token_stats(cfg, tokens[:n_train].reshape(-1, cfg.token_dim))
@@ -724,7 +773,7 @@ def encode_dataset(cfg: Config, data: WorldDataset | list[WorldDataset], run: Pa
         tokenizer = Tokenizer.build(prompts[:n_train], max_tokens=cfg.generator.max_tokens)
         tokenizer.save(run / "tokenizer.json")
     else:
-        if adds_head_slot(cfg) and base is not None:
+        if added_numbers(cfg) is not None and base is not None:
             base_stats = np.load(base / "token-stats.npz")
             mean, std = widen_stats(cfg, base_stats["mean"], base_stats["std"], tokens[:n_train].reshape(-1, cfg.token_dim))
             replace_file(run / "token-stats.npz", lambda f: np.savez(f, mean=mean, std=std))
@@ -740,7 +789,7 @@ def encode_dataset(cfg: Config, data: WorldDataset | list[WorldDataset], run: Pa
     lengths = [len(tokenizer.encode(p)[0]) for p in prompts]
     result = {"stage": "encode", "clips": n, "datasets": len(datasets), "vocab": len(tokenizer.vocab), "longest_prompt_tokens": max(lengths), "truncated_prompts": sum(l >= cfg.generator.max_tokens for l in lengths), "elapsed_s": round(time.time() - started, 1)}
     if cfg.head_slot:
-        heads = tokens[:, :, cfg.video_numbers - SLOT_NUMBERS] > 0.5
+        heads = tokens[:, :, cfg.head_at] > 0.5
         result["clips_with_a_head"] = int(heads.any(axis=1).sum())
     log(event="end", **result)
     return result
