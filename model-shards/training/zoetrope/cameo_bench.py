@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         head_px: list[float] = []
         slot_px: list[float] = []
         light_levels: list[float] = []
-        slot_at = slice(cfg.head_at, cfg.head_at + SLOT_NUMBERS)
+        slot_at = slice(cfg.head_at, cfg.head_at + SLOT_NUMBERS) if cfg.head_slot else None
         rows: list[np.ndarray] = []
         for start in range(0, len(picks), args.batch):
             chunk, swap = picks[start : start + args.batch], others[start : start + args.batch]

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .configs import Config, added_numbers, adds_box_slots, adds_head_slot, get_config, lineage
+from .configs import Config, adds_head_slot, get_config, lineage
 from .evaluate import Model
 from .export import DenoiserGraph
 from .slots import APPEARANCE_SIDE, SEPARATION_PASSES, SLOT_FIELDS, SLOT_NUMBERS
@@ -147,15 +147,6 @@ def separation_text(cfg: Config) -> str:
     if not cfg.separate_balls:
         return ""
     return f" Two shown balls of a frame that overlap are moved apart along the line between their centres until they touch, each by the other's share of their mass (radius³), in {SEPARATION_PASSES} passes, before the smoothing and again after it (`slots.separate_balls`): the world's balls are solid, and where the generator draws two passing through each other the bench sees one disc swallow the other."
-
-
-def boxes_text(cfg: Config) -> str:
-    """The card's words on box slots (Config.boxes), where the config has them."""
-    if not cfg.boxes:
-        return ""
-    return (f"- **Boxes, as slots**: {cfg.boxes} box slots after the head's, of the same {SLOT_NUMBERS} numbers (the radius is half the box's side): a stack's boxes from the bottom up, then any loose box, from the box tracks the world writes. "
-            "The video decoder paints each shown box as an anti-aliased upright square of its colour over the decoded background and under the balls (`slots.composite_boxes`); the boxes' tracks are smoothed as the balls' are, and neither refined nor moved apart. "
-            "The background latent still holds the boxes the world drew (the autoencoder is the base model's), but drawn by the generator alone it showed no stack the bench could count in any of the held-out prompts that ask for one.")
 
 
 def sound_refiner_text(cfg: Config, run: Path, model: Model) -> str:
@@ -343,11 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         f"- **Text**: word tokenizer ({len(model.tokenizer.vocab)} words, built from the training prompts, unknown words reported), a {cfg.generator.text_layers}-layer transformer (width {cfg.generator.text_width}).",
         f"- **Denoiser**: rectified flow over {T} frame tokens of {D} numbers (video{' ‖ slots' if cfg.slots else ''} ‖ audio latent: sound rides in the frame's token, so it stays in sync), "
         f"a {cfg.generator.depth}-block transformer (width {cfg.generator.width}), cross-attention to the prompt, adaLN-single on flow time + pooled prompt."
-        + (f" It started as the {cfg.shares} model's teacher, grown (`generator.grow`): each new block starts as the identity, and the frames past the {cfg.shares}'s {get_config(cfg.shares).frames} start with its frame embeddings in turn." if cfg.shares and added_numbers(cfg) is None else "")
+        + (f" It started as the {cfg.shares} model's teacher, grown (`generator.grow`): each new block starts as the identity, and the frames past the {cfg.shares}'s {get_config(cfg.shares).frames} start with its frame embeddings in turn." if cfg.shares and not adds_head_slot(cfg) else "")
         + trained_only_text(run)
-        + (f" It started as the {cfg.shares} model's teacher with one more slot token a frame (`generator.grow`), and its distilled student as the {cfg.shares} model's student, grown the same way." if adds_head_slot(cfg) else "")
-        + (f" It started as the {cfg.shares} model's teacher with {cfg.boxes - get_config(cfg.shares).boxes} more slot tokens a frame, one per box (`generator.grow`: each takes the slots' shared input and output layers and a fresh place embedding), and its distilled student as the {cfg.shares} model's student, grown the same way." if adds_box_slots(cfg) else ""),
-        *([boxes_text(cfg)] if cfg.boxes else []),
+        + (f" It started as the {cfg.shares} model's teacher with one more slot token a frame (`generator.grow`), and its distilled student as the {cfg.shares} model's student, grown the same way." if adds_head_slot(cfg) else ""),
         *([f"- **Cameos, as a slot**: the figure's head is a slot after the balls' (present, x, y, radius), from the head track the world writes for every clip with a figure. The generator learns where the head is and never sees a face: the video decoder paints the cameo's reference image ({APPEARANCE_SIDE}×{APPEARANCE_SIDE} RGB: the centred square of the photo, area-averaged; muted as the world mutes faces) over the head's disc with bilinear tent weights (`slots.paint_face`). Its graph takes `appearance` [{APPEARANCE_SIDE}, {APPEARANCE_SIDE}, 3] and `cameo` [1]; with `cameo` 0 the frames are exactly the faceless ones, so a clip with a cameo is the same clip with a face on the figure." + locator_text(cfg, run, model)] if cfg.head_slot else []),
         *([f"- **Cameos**: a reference appearance image ({side}×{side} RGB: the centred square of the photo, area-averaged) through two strided convolutions becomes one more condition token after the prompt's, and is added to the pooled prompt; the figure in the clip wears that face. Guidance compares against no prompt and no cameo."] if side else []),
         f"- **Sampler shipped**: {manifest['sampler']['method']}, {steps} steps, guidance {manifest['sampler']['guidance']}, timesteps {manifest['sampler']['timesteps']}, the {'teacher (EMA generator)' if args.denoiser == 'generator' else 'distilled student'}." + temperature_text(cfg, manifest),
@@ -362,8 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"{index['clips']} clips of the simulated world (`npm run world -- export --clips {index['clips']} --seed {index['seed']} --size {index['size']} --duration {index['durationS']:g} --fps {index['fps']} --sample-rate {index['sampleRate']}{' --background' if 'background' in index.get('layers', []) else ''}`), "
         f"seeds {index['seed']}–{index['seed'] + index['clips'] - 1}; the last {held_out} are held out and never trained on. "
-        + (f"It builds on a {cfg.shares} run trained on {base_data[0]} clips of its own ({base_data[0] - base_data[1]} held out), whose stages are listed first. " if base_data and not adds_head_slot(cfg) and not adds_box_slots(cfg) else "")
-        + (f"It builds on a {cfg.shares} run trained on these clips and {run_data[0] - index['clips']} clips whose figure wears a random face (seeds {cameo_seeds}), {run_data[0] - run_data[1]} held out in all{', whose stages are listed first' if base_data else ''}, and trains on the same clips with their boxes as slots. " if adds_box_slots(cfg) else "")
+        + (f"It builds on a {cfg.shares} run trained on {base_data[0]} clips of its own ({base_data[0] - base_data[1]} held out), whose stages are listed first. " if base_data and not adds_head_slot(cfg) else "")
         + (f"It builds on a {cfg.shares} run trained on these clips{', whose stages are listed first' if base_data else ''}; its own run adds {run_data[0] - index['clips']} clips whose figure wears a random face (`npm run world -- export --cameos --background`, seeds {cameo_seeds}) and trains on both, {run_data[0] - run_data[1]} held out in all. " if adds_head_slot(cfg) else "")
         + (f"Cameos: {cameo_data[0]} more clips whose figure wears a random face (`npm run world -- export --cameos --background`, the face stored beside each clip), the last {cameo_data[0] - cameo_data[1]} held out; the cameo stage fine-tunes the generator on them half and half with the clips above. " if cameo_data else "")
         + "Minutes per stage, from the stage logs (bf16 autocast throughout). Stages logged as `gpu<N>-…` ran on a lent GPU (`python3 -m zoetrope.gpu`, call N), the rest on 2 CPU cores:",

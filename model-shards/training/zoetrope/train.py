@@ -541,11 +541,15 @@ class RunClips:
         self.n_train: int = saved["train"]
 
     @staticmethod
+    def entries(datasets: list[WorldDataset]) -> list[dict]:
+        """What clips.json holds of each clip, in encode_order."""
+        return [{k: datasets[d].meta(i)[k] for k in ("index", "seed", "prompt")} | ({"dataset": str(datasets[d].root)} if len(datasets) > 1 else {}) for d, i in encode_order(datasets)]
+
+    @staticmethod
     def write(run: Path, datasets: list[WorldDataset]) -> None:
         """In encode_order: every dataset's training clips, then every dataset's held-out clips."""
-        order = encode_order(datasets)
         n_train = sum(len(d.split()[0]) for d in datasets)
-        clips = [{k: datasets[d].meta(i)[k] for k in ("index", "seed", "prompt")} | ({"dataset": str(datasets[d].root)} if len(datasets) > 1 else {}) for d, i in order]
+        clips = RunClips.entries(datasets)
         replace_file(run / "clips.json", lambda f: f.write((json.dumps({"train": n_train, "clips": clips}) + "\n").encode()))
 
     def __len__(self) -> int:
@@ -610,9 +614,7 @@ def base_tokens(cfg: Config, datasets: list[WorldDataset], base: Path) -> np.nda
     2 cores). None otherwise."""
     if added_numbers(cfg) is None or not (base / "tokens.npy").exists() or not (base / "clips.json").exists():
         return None
-    order = encode_order(datasets)
-    want = [{k: datasets[d].meta(i)[k] for k in ("index", "seed", "prompt")} | ({"dataset": str(datasets[d].root)} if len(datasets) > 1 else {}) for d, i in order]
-    if RunClips(base).metas != want:
+    if RunClips(base).metas != RunClips.entries(datasets):
         return None
     stats = np.load(base / "token-stats.npz")
     saved = np.load(base / "tokens.npy", mmap_mode="r")
