@@ -69,27 +69,15 @@ def clip_slots(meta: dict, frames: np.ndarray, background: np.ndarray, slots: in
     With `head`, the figure's head follows as slot `slots` (head_slot); with `boxes`, that many box
     slots after it (box_slots)."""
     T, S = frames.shape[0], frames.shape[1]
-    order = ball_order(meta)
-    if len(order) > slots:
-        raise ValueError(f"clip {meta.get('index')} has {len(order)} balls, the config has {slots} slots")
-    out = np.zeros((T, slots, SLOT_NUMBERS), dtype=np.float32)
-    for s, k in enumerate(order):
-        colours = []
-        for f in range(T):
-            b = meta["tracks"][f][k]
-            # A ball far out of frame (flown off, fallen past the floor) is held just outside it:
-            # where it is then changes no pixel, and unbounded numbers would swamp the token statistics.
-            out[f, s, 1:4] = (np.clip(b["px"] / S, -0.25, 1.25), np.clip(b["py"] / S, -0.25, 1.25), b["radiusPx"] / S)
-            out[f, s, 0] = 1.0 if b["visible"] else 0.0
-            if b["visible"]:
-                inside, window = ball_pixels(b["px"], b["py"], b["radiusPx"], S)
-                seen = frames[f][window]
-                # The ball's own pixels: where the frame differs from its background.
-                inside &= np.abs(seen.astype(np.int16) - background[f][window].astype(np.int16)).sum(-1) > 24
-                if inside.sum() >= 3:
-                    colours.append(seen[inside].mean(0) / 255.0)
-        if colours:
-            out[:, s, 4:7] = np.median(np.stack(colours), axis=0)
+
+    def own_pixels(f: int, b: dict) -> np.ndarray | None:
+        # The ball's own pixels: where the frame differs from its background.
+        inside, window = ball_pixels(b["px"], b["py"], b["radiusPx"], S)
+        seen = frames[f][window]
+        inside &= np.abs(seen.astype(np.int16) - background[f][window].astype(np.int16)).sum(-1) > 24
+        return seen[inside] if inside.sum() >= 3 else None
+
+    out = tracked_slots(meta, ball_order(meta), slots, "balls", "slots", T, S, own_pixels)
     if head:
         out = np.concatenate([out, head_slot(meta, T, S)[:, None]], axis=1)
     if boxes:
@@ -113,23 +101,36 @@ def box_slots(meta: dict, frames: np.ndarray, boxes: int) -> np.ndarray:
     of the mean of the pixels well inside it, lighting included. The world's boxes tumble when hit;
     a slot keeps no angle, and the decoder paints it upright (composite_boxes)."""
     T, S = frames.shape[0], frames.shape[1]
-    order = box_order(meta)
-    if len(order) > boxes:
-        raise ValueError(f"clip {meta.get('index')} has {len(order)} boxes, the config has {boxes} box slots")
-    out = np.zeros((T, boxes, SLOT_NUMBERS), dtype=np.float32)
+
+    def own_pixels(f: int, b: dict) -> np.ndarray | None:
+        # Inside by a pixel and a quarter of the half side: clear of the darker edge and seams.
+        r = b["radiusPx"] * 0.75 - 1.0
+        y0, y1 = max(0, int(np.ceil(b["py"] - r))), min(S, int(np.floor(b["py"] + r)))
+        x0, x1 = max(0, int(np.ceil(b["px"] - r))), min(S, int(np.floor(b["px"] + r)))
+        return frames[f, y0:y1, x0:x1].reshape(-1, 3) if y1 > y0 and x1 > x0 else None
+
+    return tracked_slots(meta, box_order(meta), boxes, "boxes", "box slots", T, S, own_pixels)
+
+
+def tracked_slots(meta: dict, order: list[int], count: int, things: str, slots: str, T: int, S: int, own_pixels) -> np.ndarray:
+    """Slots float32 [T, count, SLOT_NUMBERS] of the tracked things `order` (indices into each frame's
+    track list): shown where the world shows it, position and radius as a share of the side, colour
+    the median over frames of the mean of its own pixels (`own_pixels(frame, track)`, None where too
+    few are seen)."""
+    if len(order) > count:
+        raise ValueError(f"clip {meta.get('index')} has {len(order)} {things}, the config has {count} {slots}")
+    out = np.zeros((T, count, SLOT_NUMBERS), dtype=np.float32)
     for s, k in enumerate(order):
         colours = []
         for f in range(T):
             b = meta["tracks"][f][k]
+            # A thing far out of frame (flown off, fallen past the floor) is held just outside it:
+            # where it is then changes no pixel, and unbounded numbers would swamp the token statistics.
             out[f, s, 1:4] = (np.clip(b["px"] / S, -0.25, 1.25), np.clip(b["py"] / S, -0.25, 1.25), b["radiusPx"] / S)
             out[f, s, 0] = 1.0 if b["visible"] else 0.0
-            if b["visible"]:
-                # Inside by a pixel and a quarter of the half side: clear of the darker edge and seams.
-                r = b["radiusPx"] * 0.75 - 1.0
-                y0, y1 = max(0, int(np.ceil(b["py"] - r))), min(S, int(np.floor(b["py"] + r)))
-                x0, x1 = max(0, int(np.ceil(b["px"] - r))), min(S, int(np.floor(b["px"] + r)))
-                if y1 > y0 and x1 > x0:
-                    colours.append(frames[f, y0:y1, x0:x1].reshape(-1, 3).mean(0) / 255.0)
+            seen = own_pixels(f, b) if b["visible"] else None
+            if seen is not None:
+                colours.append(seen.mean(0) / 255.0)
         if colours:
             out[:, s, 4:7] = np.median(np.stack(colours), axis=0)
     return out
