@@ -724,7 +724,6 @@ class ProOnTheDraft(unittest.TestCase):
         self.assertEqual(export_main(["--config", "tiny-boxes", "--run", str(run), "--out", str(model_dir), "--version", "0.0.1", "--denoiser", "generator", "--steps", "2", "--parity", str(parity)]), 0)
         manifest = json.loads((model_dir / "manifest.json").read_text())
         self.assertEqual(manifest["tokens"]["videoNumbers"], cfg.video_numbers)
-        self.assertEqual(manifest["sampler"]["temperature"]["head"]["at"], cfg.head_at) if "temperature" in manifest["sampler"] else None
         tsx = REPO / "node_modules" / ".bin" / "tsx"
         checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
