@@ -1242,6 +1242,67 @@ class Recovery(unittest.TestCase):
         self.assertEqual(code, 2)
         self.assertIn("pass the config it was trained with", out)
 
+    # Boxes planned (draft-plan; tiny-plan here): the cameo run's teacher and student as they are, and a
+    # planner that sets the box slots from the prompt and the clip the student draws.
+    def test_planned_boxes_sample_export_and_restore(self):
+        from zoetrope.box_planner import PlannedDenoiser, box_numbers, without_boxes
+        from zoetrope.evaluate import Model
+        from zoetrope.generator import sample
+
+        cfg = get_config("tiny-plan")
+        run = self.tmp / "plan"
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(self.train("tiny-plan", "encode", run, 0, "--data", str(self.plain), "--data", str(self.cameos), "--base", str(self.base)), 2)
+        self.assertIn(f"--base {self.base} makes frame tokens of {get_config('tiny').token_dim} numbers; config tiny-plan builds on a tiny-cameo run", err.getvalue())
+        self.assertEqual(self.train("tiny-plan", "encode", run, 0, "--data", str(self.plain), "--data", str(self.cameos), "--base", str(self.trained)), 0)
+        # The teacher and student are the base run's, byte for byte; the tokens are the base's with the boxes put in.
+        for stage in ("generator", "student"):
+            self.assertEqual((run / f"{stage}.pt").read_bytes(), (self.trained / f"{stage}.pt").read_bytes())
+        tokens = torch.from_numpy(np.load(run / "tokens.npy").astype(np.float32))
+        self.assertTrue(torch.equal(without_boxes(cfg, tokens), torch.from_numpy(np.load(self.trained / "tokens.npy").astype(np.float32))))
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(self.train("tiny-cameo", "box-planner", self.trained, 2), 2)
+        self.assertIn("config tiny-cameo does not plan its boxes", err.getvalue())
+        self.assertEqual(self.train("tiny-plan", "box-planner", run, 6), 0)
+        events = [json.loads(line) for line in (run / "box-planner.log.jsonl").read_text().splitlines()]
+        self.assertLessEqual({"val_mse", "val_count_right", "val_median_px"}, set(next(e for e in events if e["event"] == "end")))
+        # Sampled, the last step ends on the planner's boxes for the clip the student drew.
+        model = Model(cfg, run, "student")
+        self.assertIsInstance(model.generator, PlannedDenoiser)
+        ids, mask = model.tokenizer.batch(["a stack of three red crates stands nearby and a blue ball bounces", "a green ball falls"])
+        noise = torch.stack([initial_noise(cfg, s) for s in (3, 4)])
+        x = sample(model.generator, ids, mask, noise, 2, 1.0)
+        self.assertEqual(x.shape, (2, cfg.frames, cfg.token_dim))
+        rest = without_boxes(cfg, x)
+        with torch.no_grad():
+            text, pooled, text_mask = model.generator.encode_text(ids, mask)
+            plan = model.generator.planner(rest, text, pooled, text_mask)
+            alone = sample(model.generator.generator, ids, mask, torch.cat([noise[..., : cfg.boxes_at], noise[..., box_numbers(cfg).stop :]], dim=-1), 2, 1.0)
+        torch.testing.assert_close(x[..., box_numbers(cfg)], plan, atol=1e-4, rtol=1e-4)
+        # The rest is what the student draws alone from the same noise.
+        torch.testing.assert_close(rest, alone, atol=1e-5, rtol=1e-5)
+        # Exported with its student, the denoiser graph plans the boxes; onnxruntime agrees with PyTorch.
+        model_dir, parity = self.tmp / "plan-model", self.tmp / "plan-parity.json"
+        self.assertEqual(export_main(["--config", "tiny-plan", "--run", str(run), "--out", str(model_dir), "--id", "zoetrope-tiny-plan", "--version", "0.0.1", "--denoiser", "student", "--steps", "2", "--guidance", "1", "--parity", str(parity)]), 0)
+        tsx = REPO / "node_modules" / ".bin" / "tsx"
+        checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        # Restored from its graphs and rest: the student and the planner come back, and re-export byte for byte.
+        rest_file = self.tmp / "plan-rest.npz"
+        code, out = self.recover("pack", "--config", "tiny-plan", "--model", str(model_dir), "--run", str(run), "--out", str(rest_file))
+        self.assertEqual(code, 0, out)
+        restored = self.tmp / "plan-restored"
+        code, out = self.recover("restore", "--config", "tiny-plan", "--model", str(model_dir), "--run", str(restored), "--rest", str(rest_file))
+        self.assertEqual(code, 0, out)
+        result = json.loads(out)
+        self.assertEqual(set(result["re_exported_identical"].values()), {True})
+        self.assertEqual(result["generator_weights_no_graph_uses"], [])
+        self.assert_states_equal(torch.load(restored / "student.pt")["extra"]["ema"], self.rounded(torch.load(run / "student.pt")["extra"]["ema"]))
+        self.assert_states_equal(torch.load(restored / "box-planner.pt")["extra"]["ema"], self.rounded(torch.load(run / "box-planner.pt")["extra"]["ema"]))
+        self.assert_states_equal(torch.load(restored / "generator.pt")["extra"]["ema"], self.rounded(torch.load(run / "generator.pt")["extra"]["ema"]))
+
     def test_the_teacher_is_read_back_from_the_generator_grown_from_it(self):
         from zoetrope.generator import FlowGenerator, grow
         from zoetrope.recover import RecoveryError, ungrow_teacher

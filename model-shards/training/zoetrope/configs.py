@@ -134,6 +134,23 @@ class SoundRefinerTrain:
 
 
 @dataclass(frozen=True)
+class BoxPlannerTrain:
+    batch: int = 64
+    lr: float = 1e-3
+    warmup_steps: int = 100
+    steps: int = 3_000
+    ema: float = 0.999
+    width: int = 128
+    layers: int = 3
+    heads: int = 4
+    # The input tokens are mixed with noise up to this share ((1 − s)·x + s·noise, s uniform), as a
+    # generated clip is the world's with damage: where the clip is unsure the planner leans on the words.
+    noise: float = 0.4
+    eval_every: int = 250
+    checkpoint_minutes: float = 5.0
+
+
+@dataclass(frozen=True)
 class Temperature:
     """How a clip's background latent is sampled: its starting noise times `scale`, a lower sampling
     temperature that leaves out the soft objects the generator is unsure of (they appear and vanish),
@@ -186,6 +203,11 @@ class Config:
     # background latent alone drew no stack the bench could count in any of the 99 held-out prompts
     # that ask for one (reports/experiments.md, "Box stacks"). 0: boxes stay in the latent.
     boxes: int = 0
+    # The box slots planned from the prompt and the rest of the clip (box_planner.py) rather than
+    # generated: the generator (teacher and student) is the base config's, without box slots, and the
+    # planner, inside the denoiser graph, sets the boxes the last step ends on.
+    box_planner: bool = False
+    box_planner_train: BoxPlannerTrain = field(default_factory=BoxPlannerTrain)
     # The cameo's face goes where the frame's latent draws the head (head_locator.py), read by a small
     # net trained on the run's tokens, rather than on the generated head slot, which can drift off
     # the figure the latent draws. Shared by a config built on this one (Pro on draft-cameo).
@@ -226,6 +248,16 @@ class Config:
     @property
     def frames(self) -> int:
         return round(self.fps * self.duration_s)
+
+    @property
+    def generated_dim(self) -> int:
+        """The numbers of a frame token the generator draws: all but planned box slots (box_planner)."""
+        return self.token_dim - (self.boxes * SLOT_NUMBERS if self.box_planner else 0)
+
+    @property
+    def generated_slots(self) -> int:
+        """The slots the generator draws: all but planned box slots (box_planner)."""
+        return self.slot_count - (self.boxes if self.box_planner else 0)
 
     def loss_weights(self) -> torch.Tensor:
         """Per-number weights [D] of the flow loss, mean 1 (see GeneratorTrain.slot_weight)."""
@@ -325,6 +357,19 @@ CONFIGS["draft-boxes"] = with_box_slots("draft-cameo", 5)
 CONFIGS["tiny-boxes"] = with_box_slots("tiny-cameo", 5)
 
 
+# Box slots planned (box_planner.py): the cameo Draft's teacher and student as they are, and five box
+# slots (as draft-boxes has them) that a planner sets from the prompt and the clip the student draws.
+# It builds on a trained draft-cameo run (encode --base): that run's tokens with the boxes' numbers
+# put in, its decoders, statistics, teacher and student; the box-planner stage trains the planner.
+def with_box_planner(base: str, boxes: int, **train) -> Config:
+    b = CONFIGS[base]
+    return replace(b, name=f"{base.split('-')[0]}-plan", shares=base, boxes=boxes, box_planner=True, **train)
+
+
+CONFIGS["draft-plan"] = with_box_planner("draft-cameo", 5)
+CONFIGS["tiny-plan"] = with_box_planner("tiny-cameo", 5, box_planner_train=BoxPlannerTrain(batch=4, warmup_steps=2, steps=6, width=16, layers=1, heads=2, eval_every=3, checkpoint_minutes=0.0))
+
+
 # Pro, for server GPUs: 256² frames, 4 s, a deeper generator sampled with more steps. It builds on the
 # trained run the Draft ships (draft-cameo, encode --base): its latent, slots (the head's included)
 # and sound tokens, autoencoders, tokenizer and statistics; a decoder that paints the Draft's latent
@@ -409,15 +454,17 @@ def get_config(name: str) -> Config:
     if name not in CONFIGS:
         raise ValueError(f"unknown config {name!r}: choose one of {', '.join(CONFIGS)}")
     cfg = CONFIGS[name]
-    if cfg.generator.frames != cfg.frames or cfg.generator.token_dim != cfg.token_dim:
-        raise ValueError(f"config {name}: the generator expects {cfg.generator.frames} frames of {cfg.generator.token_dim} numbers, the autoencoders make {cfg.frames} of {cfg.token_dim}")
+    if cfg.generator.frames != cfg.frames or cfg.generator.token_dim != cfg.generated_dim:
+        raise ValueError(f"config {name}: the generator expects {cfg.generator.frames} frames of {cfg.generator.token_dim} numbers, the autoencoders make {cfg.frames} of {cfg.generated_dim} for it")
     if cfg.size != cfg.video_ae.size * cfg.upscale:
         raise ValueError(f"config {name}: {cfg.size}² frames are not the video autoencoder's {cfg.video_ae.size}² × {cfg.upscale}")
     if cfg.shares and cfg.shares not in CONFIGS:
         raise ValueError(f"config {name} builds on config {cfg.shares!r}, which does not exist")
     g = cfg.generator
-    if (g.slots, g.slot_numbers if g.slots else SLOT_NUMBERS) != (cfg.slot_count, SLOT_NUMBERS):
-        raise ValueError(f"config {name}: the generator has {g.slots} slots of {g.slot_numbers} numbers, the config {cfg.slot_count} of {SLOT_NUMBERS}")
+    if (g.slots, g.slot_numbers if g.slots else SLOT_NUMBERS) != (cfg.generated_slots, SLOT_NUMBERS):
+        raise ValueError(f"config {name}: the generator has {g.slots} slots of {g.slot_numbers} numbers, the config {cfg.generated_slots} of {SLOT_NUMBERS}")
+    if cfg.box_planner and not cfg.boxes:
+        raise ValueError(f"config {name} plans box slots and has none")
     if cfg.head_slot and not cfg.slots:
         raise ValueError(f"config {name}: a head slot comes after the balls' slots, and the config has none")
     if cfg.boxes and not cfg.slots:

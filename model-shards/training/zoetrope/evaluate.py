@@ -24,6 +24,7 @@ from .audio_ae import AudioAutoencoder, pcm_to_unit
 from .configs import Config, check_temperature, get_config
 from .data import DatasetError, WorldDataset
 from .generator import FlowGenerator, generator_for, sample
+from .box_planner import PlannedDenoiser, load_box_planner
 from .head_locator import HeadLocator, load_head_locator
 from .noise import gaussian_noise
 from .slots import SLOT_NUMBERS, clip_slots, composite, composite_boxes, paint_face, smooth_tracks
@@ -158,10 +159,13 @@ class Model:
         self.std = torch.from_numpy(stats["std"])
         if denoiser not in ("generator", "student", ""):
             raise ValueError(f"denoiser must be generator (the teacher) or student (distilled), not {denoiser!r}")
-        self.generator: FlowGenerator | None = None
+        self.generator: FlowGenerator | PlannedDenoiser | None = None
         if denoiser and (run / f"{denoiser}.pt").exists():
             ckpt = load_stage(run, denoiser, cfg)
             self.generator = generator_for(cfg.generator, len(self.tokenizer.vocab), ckpt["extra"]["ema"])
+            if cfg.box_planner:
+                # The base's teacher or student, its box slots planned (box_planner.PlannedDenoiser).
+                self.generator = PlannedDenoiser(cfg, self.generator, load_box_planner(cfg, run))
             self.generator.eval()
 
     @torch.no_grad()

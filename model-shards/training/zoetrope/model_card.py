@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .configs import Config, adds_head_slot, get_config, lineage
+from .box_planner import BOX_PLANNER_VAL, PlannedDenoiser
 from .evaluate import Model
 from .export import DenoiserGraph
 from .slots import APPEARANCE_SIDE, SEPARATION_PASSES, SLOT_FIELDS, SLOT_NUMBERS
@@ -208,6 +209,22 @@ def restored_minutes(run: Path, name: str) -> dict[str, float]:
     return {f"{named(k)} {k}": v for k, v in stage_minutes(run).items()}
 
 
+def box_planner_text(cfg: Config, run: Path, denoiser: PlannedDenoiser) -> str:
+    """The box slots and their planner, with its held-out scores from the stage log."""
+    t = cfg.box_planner_train
+    end = stage_end([run], "box-planner") or {}
+    scores = (
+        f" On {BOX_PLANNER_VAL} held-out clips' own tokens it gives the clip's number of boxes in {100 * end['val_count_right']:.0f}% of them, the first box's colour within 0.15 of the world's on every channel in {100 * end['val_colour_right']:.0f}% of those with boxes, and their centres a median {end['val_median_px']:.1f} px from the world's."
+        if end.get("val_colour_right") is not None and end.get("val_median_px") is not None else ""
+    )
+    return (
+        f"- **Boxes, planned**: {cfg.boxes} box slots after the head's (a stack from the bottom up, then loose boxes; the world's box tracks), painted by the video decoder as upright squares under the balls (`slots.composite_boxes`). "
+        f"The generator does not draw them: a box planner ({sum(p.numel() for p in denoiser.planner.parameters()) / 1e6:.2f} M parameters; `zoetrope/box_planner.py`) reads the prompt (the denoiser's condition) and the frame tokens without box slots, each frame's latent through two convolutions, "
+        f"then {t.layers} blocks of attention across frames and to the prompt (width {t.width}), and regresses every frame's box slots. It runs in the denoiser graph: at each step the box slots' velocity takes them to what the planner reads from the step's clean guess of the rest, so the last step ends on the plan for the clip as drawn. "
+        f"Trained for {end.get('step', '?')} steps of {t.batch} clips on the run's tokens (inputs mixed with up to {t.noise:g} noise), a squared error on the normalised numbers." + scores
+    )
+
+
 def temperature_text(cfg: Config, manifest: dict) -> str:
     """The sampler's temperature in words, for the sampler line ("" for plain sampling)."""
     t = cfg.temperature
@@ -238,9 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     run, model_dir, evals = Path(args.run), Path(args.model), Path(args.evals)
     manifest = json.loads((model_dir / "manifest.json").read_text())
     model = Model(cfg, run, denoiser=args.denoiser)
-    g = model.generator
-    if g is None:
+    denoiser = model.generator
+    if denoiser is None:
         raise SystemExit(f"error: {run} has no {args.denoiser} checkpoint")
+    # With planned boxes the denoiser graph is the generator and the box planner (box_planner.PlannedDenoiser).
+    g = denoiser.generator if isinstance(denoiser, PlannedDenoiser) else denoiser
     T, D, L = cfg.frames, cfg.token_dim, cfg.generator.max_tokens
     ids = torch.zeros(1, L, dtype=torch.long)
     prompt_mask = torch.ones(1, L)
@@ -251,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     text_params = sum(p.numel() for m in text_modules for p in m.parameters())
     params = {
         "text encoder": text_params,
-        "denoiser": sum(p.numel() for p in g.parameters()) - text_params,
+        "denoiser": sum(p.numel() for p in denoiser.parameters()) - text_params,
         "video decoder": sum(p.numel() for m in (model.video.decoder, model.locator, model.refiner) if m is not None for p in m.parameters()),
         "audio decoder": sum(p.numel() for m in (model.audio.decoder, model.sound_refiner) if m is not None for p in m.parameters()),
     }
@@ -334,9 +353,11 @@ def main(argv: list[str] | None = None) -> int:
         f"- **Text**: word tokenizer ({len(model.tokenizer.vocab)} words, built from the training prompts, unknown words reported), a {cfg.generator.text_layers}-layer transformer (width {cfg.generator.text_width}).",
         f"- **Denoiser**: rectified flow over {T} frame tokens of {D} numbers (video{' ‖ slots' if cfg.slots else ''} ‖ audio latent: sound rides in the frame's token, so it stays in sync), "
         f"a {cfg.generator.depth}-block transformer (width {cfg.generator.width}), cross-attention to the prompt, adaLN-single on flow time + pooled prompt."
-        + (f" It started as the {cfg.shares} model's teacher, grown (`generator.grow`): each new block starts as the identity, and the frames past the {cfg.shares}'s {get_config(cfg.shares).frames} start with its frame embeddings in turn." if cfg.shares and not adds_head_slot(cfg) else "")
+        + (f" It started as the {cfg.shares} model's teacher, grown (`generator.grow`): each new block starts as the identity, and the frames past the {cfg.shares}'s {get_config(cfg.shares).frames} start with its frame embeddings in turn." if cfg.shares and not adds_head_slot(cfg) and not cfg.box_planner else "")
+        + (f" It is the {cfg.shares} model's teacher and distilled student as they are; they draw every number of the frame token but the box slots'." if cfg.box_planner else "")
         + trained_only_text(run)
         + (f" It started as the {cfg.shares} model's teacher with one more slot token a frame (`generator.grow`), and its distilled student as the {cfg.shares} model's student, grown the same way." if adds_head_slot(cfg) else ""),
+        *([box_planner_text(cfg, run, denoiser)] if isinstance(denoiser, PlannedDenoiser) else []),
         *([f"- **Cameos, as a slot**: the figure's head is a slot after the balls' (present, x, y, radius), from the head track the world writes for every clip with a figure. The generator learns where the head is and never sees a face: the video decoder paints the cameo's reference image ({APPEARANCE_SIDE}×{APPEARANCE_SIDE} RGB: the centred square of the photo, area-averaged; muted as the world mutes faces) over the head's disc with bilinear tent weights (`slots.paint_face`). Its graph takes `appearance` [{APPEARANCE_SIDE}, {APPEARANCE_SIDE}, 3] and `cameo` [1]; with `cameo` 0 the frames are exactly the faceless ones, so a clip with a cameo is the same clip with a face on the figure." + locator_text(cfg, run, model)] if cfg.head_slot else []),
         *([f"- **Cameos**: a reference appearance image ({side}×{side} RGB: the centred square of the photo, area-averaged) through two strided convolutions becomes one more condition token after the prompt's, and is added to the pooled prompt; the figure in the clip wears that face. Guidance compares against no prompt and no cameo."] if side else []),
         f"- **Sampler shipped**: {manifest['sampler']['method']}, {steps} steps, guidance {manifest['sampler']['guidance']}, timesteps {manifest['sampler']['timesteps']}, the {'teacher (EMA generator)' if args.denoiser == 'generator' else 'distilled student'}." + temperature_text(cfg, manifest),
@@ -351,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"{index['clips']} clips of the simulated world (`npm run world -- export --clips {index['clips']} --seed {index['seed']} --size {index['size']} --duration {index['durationS']:g} --fps {index['fps']} --sample-rate {index['sampleRate']}{' --background' if 'background' in index.get('layers', []) else ''}`), "
         f"seeds {index['seed']}–{index['seed'] + index['clips'] - 1}; the last {held_out} are held out and never trained on. "
-        + (f"It builds on a {cfg.shares} run trained on {base_data[0]} clips of its own ({base_data[0] - base_data[1]} held out), whose stages are listed first. " if base_data and not adds_head_slot(cfg) else "")
+        + (f"It builds on a {cfg.shares} run trained on {base_data[0]} clips of its own ({base_data[0] - base_data[1]} held out), whose stages are listed first. " if base_data and not adds_head_slot(cfg) and not cfg.box_planner else "")
+        + (f"It builds on a {cfg.shares} run trained on these clips and {run_data[0] - index['clips']} clips whose figure wears a random face (seeds {cameo_seeds}), {run_data[0] - run_data[1]} held out in all, whose stages are listed first; the box planner trains on the same clips. " if cfg.box_planner else "")
         + (f"It builds on a {cfg.shares} run trained on these clips{', whose stages are listed first' if base_data else ''}; its own run adds {run_data[0] - index['clips']} clips whose figure wears a random face (`npm run world -- export --cameos --background`, seeds {cameo_seeds}) and trains on both, {run_data[0] - run_data[1]} held out in all. " if adds_head_slot(cfg) else "")
         + (f"Cameos: {cameo_data[0]} more clips whose figure wears a random face (`npm run world -- export --cameos --background`, the face stored beside each clip), the last {cameo_data[0] - cameo_data[1]} held out; the cameo stage fine-tunes the generator on them half and half with the clips above. " if cameo_data else "")
         + "Minutes per stage, from the stage logs (bf16 autocast throughout). Stages logged as `gpu<N>-…` ran on a lent GPU (`python3 -m zoetrope.gpu`, call N), the rest on 2 CPU cores:",

@@ -41,6 +41,7 @@ import torch
 from onnx import numpy_helper
 
 from .audio_ae import AudioAutoencoder
+from .box_planner import PlannedDenoiser, planner_for
 from .configs import Config, get_config, lineage, root_config
 from .export import EXTERNAL_MIN_BYTES, REACH_KEY, GraphExport, export_graph, graph_exports, trace_graph
 from .generator import FlowGenerator
@@ -184,10 +185,21 @@ def modules_for(cfg: Config, vocab: int, reach: float = LEGACY_REACH) -> SimpleN
     if cfg.upscale > 1:
         video.decoder = UpscaleDecoder(video.decoder, cfg.upscale)  # type: ignore[assignment]
     return SimpleNamespace(
-        cfg=cfg, generator=FlowGenerator(cfg.generator, vocab), video=video, audio=AudioAutoencoder(cfg.audio_ae),
+        cfg=cfg, generator=denoiser_for(cfg, vocab), video=video, audio=AudioAutoencoder(cfg.audio_ae),
         locator=locator_for(cfg, reach) if cfg.head_locator else None, refiner=refiner_for(cfg) if cfg.track_refiner else None,
         sound_refiner=sound_refiner_for(cfg) if cfg.sound_refiner else None, mean=torch.zeros(cfg.token_dim), std=torch.ones(cfg.token_dim), tokenizer=None,
     )
+
+
+def denoiser_for(cfg: Config, vocab: int) -> FlowGenerator | PlannedDenoiser:
+    """A fresh denoiser as the graphs hold it: the generator, with its box planner where the config plans boxes."""
+    generator = FlowGenerator(cfg.generator, vocab)
+    return PlannedDenoiser(cfg, generator, planner_for(cfg)) if cfg.box_planner else generator
+
+
+def generator_part(denoiser: FlowGenerator | PlannedDenoiser) -> FlowGenerator:
+    """The generator of a denoiser (denoiser_for), without its box planner."""
+    return denoiser.generator if isinstance(denoiser, PlannedDenoiser) else denoiser
 
 
 ALL_GRAPHS = ("textEncoder", "denoiser", "videoDecoder", "audioDecoder")
@@ -332,8 +344,11 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
             state = module.state_dict()
             save_atomic(weights_checkpoint(trained_by, stage, state, 0, state, extra={"reach": reach} if stage == "head-locator" else None), run / f"{stage}.pt")
     # The graphs hold the EMA weights (what is sampled); training goes on from them too.
-    state = model.generator.state_dict()
+    state = generator_part(model.generator).state_dict()
     save_atomic(weights_checkpoint(cfg.name, shipped_denoiser, state, 0, state), run / f"{shipped_denoiser}.pt")
+    if isinstance(model.generator, PlannedDenoiser):
+        state = model.generator.planner.state_dict()
+        save_atomic(weights_checkpoint(cfg.name, "box-planner", state, 0, state), run / "box-planner.pt")
     teacher = "shipped" if shipped_denoiser == "generator" else None
     if "generator" in parts:
         save_atomic(weights_checkpoint(cfg.name, "generator", parts["generator"], int(meta.get("steps", {}).get("generator", 0)), parts["generator"]), run / "generator.pt")
@@ -344,7 +359,7 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
         state = ungrow_teacher(pro.generator, cfg)
         save_atomic(weights_checkpoint(cfg.name, "generator", state, 0, state), run / "generator.pt")
         teacher = f"ungrown from {teacher_from}"
-    unused = sorted(k for k, _ in model.generator.state_dict().items() if not any(f"generator.{k}" in keys for keys in read.values()))
+    unused = sorted(k for k in model.generator.state_dict() if not any(f"generator.{k}" in keys for keys in read.values()))
     result = {
         "model": manifest["id"], "version": manifest["version"], "config": cfg.name, "manifest_sha256": manifest_sha,
         "shipped_denoiser": shipped_denoiser, "teacher": teacher, "encoders": encoders,

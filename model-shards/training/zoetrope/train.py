@@ -37,12 +37,14 @@ from .slots import SLOT_NUMBERS, box_order, box_slots, clip_slots, head_slot
 from .text import Tokenizer
 from .video_ae import FrameAutoencoder, FrameDecoder, UpscaleDecoder, psnr, to_unit, vivid_weight
 
-STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo", "pairs", "student", "head-locator", "track-refiner", "sound-refiner", "refit-encoders")
+STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo", "pairs", "student", "head-locator", "track-refiner", "sound-refiner", "box-planner", "refit-encoders")
 # What a cameo run takes from the run it builds on (encode --base): the decoders, the tokenizer and
 # the token statistics, so its tokens mean what the base generator's mean.
 BASE_FILES = ("video-ae.pt", "audio-ae.pt", "tokenizer.json", "token-stats.npz")
 # Trained once and used as they are by a config built on the one that trained them.
 SHARED_STAGES = ("video-ae", "audio-ae", "head-locator", "track-refiner", "sound-refiner")
+# What a config that plans its boxes takes from its base run as it is: the generator stages.
+PLANNED_STAGES = ("generator", "student")
 # The decoders' learnt parts beside the autoencoders: each stage, the Config flag that turns it on,
 # and what a config with it needs it for (the words of the errors that ask for it).
 DECODER_STAGES = {
@@ -89,7 +91,9 @@ def load_stage(run: Path, stage: str, cfg: Config) -> dict:
         raise ValueError(f"{run} has no {stage} checkpoint yet: train that stage first (--stage {stage})")
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     # A config that builds on another uses that one's autoencoders (and head locator) as they are (encode --base).
-    shared = cfg.shares and stage in SHARED_STAGES and ckpt["config"] in lineage(cfg.name)[1:]
+    # A config that plans its boxes (box_planner.py) samples with its base's teacher and student as they are.
+    taken = SHARED_STAGES + (PLANNED_STAGES if cfg.box_planner else ())
+    shared = cfg.shares and stage in taken and ckpt["config"] in lineage(cfg.name)[1:]
     if ckpt["config"] != cfg.name and not shared:
         raise ValueError(f"{path} was trained with config {ckpt['config']!r}, not {cfg.name!r}: use another --run folder")
     return ckpt
@@ -668,6 +672,13 @@ def adopt_base(cfg: Config, run: Path, base: Path) -> None:
                 raise ValueError(f"--base {base} has no {stage} checkpoint: train --stage {stage} on it first (config {cfg.name} {what})")
             if not (run / f"{stage}.pt").exists() or (run / f"{stage}.pt").read_bytes() != (base / f"{stage}.pt").read_bytes():
                 shutil.copyfile(base / f"{stage}.pt", run / f"{stage}.pt")
+    if cfg.box_planner:
+        # Its teacher and student are the base's, as they are: the planner is trained on the student's reading of the prompt.
+        for stage in PLANNED_STAGES:
+            if not (base / f"{stage}.pt").exists():
+                raise ValueError(f"--base {base} has no {stage} checkpoint: config {cfg.name} samples with its base's {stage} (train --stage {stage} on it first)")
+            if not (run / f"{stage}.pt").exists() or (run / f"{stage}.pt").read_bytes() != (base / f"{stage}.pt").read_bytes():
+                shutil.copyfile(base / f"{stage}.pt", run / f"{stage}.pt")
     (run / "base.json").write_text(json.dumps({"base": str(base.resolve())}) + "\n")
 
 
@@ -1079,6 +1090,10 @@ def main(argv: list[str] | None = None) -> int:
             from .sound_refiner import train_sound_refiner
 
             train_sound_refiner(cfg, run, args.seed, args.minutes, args.steps, log)
+        elif args.stage == "box-planner":
+            from .box_planner import train_box_planner
+
+            train_box_planner(cfg, run, args.seed, args.minutes, args.steps, log)
         elif args.stage == "pairs":
             make_pairs(cfg, run, args.seed, log, args.minutes, device, args.batch)
         else:
