@@ -36,6 +36,7 @@ const USAGE = `Usage: npm run world -- <command> [options]
 Commands:
   export     Render clips into a sharded dataset (.npy frames and audio, .jsonl metadata, index.json)
   sample     Print one sampled scene and its prompt as JSON
+  prompts    Write sampled scenes' prompts and their boxes' colours as JSON lines (no rendering)
   judge      Judge every clip of a dataset folder with the physics bench (writes judgement.json/.jsonl there)
   calibrate  Judge clean and deliberately broken clips; rewrite the table in model-shards/world/BENCH.md
 
@@ -59,6 +60,13 @@ sample options:
   --duration S       clip length in seconds (default ${DEFAULT_EXPORT.durationS})
   --fps N            frames per second (default ${DEFAULT_EXPORT.fps})
   --cameos           the scene a cameo export would render: a figure with a random face
+
+prompts options:
+  --clips N          scenes, 1–1000000 (required)
+  --seed S           base seed: scene i uses seed S + i (required)
+  --out FILE         the JSON lines file to write (required): {"seed", "prompt", "boxes"} per scene, boxes
+                     the colours of its boxes as the box slots order them (the stack's from the bottom, then loose)
+  --cameos           every scene has a figure, as a cameo export's
 
 judge options:
   --dataset DIR      a folder written by export (or by the model's generator in the same format)
@@ -93,6 +101,12 @@ const COMMANDS = {
     '--seed': ['seed', 'number'],
     '--duration': ['durationS', 'number'],
     '--fps': ['fps', 'number'],
+    '--cameos': ['cameos', 'flag'],
+  },
+  prompts: {
+    '--clips': ['clips', 'number'],
+    '--seed': ['seed', 'number'],
+    '--out': ['out', 'string'],
     '--cameos': ['cameos', 'flag'],
   },
   judge: {
@@ -166,16 +180,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (command === 'export') return await runExport(rest, io);
     if (command === 'sample') return runSample(rest, io);
+    if (command === 'prompts') return await runPrompts(rest, io);
     if (command === 'judge') return await runJudge(rest, io);
     if (command === 'calibrate') return await runCalibrate(rest, io);
-    throw new UsageError(`unknown command "${command}" (commands: export, sample, judge, calibrate)`);
+    throw new UsageError(`unknown command "${command}" (commands: export, sample, prompts, judge, calibrate)`);
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`world: ${error.message}\nRun "npm run world -- --help" for usage.\n`);
       return EXIT.usage;
     }
     if (error instanceof ValidationError) {
-      const known: Command = command === 'sample' || command === 'judge' || command === 'calibrate' ? command : 'export';
+      const known: Command = command === 'sample' || command === 'prompts' || command === 'judge' || command === 'calibrate' ? command : 'export';
       io.stderr(`world: ${cliIssues(known, error.issues)}\nRun "npm run world -- --help" for usage.\n`);
       return EXIT.usage;
     }
@@ -213,6 +228,33 @@ function runSample(args: readonly string[], io: CliIo): number {
   const o = resolveExportOptions({ ...(values as unknown as ExportOptions), out: '-', clips: 1 });
   const scene = sampleScene(o.seed, { durationS: o.durationS, fps: o.fps, cameo: o.cameos });
   io.stdout(`${JSON.stringify({ seed: o.seed, prompt: describeScene(scene, scene.seed), scene }, null, 2)}\n`);
+  return EXIT.ok;
+}
+
+/** The most scenes `prompts` writes at once. */
+const PROMPTS_MAX = 1_000_000;
+
+/**
+ * Prompts without rendering: what a text-only part of the model (the Draft's box planner reads the
+ * boxes' colours from the words) trains on, many more than the rendered clips.
+ */
+async function runPrompts(args: readonly string[], io: CliIo): Promise<number> {
+  const values = parseOptions('prompts', args);
+  requireOptions('prompts', values, ['clips', 'seed', 'out']);
+  const clips = Number(values.clips);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(clips) || clips < 1 || clips > PROMPTS_MAX) throw new UsageError(`--clips must be an integer 1–${PROMPTS_MAX} (got ${values.clips})`);
+  if (!Number.isInteger(seed) || seed < 0 || seed + clips - 1 > 0xffffffff) throw new UsageError(`--seed must be an integer from 0 with seed + clips − 1 at most 4294967295 (got ${values.seed})`);
+  const lines: string[] = [];
+  for (let s = seed; s < seed + clips; s++) {
+    const scene = sampleScene(s, { durationS: DEFAULT_EXPORT.durationS, fps: DEFAULT_EXPORT.fps, cameo: Boolean(values.cameos) });
+    const boxes: string[] = [];
+    if (scene.boxStack) for (let i = 0; i < scene.boxStack.count; i++) boxes.push(scene.boxStack.colour);
+    for (const o of scene.objects) if (o.material === 'wooden box') boxes.push(o.colour);
+    lines.push(JSON.stringify({ seed: s, prompt: describeScene(scene, s), boxes }));
+  }
+  await writeFile(resolve(String(values.out)), `${lines.join('\n')}\n`);
+  io.stderr(`wrote ${clips} prompts to ${String(values.out)}\n`);
   return EXIT.ok;
 }
 

@@ -1268,6 +1268,15 @@ class Recovery(unittest.TestCase):
         self.assertEqual(self.train("tiny-plan", "box-planner", run, 6), 0)
         events = [json.loads(line) for line in (run / "box-planner.log.jsonl").read_text().splitlines()]
         self.assertLessEqual({"val_mse", "val_count_right", "val_median_px"}, set(next(e for e in events if e["event"] == "end")))
+        # Its colour branch learnt first, alone, from prompts the world sampled without rendering; then kept as it learnt.
+        colours = next(e for e in events if e["event"] == "colours")
+        self.assertGreater(colours["prompts"], 0)
+        self.assertFalse((run / "planner-prompts-0.jsonl").exists())
+        first = torch.load(run / "box-planner.pt")["model"]
+        self.assertEqual(self.train("tiny-plan", "box-planner", run, 8), 0)
+        then = torch.load(run / "box-planner.pt")["model"]
+        self.assertTrue(all(torch.equal(first[k], then[k]) for k in first if k.startswith(("queries", "colour_"))))
+        self.assertFalse(all(torch.equal(first[k], then[k]) for k in first if k.startswith("blocks.")))
         # Sampled, the last step ends on the planner's boxes for the clip the student drew.
         model = Model(cfg, run, "student")
         self.assertIsInstance(model.generator, PlannedDenoiser)
@@ -1284,10 +1293,12 @@ class Recovery(unittest.TestCase):
         # The rest is what the student draws alone from the same noise.
         torch.testing.assert_close(rest, alone, atol=1e-5, rtol=1e-5)
         # Exported with its student, the denoiser graph plans the boxes; onnxruntime agrees with PyTorch.
+        # The box slots' velocity is (x − plan) / t in normalised numbers, and the tiny run's few boxes
+        # give their colours a small spread: it reaches about 10⁴, where float32 alone rounds by 10⁻³.
         model_dir, parity = self.tmp / "plan-model", self.tmp / "plan-parity.json"
         self.assertEqual(export_main(["--config", "tiny-plan", "--run", str(run), "--out", str(model_dir), "--id", "zoetrope-tiny-plan", "--version", "0.0.1", "--denoiser", "student", "--steps", "2", "--guidance", "1", "--parity", str(parity)]), 0)
         tsx = REPO / "node_modules" / ".bin" / "tsx"
-        checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-4"], cwd=REPO, capture_output=True, text=True)
+        checked = subprocess.run([str(tsx), "scripts/onnx-parity.ts", "--model", str(model_dir), "--parity", str(parity), "--tolerance", "1e-2"], cwd=REPO, capture_output=True, text=True)
         self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
         # Restored from its graphs and rest: the student and the planner come back, and re-export byte for byte.
         rest_file = self.tmp / "plan-rest.npz"
@@ -1434,34 +1445,38 @@ class DraftPipeline(unittest.TestCase):
         printed = io.StringIO()
         with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(printed):
             self.assertEqual(pipeline.main(["--work", str(work), "--out", str(work / "model")]), 0)
-        self.assertEqual(stages(), ["student --method progressive", "encode", "head-locator", "generator", "pairs", "student --method progressive", "track-refiner", "sound-refiner"])
+        self.assertEqual(stages(), ["student --method progressive", "encode", "head-locator", "generator", "pairs", "student --method progressive", "track-refiner", "sound-refiner", "encode", "box-planner"])
         # The minutes of both invocations add up: every step of the first is still in the ledger.
         ledger = json.loads((work / "pipeline-done.json").read_text())
-        self.assertEqual(len(ledger), 6 + 1 + 7 + 3 + 2 * 7 + 1 + 1)
+        self.assertEqual(len(ledger), 6 + 1 + 7 + 2 + 3 + 2 * 7 + 1 + 1)
         self.assertTrue(all(isinstance(m, float) and m >= 0 for m in ledger.values()))
         report = json.loads(printed.getvalue())
         self.assertEqual((report["minutes"], sorted(report["steps"])), (round(sum(ledger.values()), 1), sorted(ledger)))
-        # The cameo run is one run of both datasets built on the base run, and it is what ships.
-        cameo = [c for c in calls if "zoetrope.train" in c and str(work / "cameo-run") in c]
+        # The cameo run is one run of both datasets built on the base run.
+        cameo = [c for c in calls if "zoetrope.train" in c and c[c.index("--run") + 1] == str(work / "cameo-run")]
         self.assertEqual(len(cameo), 7)
         self.assertTrue(all(c[c.index("--config") + 1] == "draft-cameo" for c in cameo))
         encode = cameo[0]
         self.assertEqual([encode[i + 1] for i, a in enumerate(encode) if a == "--data"], [str(work / "data"), str(work / "cameo-data")])
         self.assertEqual(encode[encode.index("--base") + 1], str(work / "run"))
+        # The planned run builds on the cameo run (its teacher and student as they are), and it is what ships.
+        planned = [c for c in calls if "zoetrope.train" in c and c[c.index("--run") + 1] == str(work / "plan-run")]
+        self.assertEqual([(c[c.index("--config") + 1], c[c.index("--stage") + 1]) for c in planned], [("draft-plan", "encode"), ("draft-plan", "box-planner")])
+        self.assertEqual(planned[0][planned[0].index("--base") + 1], str(work / "cameo-run"))
         export = next(c for c in calls if "zoetrope.export" in c)
-        self.assertEqual((export[export.index("--config") + 1], export[export.index("--run") + 1], export[export.index("--id") + 1]), ("draft-cameo", str(work / "cameo-run"), "zoetrope-draft"))
+        self.assertEqual((export[export.index("--config") + 1], export[export.index("--run") + 1], export[export.index("--id") + 1]), ("draft-plan", str(work / "plan-run"), "zoetrope-draft"))
         self.assertEqual(export[export.index("--denoiser") :][:6], ["--denoiser", "student", "--steps", "4", "--guidance", "1.0"])
         # Beside the model, what its graphs do not hold (the teacher, the encoders): training resumes from it.
         rest = next(c for c in calls if "zoetrope.recover" in c)
-        self.assertEqual(rest[rest.index("zoetrope.recover") + 1 :], ["pack", "--config", "draft-cameo", "--model", str(work / "model"), "--run", str(work / "cameo-run")])
+        self.assertEqual(rest[rest.index("zoetrope.recover") + 1 :], ["pack", "--config", "draft-plan", "--model", str(work / "model"), "--run", str(work / "plan-run")])
         benches = [c for c in calls if "zoetrope.evaluate" in c or "zoetrope.cameo_bench" in c]
-        self.assertTrue(all(c[c.index("--run") + 1] == str(work / "cameo-run") for c in benches))
+        self.assertTrue(all(c[c.index("--run") + 1] == str(work / "plan-run") for c in benches))
         # The model card's rows: the real clips, the ceiling, the teacher, the student at 1, 2, 4 and 8 steps.
         arg = lambda c, name: c[c.index(name) + 1]  # noqa: E731
         benched = [Path(arg(c, "--out")).name for c in calls if "zoetrope.evaluate" in c]
         self.assertEqual(sorted(benched), sorted(["teacher-8", "student-4", "ground-truth", "reconstruction", "student-1", "student-2", "student-8"]))
         card = next(c for c in calls if "zoetrope.model_card" in c)
-        self.assertEqual((arg(card, "--run"), arg(card, "--denoiser"), arg(card, "--cameo"), arg(card, "--evals")), (str(work / "cameo-run"), "student", str(work / "eval" / "cameo.json"), str(work / "eval")))
+        self.assertEqual((arg(card, "--run"), arg(card, "--denoiser"), arg(card, "--cameo"), arg(card, "--evals")), (str(work / "plan-run"), "student", str(work / "eval" / "cameo.json"), str(work / "eval")))
         # Run once more after it finished: nothing trains and nothing is benched again; the export,
         # its parity check, its rest and the card are written again (the export goes to --out).
         calls.clear()

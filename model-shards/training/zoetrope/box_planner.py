@@ -18,6 +18,7 @@ step they are the plan for the clip as drawn, with no change to the engine's sam
 from __future__ import annotations
 
 import copy
+import json
 import time
 from pathlib import Path
 
@@ -29,6 +30,12 @@ from .configs import Config
 from .generator import Block, FlowGenerator, timestep_embedding
 from .slots import SLOT_NUMBERS
 
+# A slot's colour fields start here (slots.SLOT_FIELDS: presence, x, y, radius, then r, g, b).
+COLOUR_AT = 4
+# The world's colour names (COLOURS in model-shards/world/scene.ts), which the planner reads a box's from.
+BOX_COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "pink")
+# The weights of the colour branch (BoxPlanner.colour_logits), trained first and alone.
+COLOUR_BRANCH = ("queries", "colour_")
 # The run's held-out clips the planner's stage log scores it on (the first this many).
 BOX_PLANNER_VAL = 256
 
@@ -52,14 +59,26 @@ def with_boxes(cfg: Config, x: torch.Tensor, boxes: torch.Tensor) -> torch.Tenso
 
 class BoxPlanner(nn.Module):
     """Normalised frame tokens without box slots [B, T, D'] and the denoiser's condition → normalised
-    box slots [B, T, boxes·SLOT_NUMBERS]. Each frame is one token: its latent through two convolutions
-    (where a box stands is a place on the grid), its slots and sound through a linear layer; then
-    blocks of attention across the frames and to the prompt's tokens (generator.Block, modulated by
-    the pooled prompt), and a linear head per frame that starts at the mean box (zero)."""
+    box slots [B, T, boxes·SLOT_NUMBERS].
+
+    Where the boxes are: each frame is one token, its latent through two convolutions (where a box
+    stands is a place on the grid), its slots and sound through a linear layer, then blocks of
+    attention across the frames and to the prompt's tokens (generator.Block, modulated by the pooled
+    prompt), and a linear head per frame for each slot's presence, position and size.
+
+    What colour they are: from the prompt alone. One query per slot, through blocks of attention
+    among the slots and to the prompt's tokens, scores the world's colour names (BOX_COLOURS); the
+    slot's colour is the scores' softmax over a learnt palette, times the light the pooled prompt
+    gives (the time of day is in the words; per channel, 1 + what it adds, starting at 1). Nothing
+    of the colour is read from the clip: trained on the world's clips, whose latent draws the stack
+    in its colour, a planner that could read it there (from the latent, or through a light read from
+    the latent) painted a green stack pink beside the pink smear a generated latent drew
+    (reports/experiments.md)."""
 
     def __init__(self, cfg: Config, width: int, layers: int, heads: int):
         super().__init__()
         g = cfg.generator
+        self.boxes = cfg.boxes
         self.channels, self.side = cfg.video_ae.latent_channels, cfg.video_ae.latent_side
         self.latent_numbers = cfg.video_ae.latent_numbers
         self.other_numbers = cfg.token_dim - cfg.boxes * SLOT_NUMBERS - self.latent_numbers
@@ -73,9 +92,36 @@ class BoxPlanner(nn.Module):
         self.pooled = nn.Sequential(nn.Linear(g.text_width, width), nn.SiLU(), nn.Linear(width, 9 * width))
         self.blocks = nn.ModuleList(Block(width, heads, g.text_width) for _ in range(layers))
         self.norm = nn.LayerNorm(width)
-        self.out = nn.Linear(width, cfg.boxes * SLOT_NUMBERS)
+        self.out = nn.Linear(width, cfg.boxes * COLOUR_AT)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
+        self.light = nn.Sequential(nn.Linear(g.text_width, width), nn.SiLU(), nn.Linear(width, 3))
+        nn.init.zeros_(self.light[2].weight)
+        nn.init.zeros_(self.light[2].bias)
+        self.queries = nn.Parameter(torch.zeros(1, cfg.boxes, width))
+        nn.init.normal_(self.queries, std=0.02)
+        self.colour_pooled = nn.Sequential(nn.Linear(g.text_width, width), nn.SiLU(), nn.Linear(width, 9 * width))
+        self.colour_blocks = nn.ModuleList(Block(width, heads, g.text_width) for _ in range(layers))
+        self.colour_norm = nn.LayerNorm(width)
+        self.colour_out = nn.Linear(width, len(BOX_COLOURS))
+        self.palette = nn.Parameter(torch.full((len(BOX_COLOURS), 3), 0.5))
+        # The box slots' token statistics, so the colours are mixed in [0, 1] and given back normalised.
+        self.register_buffer("colour_mean", torch.zeros(cfg.boxes, 3))
+        self.register_buffer("colour_std", torch.ones(cfg.boxes, 3))
+
+    def set_statistics(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """The run's token statistics of the box slots' numbers (box_numbers)."""
+        f = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float32)).reshape(self.boxes, SLOT_NUMBERS)[:, COLOUR_AT:]  # noqa: E731
+        self.colour_mean.copy_(f(mean))
+        self.colour_std.copy_(f(std))
+
+    def colour_logits(self, text: torch.Tensor, pooled: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        """The prompt → each slot's scores over BOX_COLOURS [B, boxes, colours]."""
+        q = self.queries.expand(text.shape[0], -1, -1)
+        mod = self.colour_pooled(pooled).reshape(-1, 9, self.width)
+        for block in self.colour_blocks:
+            q = block(q, mod, text, text_mask)
+        return self.colour_out(self.colour_norm(q))
 
     def forward(self, x: torch.Tensor, text: torch.Tensor, pooled: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         B, T, _ = x.shape
@@ -84,7 +130,12 @@ class BoxPlanner(nn.Module):
         mod = self.pooled(pooled).reshape(B, 9, self.width)
         for block in self.blocks:
             h = block(h, mod, text, text_mask)
-        return self.out(self.norm(h))
+        h = self.norm(h)
+        where = self.out(h).reshape(B, T, self.boxes, COLOUR_AT)
+        light = 1 + self.light(pooled)  # [B, 3]
+        colour = torch.softmax(self.colour_logits(text, pooled, text_mask), dim=-1) @ self.palette * light[:, None]
+        colour = (colour - self.colour_mean) / self.colour_std  # [B, boxes, 3]
+        return torch.cat([where, colour[:, None].expand(B, T, -1, -1)], dim=-1).reshape(B, T, self.boxes * SLOT_NUMBERS)
 
 
 def planner_for(cfg: Config) -> BoxPlanner:
@@ -171,13 +222,67 @@ def box_metrics(cfg: Config, plan: torch.Tensor, want: torch.Tensor, mean: torch
     }
 
 
+def prompt_colours(cfg: Config, run: Path, clips: int, seed: int) -> tuple[list[str], torch.Tensor]:
+    """Prompts of scenes with boxes, sampled by the world without rendering (`npm run world -- prompts`:
+    `clips` scenes from `seed`, a third more with a figure, as the cameo clips have), and each box
+    slot's colour as an index into BOX_COLOURS [N, boxes] (-100 past the scene's boxes)."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[3]
+    lines: list[dict] = []
+    for k, (count, start, extra) in enumerate(((clips, seed, []), (clips // 3, seed + clips, ["--cameos"]))):
+        out = run / f"planner-prompts-{k}.jsonl"
+        done = subprocess.run([str(repo / "node_modules" / ".bin" / "tsx"), "model-shards/world/cli.ts", "prompts", "--clips", str(count), "--seed", str(start), "--out", str(out), *extra], cwd=repo, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ValueError(f"the world's prompts could not be sampled: {done.stderr.strip()}")
+        lines += [json.loads(line) for line in out.read_text().splitlines()]
+        out.unlink()
+    lines = [x for x in lines if x["boxes"]]
+    labels = torch.full((len(lines), cfg.boxes), -100, dtype=torch.long)
+    for i, x in enumerate(lines):
+        for k, colour in enumerate(x["boxes"][: cfg.boxes]):
+            if colour not in BOX_COLOURS:
+                raise ValueError(f"scene {x['seed']} has a {colour} box, a colour the planner does not know ({', '.join(BOX_COLOURS)})")
+            labels[i, k] = BOX_COLOURS.index(colour)
+    return [x["prompt"] for x in lines], labels
+
+
+def train_colours(planner: BoxPlanner, text: torch.Tensor, pooled: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor, steps: int, batch: int, lr: float, seed: int, log) -> dict:
+    """The planner's colour branch alone, a cross-entropy over the colour names of each scene's boxes;
+    a tenth of the prompts held out to measure it."""
+    gen = torch.Generator().manual_seed(seed)
+    n = len(labels)
+    held = max(1, n // 10)
+    params = [p for name, p in planner.named_parameters() if name.startswith(COLOUR_BRANCH)]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
+    for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = lr * min(1.0, (step + 1) / 50) * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * step / steps)))
+        pick = torch.randint(held, n, (batch,), generator=gen)
+        logits = planner.colour_logits(text[pick].float(), pooled[pick], mask[pick])
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[pick].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        logits = torch.cat([planner.colour_logits(text[k : min(k + 256, held)].float(), pooled[k : min(k + 256, held)], mask[k : min(k + 256, held)]) for k in range(0, held, 256)])
+    named = labels[:held] >= 0
+    right = (logits.argmax(-1) == labels[:held])[named]
+    result = {"prompts": n, "held_out": held, "steps": steps, "loss": round(loss.item(), 4), "held_out_box_colours_right": round(right.float().mean().item(), 4)}
+    log(event="colours", stage="box-planner", **result)
+    return result
+
+
 def train_box_planner(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log) -> dict:
-    """Trains the planner on the run's frame tokens: the tokens without box slots (mixed with noise)
-    and the prompt's condition from the run's student (what its denoiser graph receives) as inputs,
-    the world's box slots as targets, a mean squared error over the normalised numbers."""
+    """Trains the planner in two parts. Its colour branch first, on many prompts the world samples
+    without rendering (prompt_colours, train_colours). Then the rest, on the run's frame tokens: the
+    tokens without box slots (mixed with noise) and the prompt's condition from the run's student
+    (what its denoiser graph receives) as inputs, the world's box slots as targets, a mean squared
+    error over the normalised numbers (the colour's only where the world shows the box), the colour
+    branch kept as it learnt."""
     from .generator import generator_for
     from .text import Tokenizer
-    from .train import Loop, RunClips, ema_update, load_stage
+    from .train import Loop, RunClips, ema_update, load_stage, restrict_training
 
     if not cfg.box_planner:
         raise ValueError(f"config {cfg.name} does not plan its boxes: it has no box planner to train")
@@ -197,16 +302,27 @@ def train_box_planner(cfg: Config, run: Path, seed: int, minutes: float | None, 
     boxes = tokens[..., b].clone()
     rest = without_boxes(cfg, tokens)
     del tokens
+    shown = ((boxes * std[b] + mean[b]).reshape(*boxes.shape[:2], cfg.boxes, SLOT_NUMBERS)[..., 0] > 0.5).any(dim=1)  # [N, boxes]
     ids, mask = tokenizer.batch([m["prompt"] for m in clips.metas])
     text, pooled, text_mask = prompt_conditions(student, ids, mask)
-    del student
     train_clips, val_clips = clips.split()
     val = torch.from_numpy(np.asarray(val_clips[:BOX_PLANNER_VAL]))
     t = cfg.box_planner_train
     planner = planner_for(cfg)
+    planner.set_statistics(stats["mean"][b], stats["std"][b])
+    if not (run / "box-planner.pt").exists():
+        prompts, labels = prompt_colours(cfg, run, t.prompts, t.prompt_seed)
+        pids, pmask = tokenizer.batch(prompts)
+        ptext, ppooled, pmask = prompt_conditions(student, pids, pmask)
+        train_colours(planner, ptext, ppooled, pmask, labels, t.colour_steps, t.batch, t.lr, seed, log)
+        del ptext
+    del student
+    restrict_training(planner, [n for n in dict.fromkeys(name.split(".")[0] for name, _ in planner.named_parameters()) if not n.startswith(COLOUR_BRANCH)])
     ema = copy.deepcopy(planner).requires_grad_(False)
     loop = Loop("box-planner", cfg, planner, t.lr, t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema})
     train_idx = np.asarray(train_clips)
+    # The colour fields count where the world shows the box: an absent slot's colour is never painted.
+    weight = torch.ones(len(shown), cfg.boxes, SLOT_NUMBERS)
 
     def train_step() -> torch.Tensor:
         pick = torch.from_numpy(loop.rng.choice(train_idx, size=t.batch))
@@ -214,7 +330,10 @@ def train_box_planner(cfg: Config, run: Path, seed: int, minutes: float | None, 
         s = torch.rand(len(pick), 1, 1) * t.noise
         x = (1 - s) * x + s * torch.randn_like(x)
         plan = planner(x, text[pick].float(), pooled[pick], text_mask[pick])
-        return ((plan - boxes[pick]) ** 2).mean()
+        w = weight[pick].clone()
+        w[..., COLOUR_AT:] *= shown[pick][..., None]
+        err = ((plan - boxes[pick]) ** 2).reshape(len(pick), -1, cfg.boxes, SLOT_NUMBERS) * w[:, None]
+        return err.mean()
 
     def after_step() -> None:
         with torch.no_grad():

@@ -146,6 +146,12 @@ class BoxPlannerTrain:
     # The input tokens are mixed with noise up to this share ((1 − s)·x + s·noise, s uniform), as a
     # generated clip is the world's with damage: where the clip is unsure the planner leans on the words.
     noise: float = 0.4
+    # The colour branch's prompts: this many scenes the world samples from prompt_seed (a third more
+    # with a figure), far from every dataset's seeds, without rendering; those with boxes are kept.
+    # Its held-out box colours were as right after 2500 steps as after 8000 (79.9% and 79.3%).
+    prompts: int = 45_000
+    prompt_seed: int = 2_000_000
+    colour_steps: int = 2_500
     eval_every: int = 250
     checkpoint_minutes: float = 5.0
 
@@ -367,7 +373,7 @@ def with_box_planner(base: str, boxes: int, **train) -> Config:
 
 
 CONFIGS["draft-plan"] = with_box_planner("draft-cameo", 5)
-CONFIGS["tiny-plan"] = with_box_planner("tiny-cameo", 5, box_planner_train=BoxPlannerTrain(batch=4, warmup_steps=2, steps=6, width=16, layers=1, heads=2, eval_every=3, checkpoint_minutes=0.0))
+CONFIGS["tiny-plan"] = with_box_planner("tiny-cameo", 5, box_planner_train=BoxPlannerTrain(batch=4, warmup_steps=2, steps=6, width=16, layers=1, heads=2, eval_every=3, checkpoint_minutes=0.0, prompts=60, colour_steps=3))
 
 
 # Pro, for server GPUs: 256² frames, 4 s, a deeper generator sampled with more steps. It builds on the

@@ -3,8 +3,9 @@
 
 The Draft from nothing, in one command and under three hours on the 2-core machine: the world's
 dataset (and its cameo clips), every training stage with its time budget, then the cameo run that
-ships (config draft-cameo: the figure's head as a slot, the base run's teacher and student grown by
-it and trained on both datasets), the ONNX export of its distilled student with a parity check and
+ships (config draft-plan: the cameo run, config draft-cameo — the figure's head as a slot, the base
+run's teacher and student grown by it and trained on both datasets — with box slots set by a box
+planner trained on its tokens), the ONNX export of its distilled student with a parity check and
 its rest beside it (model-shards/checkpoints/zoetrope-draft.npz: the teacher and encoders, recover.py), the
 physics bench on held-out prompts for the student and its teacher, the cameo bench, the model card's
 other rows (the real clips, the decoders' ceiling, the student at 1, 2 and 8 steps) and the model
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -36,7 +38,10 @@ REPO = Path(__file__).resolve().parents[3]
 # whole command, run on a fresh folder on 2026-11-26, took 161.0 minutes with the head locator's
 # stage (reports/experiments.md). The stages added since were each measured alone, not in a rerun of
 # the whole: the track refiner's takes 5.6 (4.7 to draw the student's pairs, 0.8 to train) and the
-# sound refiner's 3.8, so about 170 minutes in all.
+# sound refiner's 3.8, so about 170 minutes in all. The planned run (draft-plan) adds about 15: 1 to
+# put the box slots into the cameo run's tokens, and the box planner's 14 (sampling and encoding the
+# prompts 3, its colour branch 5, 600 steps of the rest at 0.5 s, loading 1.5); the base generator
+# gives up 5 of its 45 for it, so about 180 (estimated from the stages' own times, not rerun whole).
 # Steps are set so each learning-rate schedule finishes inside its minutes (measured 2026-11-25:
 # video AE ~0.45 s/step, audio AE ~0.35; encoding 6000 clips ~5 min). The generator's steps are
 # capped by its minutes (a step of 16 clips is ~3–4 s here); its schedule runs over them.
@@ -47,7 +52,7 @@ DRAFT_PLAN = [
     ("video-ae", 5000, 38, []),
     ("audio-ae", 1500, 12, []),
     ("encode", None, 10, []),
-    ("generator", 100_000, 45, []),
+    ("generator", 100_000, 40, []),
     ("pairs", None, 12, []),
     ("student", 100_000, 6, ["--method", "reflow"]),
     ("student", 100_000, 8, ["--method", "progressive"]),
@@ -68,12 +73,20 @@ CAMEO_PLAN = [
     # The generated sound refined to sound the impacts of the balls as painted (sound_refiner.py).
     ("sound-refiner", 6_000, 6, []),
 ]
+# Boxes planned (config draft-plan, box_planner.py): the cameo run's tokens with the box slots put in
+# (encode --base), its teacher and student as they are, and a planner that sets the box slots from
+# the prompt and the clip the student draws. This run is what ships.
+PLANNED_PLAN = [
+    ("encode", None, 2, []),
+    ("box-planner", 600, 14, []),
+]
 DATA = {"clips": 6000, "seed": 100000, "size": 128, "duration": 2, "fps": 12, "sample_rate": 24000}
 CAMEO_DATA = {"clips": 3000, "seed": 300000}
 # What ships: the cameo run's student, 4 steps of one denoiser pass (progressive distillation of the
 # teacher's 8 guided steps, see distill.py).
 SHIPPED = {"denoiser": "student", "steps": 4, "guidance": 1.0}
 CAMEO_CONFIG = "draft-cameo"
+SHIPPED_CONFIG = "draft-plan"
 # The versions the two commands write by default: the shipped ones'.
 DRAFT_VERSION, PRO_VERSION = "0.8.2", "0.6.1"
 TEACHER = {"denoiser": "generator", "steps": 8, "guidance": 1.5}
@@ -149,6 +162,11 @@ class Ledger:
         if again or key not in self.minutes:
             self._timed(key, cmd)
 
+    def forget(self, prefix: str) -> None:
+        """Drops the steps under `prefix` (a run started over), and what was derived."""
+        self.minutes = {k: m for k, m in self.minutes.items() if not k.startswith(prefix) and not k.startswith(self.DERIVED)}
+        self.path.write_text(json.dumps(self.minutes, indent=1) + "\n")
+
     def total(self) -> float:
         return round(sum(self.minutes.values()), 1)
 
@@ -175,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     args.version = args.version or DRAFT_VERSION
     work = Path(args.work).resolve()
     data, run_dir, evals = work / "data", work / "run", work / "eval"
-    cameo_data, cameo_run = work / "cameo-data", work / "cameo-run"
+    cameo_data, cameo_run, plan_run = work / "cameo-data", work / "cameo-run", work / "plan-run"
     started = time.time()
     tsx = str(REPO / "node_modules" / ".bin" / "tsx")
     shape = ["--size", str(DATA["size"]), "--duration", str(DATA["duration"]), "--fps", str(DATA["fps"]), "--sample-rate", str(DATA["sample_rate"]), "--background"]
@@ -204,14 +222,20 @@ def main(argv: list[str] | None = None) -> int:
 
     train_stages("base", DRAFT_PLAN, "draft", run_dir, ["--data", str(data)], [])
     train_stages("cameo", CAMEO_PLAN, CAMEO_CONFIG, cameo_run, [], ["--data", str(data), "--data", str(cameo_data), "--base", str(run_dir)])
+    student, planned_student = cameo_run / "student.pt", plan_run / "student.pt"
+    if planned_student.exists() and student.exists() and planned_student.read_bytes() != student.read_bytes():
+        # The cameo run's student trained again since: the planner reads the prompt as it does, so the planned run starts over.
+        shutil.rmtree(plan_run)
+        ledger.forget("plan ")
+    train_stages("plan", PLANNED_PLAN, SHIPPED_CONFIG, plan_run, [], ["--data", str(data), "--data", str(cameo_data), "--base", str(cameo_run)])
     # The export and its parity check run every time; each bench once for what the stages made.
     parity = work / "parity.json"
-    ledger.derive("export", [py, "-m", "zoetrope.export", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--out", args.out, "--id", "zoetrope-draft", "--version", args.version, *sampler_args(SHIPPED), "--parity", str(parity)], again=True)
+    ledger.derive("export", [py, "-m", "zoetrope.export", "--config", SHIPPED_CONFIG, "--run", str(plan_run), "--out", args.out, "--id", "zoetrope-draft", "--version", args.version, *sampler_args(SHIPPED), "--parity", str(parity)], again=True)
     ledger.derive("parity", [tsx, "scripts/onnx-parity.ts", "--model", args.out, "--parity", str(parity), "--json", str(work / "parity-report.json")], again=True)
     # What the shipped graphs do not hold (the teacher, the encoders), beside the model folder, so
     # training resumes from it on another machine (npm run recover -- restore).
-    ledger.derive("rest", [py, "-m", "zoetrope.recover", "pack", "--config", CAMEO_CONFIG, "--model", args.out, "--run", str(cameo_run)], again=True)
-    bench = ["--config", CAMEO_CONFIG, "--run", str(cameo_run), "--data", str(data), "--clips", "100"]
+    ledger.derive("rest", [py, "-m", "zoetrope.recover", "pack", "--config", SHIPPED_CONFIG, "--model", args.out, "--run", str(plan_run)], again=True)
+    bench = ["--config", SHIPPED_CONFIG, "--run", str(plan_run), "--data", str(data), "--clips", "100"]
     results = {}
 
     def judged(name: str, extra: list[str]) -> None:
@@ -224,13 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, chosen in ((f"teacher-{TEACHER['steps']}", TEACHER), (f"student-{SHIPPED['steps']}", SHIPPED)):
         judged(name, sampler_args(chosen))
     cameo_report = evals / "cameo.json"
-    ledger.derive("cameo bench", [py, "-m", "zoetrope.cameo_bench", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--data", str(cameo_data), "--clips", "50", *sampler_args(SHIPPED), "--out", str(cameo_report)])
+    ledger.derive("cameo bench", [py, "-m", "zoetrope.cameo_bench", "--config", SHIPPED_CONFIG, "--run", str(plan_run), "--data", str(cameo_data), "--clips", "50", *sampler_args(SHIPPED), "--out", str(cameo_report)])
     results["cameo"] = json.loads(cameo_report.read_text())
     judged("ground-truth", ["--ground-truth"])
     judged("reconstruction", ["--reconstruct"])
     for steps in CARD_STUDENT_STEPS:
         judged(f"student-{steps}", sampler_args({**SHIPPED, "steps": steps}))
-    card = [py, "-m", "zoetrope.model_card", "--config", CAMEO_CONFIG, "--run", str(cameo_run), "--model", args.out, "--evals", str(evals), "--data", str(data), "--denoiser", SHIPPED["denoiser"], "--cameo", str(cameo_report)]
+    card = [py, "-m", "zoetrope.model_card", "--config", SHIPPED_CONFIG, "--run", str(plan_run), "--model", args.out, "--evals", str(evals), "--data", str(data), "--denoiser", SHIPPED["denoiser"], "--cameo", str(cameo_report)]
     ledger.derive("model card", card + (["--notes", str(Path(args.notes).resolve())] if args.notes else []), again=True)
     ledger.report(started, results)
     return 0
