@@ -304,6 +304,9 @@ describe('world command line', () => {
     [['sample', '--seed', '-4'], '--seed must be an integer 0–4294967295 (got -4)'],
     [['sample', '--seed', '1', '--size', '64'], 'unknown option --size for "sample"'],
     [['render', '--seed', '1'], 'unknown command "render"'],
+    [['prompts', '--clips', '0', '--seed', '1', '--out', '/nonexistent/x'], '--clips must be an integer 1–1000000 (got 0)'],
+    [['prompts', '--clips', '2', '--seed', '4294967295', '--out', '/nonexistent/x'], '--seed must be an integer from 0 with seed + clips − 1 at most 4294967295'],
+    [['prompts', '--clips', '2', '--seed', '1'], '--out is required'],
   ])('%j fails with exit code 2: %s', async (argv, message) => {
     const { code, stderr, stdout } = await run(...argv);
     expect(code).toBe(2);
@@ -316,6 +319,30 @@ describe('world command line', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', cli, 'export', '--clips', '1', '--seed', '1', '--out', '/nonexistent/x', '--colour', 'red'], { encoding: 'utf8' });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('unknown option --colour for "export"');
+  });
+
+  it('writes sampled scenes\' prompts and their boxes\' colours without rendering', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'zoetrope-prompts-'));
+    try {
+      const out = join(dir, 'prompts.jsonl');
+      const written = await run('prompts', '--clips', '40', '--seed', '100000', '--out', out);
+      expect(written.code).toBe(0);
+      const lines = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { seed: number; prompt: string; boxes: string[] });
+      expect(lines.map((l) => l.seed)).toEqual(Array.from({ length: 40 }, (_, i) => 100000 + i));
+      for (const line of lines) {
+        const scene = sampleScene(line.seed);
+        // The box slots' order: the stack's boxes from the bottom, then the loose boxes as the scene lists them.
+        const want = [...Array.from({ length: scene.boxStack?.count ?? 0 }, () => scene.boxStack?.colour), ...scene.objects.filter((o) => o.material === 'wooden box').map((o) => o.colour)];
+        expect(line.boxes).toEqual(want);
+        for (const colour of new Set(line.boxes)) expect(line.prompt).toContain(colour);
+      }
+      expect(lines.filter((l) => l.boxes.length > 0).length).toBeGreaterThan(0);
+      const cameos = await run('prompts', '--clips', '2', '--seed', '7', '--cameos', '--out', out);
+      expect(cameos.code).toBe(0);
+      expect(JSON.parse((await readFile(out, 'utf8')).split('\n')[0] as string).seed).toBe(7);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('prints help, and a sampled scene with its prompt', async () => {

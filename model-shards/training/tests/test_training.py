@@ -1265,6 +1265,10 @@ class Recovery(unittest.TestCase):
         with contextlib.redirect_stderr(err):
             self.assertEqual(self.train("tiny-cameo", "box-planner", self.trained, 2), 2)
         self.assertIn("config tiny-cameo does not plan its boxes", err.getvalue())
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(self.train("tiny-plan", "student", run, 2), 2)
+        self.assertIn("config tiny-plan samples with its base run's teacher and student as they are", err.getvalue())
         self.assertEqual(self.train("tiny-plan", "box-planner", run, 6), 0)
         events = [json.loads(line) for line in (run / "box-planner.log.jsonl").read_text().splitlines()]
         self.assertLessEqual({"val_mse", "val_count_right", "val_median_px"}, set(next(e for e in events if e["event"] == "end")))
@@ -1358,7 +1362,7 @@ class ShippedModelsRestore(unittest.TestCase):
 
         tmp = Path(tempfile.mkdtemp(prefix="zoetrope-shipped-"))
         self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
-        for config, name, teacher in (("draft-cameo", "zoetrope-draft", "the rest"), ("pro", "zoetrope-pro", "shipped")):
+        for config, name, teacher in (("draft-plan", "zoetrope-draft", "the rest"), ("pro", "zoetrope-pro", "shipped")):
             out = io.StringIO()
             with contextlib.redirect_stdout(out):
                 self.assertEqual(recover_main(["restore", "--config", config, "--model", str(REPO / "model-shards" / name), "--run", str(tmp / name)]), 0)
@@ -1367,7 +1371,7 @@ class ShippedModelsRestore(unittest.TestCase):
             self.assertTrue(result["teacher"].startswith(teacher), result["teacher"])
             self.assertEqual(result["encoders"], "refit")
             self.assertEqual(result["generator_weights_no_graph_uses"], [])
-            self.assertEqual(sorted(p.name for p in (tmp / name).glob("*.pt")), sorted(["audio-ae.pt", "video-ae.pt", "head-locator.pt", "generator.pt"] + ["track-refiner.pt", "sound-refiner.pt"] + (["student.pt"] if name == "zoetrope-draft" else ["video-upscale.pt"])))
+            self.assertEqual(sorted(p.name for p in (tmp / name).glob("*.pt")), sorted(["audio-ae.pt", "video-ae.pt", "head-locator.pt", "generator.pt"] + ["track-refiner.pt", "sound-refiner.pt"] + (["student.pt", "box-planner.pt"] if name == "zoetrope-draft" else ["video-upscale.pt"])))
 
 
 class Seam(unittest.TestCase):

@@ -1053,6 +1053,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--anneal-minutes is for the video-upscale, generator, cameo and student stages, not {args.stage}")
         if device.type != "cpu" and args.stage not in ("generator", "cameo", "pairs", "student"):
             raise ValueError(f"--device {args.device} is for the generator, pairs and student stages; {args.stage} runs on the CPU")
+        if cfg.box_planner and args.stage in ("generator", "cameo", "pairs", "student"):
+            raise ValueError(f"config {cfg.name} samples with its base run's teacher and student as they are (its tokens hold box slots they do not draw): train --stage {args.stage} on the {cfg.shares} run, then encode this run again with --base")
         run = Path(args.run)
         data = None
         if args.stage in ("video-ae", "audio-ae", "encode", "video-upscale", "refit-encoders"):
