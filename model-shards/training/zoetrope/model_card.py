@@ -161,6 +161,12 @@ def sound_refiner_text(cfg: Config, run: Path, model: Model) -> str:
     return (f" The audio decoder first refines the generated sound to the picture: a sound refiner ({params / 1e3:.0f} k parameters, `zoetrope/sound_refiner.py`: 1-D convolutions over each ball's track as painted, summed over the balls, beside the sound latent) learnt from {whose_run(cfg)} clips, their sound smeared, moved by up to three frames or given another clip's knocks, to give back the world's, so a knock comes where a ball meets something.{measured}")
 
 
+def based_on(run: Path) -> Path | None:
+    """The run a run was built on (its base.json, written by encode --base), or None."""
+    path = run / "base.json"
+    return Path(json.loads(path.read_text())["base"]) if path.exists() else None
+
+
 def restored_text(run: Path) -> str:
     """The card's words on a run rebuilt from a shipped model (recover.py): its stage logs hold only
     what it trained since, so the card says where the rest of the compute is recorded."""
@@ -383,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         *[f"| {k} | {'GPU' if k.split(' ')[-1].startswith('gpu') else '2 CPU cores'} | {v} |" for k, v in minutes.items()],
         "",
         *([restored_text(run), ""] if (run / "recovered.json").exists() else []),
+        # A run built on a restored one (draft-plan on the restored cameo run): its base's stages start at the restore too.
+        *([restored_text(base_run), ""] if (base_run := based_on(run)) is not None and (base_run / "recovered.json").exists() else []),
         f"Training resumes from this model on any machine: `npm run recover -- restore --config {cfg.name} --model model-shards/{manifest['id']} --run RUN` "
         f"rebuilds its run from these graphs (read back, and checked to re-export byte for byte) and from what they do not hold, kept beside them in `model-shards/checkpoints/{manifest['id']}.npz` "
         f"({'the teacher and the encoders' if cfg.tier == 'draft' else 'the encoders'}, float16).",
