@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 
 from .configs import Config
-from .generator import Block, FlowGenerator, timestep_embedding
+from .generator import Block, FlowGenerator
 from .slots import SLOT_NUMBERS
 
 # A slot's colour fields start here (slots.SLOT_FIELDS: presence, x, y, radius, then r, g, b).
