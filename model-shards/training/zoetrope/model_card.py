@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .configs import Config, adds_head_slot, get_config, lineage
-from .box_planner import BOX_PLANNER_VAL, PlannedDenoiser
+from .box_planner import BOX_COLOURS, BOX_PLANNER_VAL, PlannedDenoiser
 from .evaluate import Model
 from .export import DenoiserGraph
 from .slots import APPEARANCE_SIDE, SEPARATION_PASSES, SLOT_FIELDS, SLOT_NUMBERS
@@ -226,8 +226,9 @@ def box_planner_text(cfg: Config, run: Path, denoiser: PlannedDenoiser) -> str:
     return (
         f"- **Boxes, planned**: {cfg.boxes} box slots after the head's (a stack from the bottom up, then loose boxes; the world's box tracks), painted by the video decoder as upright squares under the balls (`slots.composite_boxes`). "
         f"The generator does not draw them: a box planner ({sum(p.numel() for p in denoiser.planner.parameters()) / 1e6:.2f} M parameters; `zoetrope/box_planner.py`) reads the prompt (the denoiser's condition) and the frame tokens without box slots, each frame's latent through two convolutions, "
-        f"then {t.layers} blocks of attention across frames and to the prompt (width {t.width}), and regresses every frame's box slots. It runs in the denoiser graph: at each step the box slots' velocity takes them to what the planner reads from the step's clean guess of the rest, so the last step ends on the plan for the clip as drawn. "
-        f"Trained for {end.get('step', '?')} steps of {t.batch} clips on the run's tokens (inputs mixed with up to {t.noise:g} noise), a squared error on the normalised numbers." + scores
+        f"then {t.layers} blocks of attention across frames and to the prompt (width {t.width}), and regresses where every frame's boxes are. "
+        f"Their colour is read from the prompt alone: a branch of {t.layers} blocks of attention to the prompt scores the world's {len(BOX_COLOURS)} colour names for each slot (trained first, alone, on prompts the world samples without rendering), over a learnt palette, times a light read from the pooled prompt. It runs in the denoiser graph: at each step the box slots' velocity takes them to what the planner reads from the step's clean guess of the rest, so the last step ends on the plan for the clip as drawn. "
+        f"The rest trained for {end.get('step', '?')} steps of {t.batch} clips on the run's tokens (inputs mixed with up to {t.noise:g} noise), a squared error on the normalised numbers." + scores
     )
 
 
