@@ -321,8 +321,6 @@ def train_box_planner(cfg: Config, run: Path, seed: int, minutes: float | None, 
     ema = copy.deepcopy(planner).requires_grad_(False)
     loop = Loop("box-planner", cfg, planner, t.lr, t.warmup_steps, steps if steps is not None else t.steps, run, seed, log, extra={"ema": ema})
     train_idx = np.asarray(train_clips)
-    # The colour fields count where the world shows the box: an absent slot's colour is never painted.
-    weight = torch.ones(len(shown), cfg.boxes, SLOT_NUMBERS)
 
     def train_step() -> torch.Tensor:
         pick = torch.from_numpy(loop.rng.choice(train_idx, size=t.batch))
@@ -330,7 +328,8 @@ def train_box_planner(cfg: Config, run: Path, seed: int, minutes: float | None, 
         s = torch.rand(len(pick), 1, 1) * t.noise
         x = (1 - s) * x + s * torch.randn_like(x)
         plan = planner(x, text[pick].float(), pooled[pick], text_mask[pick])
-        w = weight[pick].clone()
+        # The colour fields count where the world shows the box: an absent slot's colour is never painted.
+        w = torch.ones(len(pick), cfg.boxes, SLOT_NUMBERS)
         w[..., COLOUR_AT:] *= shown[pick][..., None]
         err = ((plan - boxes[pick]) ** 2).reshape(len(pick), -1, cfg.boxes, SLOT_NUMBERS) * w[:, None]
         return err.mean()
