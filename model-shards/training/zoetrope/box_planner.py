@@ -183,6 +183,11 @@ class PlannedDenoiser(nn.Module):
         return self.velocity(x, t, text, pooled, text_mask)
 
 
+def generator_part(denoiser: FlowGenerator | PlannedDenoiser) -> FlowGenerator:
+    """The generator of a denoiser, without its box planner where it has one."""
+    return denoiser.generator if isinstance(denoiser, PlannedDenoiser) else denoiser
+
+
 @torch.no_grad()
 def prompt_conditions(generator: FlowGenerator, ids: torch.Tensor, mask: torch.Tensor, batch: int = 256) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The denoiser's condition for every prompt (no cameo), cut to the longest prompt: text [N, L, W]

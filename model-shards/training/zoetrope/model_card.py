@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .configs import Config, adds_head_slot, get_config, lineage
-from .box_planner import BOX_COLOURS, BOX_PLANNER_VAL, PlannedDenoiser
+from .box_planner import BOX_COLOURS, BOX_PLANNER_VAL, PlannedDenoiser, generator_part
 from .evaluate import Model
 from .export import DenoiserGraph
 from .slots import APPEARANCE_SIDE, SEPARATION_PASSES, SLOT_FIELDS, SLOT_NUMBERS
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     if denoiser is None:
         raise SystemExit(f"error: {run} has no {args.denoiser} checkpoint")
     # With planned boxes the denoiser graph is the generator and the box planner (box_planner.PlannedDenoiser).
-    g = denoiser.generator if isinstance(denoiser, PlannedDenoiser) else denoiser
+    g = generator_part(denoiser)
     T, D, L = cfg.frames, cfg.token_dim, cfg.generator.max_tokens
     ids = torch.zeros(1, L, dtype=torch.long)
     prompt_mask = torch.ones(1, L)

@@ -41,7 +41,7 @@ import torch
 from onnx import numpy_helper
 
 from .audio_ae import AudioAutoencoder
-from .box_planner import PlannedDenoiser, planner_for
+from .box_planner import PlannedDenoiser, generator_part, planner_for
 from .configs import Config, get_config, lineage, root_config
 from .export import EXTERNAL_MIN_BYTES, REACH_KEY, GraphExport, export_graph, graph_exports, trace_graph
 from .generator import FlowGenerator
@@ -195,11 +195,6 @@ def denoiser_for(cfg: Config, vocab: int) -> FlowGenerator | PlannedDenoiser:
     """A fresh denoiser as the graphs hold it: the generator, with its box planner where the config plans boxes."""
     generator = FlowGenerator(cfg.generator, vocab)
     return PlannedDenoiser(cfg, generator, planner_for(cfg)) if cfg.box_planner else generator
-
-
-def generator_part(denoiser: FlowGenerator | PlannedDenoiser) -> FlowGenerator:
-    """The generator of a denoiser (denoiser_for), without its box planner."""
-    return denoiser.generator if isinstance(denoiser, PlannedDenoiser) else denoiser
 
 
 ALL_GRAPHS = ("textEncoder", "denoiser", "videoDecoder", "audioDecoder")
