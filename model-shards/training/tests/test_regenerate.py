@@ -18,7 +18,7 @@ from zoetrope import gpu
 from zoetrope.carry import main as carry_main
 from zoetrope.carry import unpack, unpack_world_kit
 from zoetrope.configs import get_config
-from zoetrope.regenerate import DatasetSpec, parse_more, regenerate, rows
+from zoetrope.regenerate import DatasetSpec, parse_more, read_stream_chunk, regenerate, rows, stream_more, write_stream_chunk
 from zoetrope.train import main as train_main
 
 from .test_training import REPO, export_world
@@ -174,3 +174,73 @@ class Regenerate(unittest.TestCase):
         with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
             gpu.main(["--config", "tiny", "--pack", str(self.pack), "--run", str(self.tmp / "gpu-run2"), "--out", str(out)])
         self.assertIn("was packed with --regenerate: give the world kit with --world-kit DIR", err.getvalue())
+
+    def test_streamed_clips_arrive_a_chunk_at_a_time_in_the_mix_asked_for(self):
+        cfg = get_config("tiny")
+        run = self.fresh_run("stream")
+        sink, events = self.tmp / "sink", []
+        result = stream_more(cfg, run, self.pack, self.kit, ["plain:1000000:4", "cameos:1100000:2"], torch.device("cpu"), self.tmp / "work-stream", 1, 2, sink, lambda **e: events.append(e))
+        self.assertEqual((result["clips"], result["asked"]), (6, 6))
+        # Each dataset's share of what is done stays its share of the whole: plain, cameos, plain.
+        self.assertEqual([e["dataset"] for e in events if e["event"] == "progress"], ["world-kit:plain:1000000+4", "world-kit:cameos:1100000+2", "world-kit:plain:1000000+4"])
+        got = [read_stream_chunk(p, cfg.frames, cfg.token_dim) for p in sorted(sink.glob("chunk-*.npz"))]
+        self.assertEqual([len(prompts) for _, prompts in got], [2, 2, 2])
+        seeds = []
+        for k in range(3):
+            with np.load(sink / f"chunk-{k:04d}.npz") as z:
+                seeds.append(z["seeds"].tolist())
+        self.assertEqual(seeds, [[1000000, 1000001], [1100000, 1100001], [1000002, 1000003]])
+        self.assertEqual(len({p for _, prompts in got for p in prompts}), 6)
+        self.assertTrue(all(np.isfinite(t.astype(np.float32)).all() for t, _ in got))
+        self.assertEqual(list(sink.glob(".*")), [])  # no half-written chunk left behind
+        # Stopped after the first chunk: the render ahead is stopped, and nothing more is written.
+        stopped = self.tmp / "sink-stopped"
+        result = stream_more(cfg, run, self.pack, self.kit, ["plain:1000000:4"], torch.device("cpu"), self.tmp / "work-stopped", 1, 2, stopped, lambda **e: None, should_stop=lambda: (stopped / "chunk-0000.npz").exists())
+        self.assertEqual(result["clips"], 2)
+        self.assertEqual([p.name for p in stopped.iterdir()], ["chunk-0000.npz"])
+        with self.assertRaisesRegex(ValueError, "streaming needs clips to make"):
+            stream_more(cfg, run, self.pack, self.kit, [], torch.device("cpu"), self.tmp / "work-none", 1, 2, stopped, lambda **e: None)
+
+    def test_the_teacher_takes_streamed_chunks_into_its_training_clips(self):
+        run, bad_run = self.tmp / "grow-run", self.tmp / "grow-bad-run"
+        shutil.copytree(self.source, run)
+        shutil.copytree(self.source, bad_run)
+        tokens = np.load(run / "tokens.npy")
+        sink, bad = self.tmp / "grow-sink", self.tmp / "grow-bad"
+        sink.mkdir()
+        bad.mkdir()
+        write_stream_chunk(sink, 0, tokens[:3], ["a red rubber ball falls and bounces"] * 3, [1000000, 1000001, 1000002])
+        write_stream_chunk(bad, 0, tokens[:2, :, :5], ["a", "b"], [1, 2])
+        args = ["--config", "tiny", "--stage", "generator", "--steps", "2", "--threads", "1", "--quiet"]
+        self.assertEqual(train_main([*args, "--run", str(run), "--grow", str(sink)]), 0)
+        grown = [json.loads(line) for line in (run / "generator.log.jsonl").read_text().splitlines() if '"grow"' in line]
+        n_train = json.loads((run / "clips.json").read_text())["train"]
+        self.assertEqual([(g["step"], g["chunks"], g["clips"], g["train_clips"]) for g in grown], [(0, 1, 3, n_train + 3)])
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(train_main([*args, "--run", str(bad_run), "--grow", str(bad)]), 2)
+            self.assertEqual(train_main([*args, "--run", str(bad_run), "--grow", str(self.tmp / "no-such-folder")]), 2)
+            self.assertEqual(train_main([*args[:3], "student", *args[4:], "--run", str(bad_run), "--grow", str(sink)]), 2)
+        cfg = get_config("tiny")
+        self.assertIn(f"chunk-0000.npz holds tokens (2, {cfg.frames}, 5) and 2 prompts; this run's clips are [n, {cfg.frames}, {cfg.token_dim}], one prompt each", err.getvalue())
+        self.assertIn("no-such-folder is not a folder: give the folder the streaming process writes its chunks into", err.getvalue())
+        self.assertIn("--grow is for --stage generator, not student", err.getvalue())
+
+    def test_the_gpu_call_streams_more_clips_while_the_teacher_trains(self):
+        out, run = self.tmp / "gpu-stream-out", self.tmp / "gpu-stream-run"
+        common = ["--config", "tiny", "--pack", str(self.pack), "--run", str(run), "--out", str(out), "--world-kit", str(self.kit_dir), "--workers", "1", "--device", "cpu", "--batch", "4", "--student-minutes", "0"]
+        with contextlib.redirect_stdout(io.StringIO()) as said:
+            code = gpu.main([*common, "--more", "plain:1300000:2", "--stream", "--generator-minutes", "0.02"])
+        self.assertEqual(code, 0, said.getvalue()[-2000:])
+        stream = [json.loads(line)["stream"] for line in said.getvalue().splitlines() if line.startswith('{"stream"')]
+        self.assertEqual(len(stream), 1)
+        self.assertIsNotNone(stream[0]["exit"])  # stopped when the teacher ended
+        self.assertEqual(json.loads((out / "timing.json").read_text())["streamed_clips"], stream[0]["clips"])
+        # The run's own clips were made before the teacher; the streamed ones stay beside it.
+        self.assertEqual(np.load(run / "tokens.npy").shape[0], 12)
+        self.assertTrue((out / "generator.part0").exists())
+        for extra, message in ((["--stream", "--generator-minutes", "1"], "--stream makes the --more clips while the teacher trains"), (["--stream", "--more", "plain:1300000:2", "--more-minutes", "1", "--generator-minutes", "1"], "--more-minutes times the clips made before the teacher"), (["--stream", "--more", "plain:1300000:2", "--generator-minutes", "0"], "--stream feeds the teacher")):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+                gpu.main([*common, *extra])
+            self.assertIn(message, err.getvalue())

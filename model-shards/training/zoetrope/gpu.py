@@ -9,6 +9,13 @@ everything back. Bring the result home with `npm run carry -- receive OUT RUN` (
 returns what it finished. `--generator-minutes 0` skips the teacher (fine-tune from --resume);
 `--student-minutes 0` skips the pairs and the student.
 
+With `--stream`, the `--more` clips are not made before the teacher but while it trains: a second
+process (`python3 -m zoetrope.regenerate`) renders and encodes them a chunk at a time on the
+machine's cores into RUN/stream, and the teacher takes each chunk into its training clips as it
+arrives (`npm run train -- --grow DIR`). The rendering, about 80 clips a second on an H200
+machine's 16 cores, then costs the teacher none of its minutes; the process is stopped when the
+teacher ends.
+
 With a pack made by `carry pack --regenerate` and the kit of `carry world-kit` (`--world-kit DIR`),
 the run's clips are rendered and encoded again here first, with `--more plain:SEED:N` /
 `--more cameos:SEED:N` clips beside them (zoetrope/regenerate.py): the teacher is then no longer
@@ -19,9 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 import torch
 
@@ -52,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1), help="with --world-kit: the world's render threads and the slot pool's processes (default: the cores but one)")
     p.add_argument("--more-minutes", type=float, default=None, help="with --more: no chunk of more clips starts after this many minutes of rendering (the run's own clips always finish)")
     p.add_argument("--chunk", type=int, default=2048, help="with --world-kit: clips rendered at a time (each chunk's frames are deleted once encoded)")
+    p.add_argument("--stream", action="store_true", help="with --world-kit and --more: the more clips render while the teacher trains and join its training clips a chunk at a time (the run's own clips render first)")
     args = p.parse_args(argv)
     run, out = Path(args.run), Path(args.out)
     pack = Path(args.pack)
@@ -60,16 +71,24 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"{pack} was packed with --regenerate: give the world kit with --world-kit DIR (npm run carry -- world-kit DIR)")
     if (args.world_kit or args.more) and not regenerating:
         p.error(f"--world-kit and --more need a pack made with `carry pack --regenerate`; {pack} holds its tokens")
+    if args.stream and not (regenerating and args.more):
+        p.error("--stream makes the --more clips while the teacher trains: give --world-kit, --more and a pack made with `carry pack --regenerate`")
+    if args.stream and args.more_minutes is not None:
+        p.error("--more-minutes times the clips made before the teacher; streamed clips stop when it does")
+    if args.stream and args.generator_minutes <= 0:
+        p.error("--stream feeds the teacher: give --generator-minutes above 0")
     if args.chunk < 1 or args.workers < 1:
         p.error("--chunk and --workers are at least 1")
     started = time.time()
     timing = {}
     print(json.dumps({"unpack": unpack(pack, run)}), flush=True)
+    kit: list[str] = []
     if regenerating:
         t0 = time.time()
         kit = unpack_world_kit(Path(args.world_kit), run.parent / f"{run.name}-world-kit")
         log = Logger(run / "world.log.jsonl", quiet=False)
-        result = regenerate(get_config(args.config), run, pack, kit, args.more, torch.device(args.device), run.parent / f"{run.name}-world", args.workers, args.chunk, log, None if args.more_minutes is None else 60 * args.more_minutes)
+        before = [] if args.stream else args.more
+        result = regenerate(get_config(args.config), run, pack, kit, before, torch.device(args.device), run.parent / f"{run.name}-world", args.workers, args.chunk, log, None if args.more_minutes is None else 60 * args.more_minutes)
         timing["world"] = round(time.time() - t0, 1)
         print(json.dumps({"world": result, "seconds": timing["world"]}), flush=True)
     if args.resume:
@@ -87,7 +106,20 @@ def main(argv: list[str] | None = None) -> int:
     budget = lambda minutes: ["--minutes", str(minutes), "--anneal-minutes", str(minutes), "--steps", "100000000"]  # noqa: E731
     if args.generator_minutes > 0:
         lr = ["--lr", str(args.lr)] if args.lr else []
-        if code := timed("generator", [*common, "--stage", "generator", "--batch", str(args.batch), *budget(args.generator_minutes), *lr], run, out, ("generator",)):
+        grow: list[str] = []
+        stream = None
+        if args.stream:
+            sink = run / "stream"
+            sink.mkdir(parents=True, exist_ok=True)
+            grow = ["--grow", str(sink)]
+            stream = start_stream(args, run, pack, kit, sink)
+        try:
+            code = timed("generator", [*common, "--stage", "generator", "--batch", str(args.batch), *budget(args.generator_minutes), *lr, *grow], run, out, ("generator",))
+        finally:
+            if stream is not None:
+                timing["streamed_clips"] = stop_stream(stream, run / "stream")
+                print(json.dumps({"stream": {"clips": timing["streamed_clips"], "exit": stream.returncode}}), flush=True)
+        if code:
             return code
     if args.cameo_pack:
         cameo_run = run.parent / f"{run.name}-cameo"
@@ -103,6 +135,31 @@ def main(argv: list[str] | None = None) -> int:
             return code
     (out / "timing.json").write_text(json.dumps({**timing, "total": round(time.time() - started, 1)}))
     return 0
+
+
+def start_stream(args: argparse.Namespace, run: Path, pack: Path, kit: list[str], sink: Path) -> subprocess.Popen:
+    """The process that makes the --more clips into `sink` while the teacher trains (regenerate.main)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    more = [a for m in args.more for a in ("--more", m)]
+    argv = [sys.executable, "-m", "zoetrope.regenerate", "--config", args.config, "--run", str(run), "--pack", str(pack), "--kit", *kit, *more, "--sink", str(sink), "--work", str(run.parent / f"{run.name}-stream"), "--device", args.device, "--workers", str(args.workers), "--chunk", str(args.chunk)]
+    with (run / "stream.out").open("w") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def stop_stream(stream: subprocess.Popen, sink: Path) -> int:
+    """Stops the streaming process (it stops the render in flight) and counts the clips it made."""
+    if stream.poll() is None:
+        stream.terminate()
+        try:
+            stream.wait(60)
+        except subprocess.TimeoutExpired:
+            stream.kill()
+            stream.wait()
+    total = 0
+    for path in sink.glob("chunk-*.npz"):
+        with np.load(path, allow_pickle=False) as z:
+            total += int(z["seeds"].shape[0])
+    return total
 
 
 if __name__ == "__main__":

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from contextlib import closing
 import shutil
 import subprocess
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -145,20 +146,69 @@ def chunks(specs: list[DatasetSpec], size: int) -> list[tuple[int, int, int]]:
     return [(j, a, min(size, s.clips - a)) for j, s in enumerate(specs) for a in range(0, s.clips, size)]
 
 
+def interleaved(specs: list[DatasetSpec], size: int) -> list[tuple[int, int, int]]:
+    """chunks(specs, size) in the order that keeps the datasets' shares of what is done so far as
+    they are in full (each chunk by the share of its dataset done before it): streamed clips
+    (stream_more) stop when the teacher does, at any chunk, and the mix stays the asked-for one."""
+    return sorted(chunks(specs, size), key=lambda c: (c[1] / specs[c[0]].clips, c[0]))
+
+
+def rendered(specs: list[DatasetSpec], plan: list[tuple[int, int, int]], kit: list[str], work: Path, workers: int, may_start: Callable[[int], bool]) -> Iterator[tuple[int, WorldDataset, float]]:
+    """Each chunk of `plan` rendered by the kit, in order, as (chunk, its dataset, seconds waited for
+    it); the next chunk renders while the caller encodes this one, and a chunk's frames are deleted
+    when the caller takes the next. The first chunk `may_start` refuses ends it."""
+
+    def start(k: int) -> tuple[subprocess.Popen, Path] | None:
+        if not may_start(k):
+            return None
+        j, a, count = plan[k]
+        out = work / f"chunk-{k:04d}"
+        shutil.rmtree(out, ignore_errors=True)
+        with (work / f"chunk-{k:04d}.log").open("w") as logf:
+            return subprocess.Popen([*kit, *specs[j].export_args(a, count, out, workers)], stdout=logf, stderr=subprocess.STDOUT), out
+
+    work.mkdir(parents=True, exist_ok=True)
+    pending = start(0) if plan else None
+    try:
+        for k, (j, a, count) in enumerate(plan):
+            if pending is None:
+                return
+            proc, out = pending
+            t0 = time.time()
+            if proc.wait() != 0:
+                tail = (work / f"chunk-{k:04d}.log").read_text()[-2000:]
+                raise RuntimeError(f"the world kit failed on chunk {k} (dataset {j}, clips {a}–{a + count - 1}):\n{tail}")
+            waited = time.time() - t0
+            pending = start(k + 1) if k + 1 < len(plan) else None
+            yield k, WorldDataset(out), waited
+            shutil.rmtree(out)
+    finally:
+        if pending is not None and pending[0].poll() is None:  # stopped early: the chunk rendering ahead is not wanted
+            pending[0].kill()
+            pending[0].wait()
+
+
+def run_world(cfg: Config, src: Path, more: list[str]) -> tuple[list[DatasetSpec], list[DatasetSpec]]:
+    """The run's datasets (src/world.json) and the `more` ones shaped as its first, checked against `cfg`."""
+    world = json.loads((src / WORLD_FILE).read_text())
+    if world["config"] != cfg.name:
+        raise ValueError(f"{src / WORLD_FILE} describes a {world['config']!r} run, not {cfg.name!r}")
+    base = [DatasetSpec.from_json(s) for s in world["datasets"]]
+    extra = [parse_more(m, base[0]) for m in more]
+    for s in base + extra:
+        if s.size != cfg.video_ae.size or round(s.duration_s * s.fps) != cfg.frames:
+            raise ValueError(f"{s.label}: {s.size}² frames, {round(s.duration_s * s.fps)} a clip; config {cfg.name} takes {cfg.video_ae.size}², {cfg.frames}")
+    return base, extra
+
+
 def regenerate(cfg: Config, run: Path, src: Path, kit: list[str], more: list[str], device: torch.device, work: Path, workers: int, chunk: int, log: Callable[..., None], more_seconds: float | None = None) -> dict:
     """Renders and encodes the datasets of `src`/world.json, then `more`, into `run`'s tokens.npy and
     clips.json (the run folder already holds the token statistics and tokenizer). `kit` is the
     command that runs the world CLI (carry.unpack_world_kit's). With `more_seconds`, no chunk of
     `more` starts rendering after that many seconds: the run keeps what was done of each (a
     prefix, split as a dataset of that many clips), so a slow machine costs clips, not the call."""
-    world = json.loads((src / WORLD_FILE).read_text())
-    if world["config"] != cfg.name:
-        raise ValueError(f"{src / WORLD_FILE} describes a {world['config']!r} run, not {cfg.name!r}")
-    base = [DatasetSpec.from_json(s) for s in world["datasets"]]
-    specs = base + [parse_more(m, base[0]) for m in more]
-    for s in specs:
-        if s.size != cfg.video_ae.size or round(s.duration_s * s.fps) != cfg.frames:
-            raise ValueError(f"{s.label}: {s.size}² frames, {round(s.duration_s * s.fps)} a clip; config {cfg.name} takes {cfg.video_ae.size}², {cfg.frames}")
+    base, extra = run_world(cfg, src, more)
+    specs = base + extra
     original = json.loads((run / "clips.json").read_text())
     if len(original["clips"]) != sum(s.clips for s in base):
         raise ValueError(f"{src / WORLD_FILE} describes {sum(s.clips for s in base)} clips, {run}/clips.json {len(original['clips'])}: pack the run again")
@@ -169,39 +219,24 @@ def regenerate(cfg: Config, run: Path, src: Path, kit: list[str], more: list[str
     got_tokens: list[list[np.ndarray]] = [[] for _ in specs]
     got_metas: list[list[dict]] = [[] for _ in specs]
     plan = chunks(specs, chunk)
-    work.mkdir(parents=True, exist_ok=True)
     started, done, total = time.time(), 0, sum(s.clips for s in specs)
     seconds = {"render_wait": 0.0, "encode": 0.0}
     was = rows(base)
 
-    def start(k: int) -> tuple[subprocess.Popen, Path] | None:
-        j, a, count = plan[k]
+    def may_start(k: int) -> bool:
+        j, a, _ = plan[k]
         if j >= len(base) and more_seconds is not None and time.time() - started > more_seconds:
             log(event="cut", stage="world", reason=f"more clips stop after {more_seconds:g} s", dataset=specs[j].label, at_clip=a)
-            return None
-        out = work / f"chunk-{k:04d}"
-        shutil.rmtree(out, ignore_errors=True)
-        with (work / f"chunk-{k:04d}.log").open("w") as logf:
-            return subprocess.Popen([*kit, *specs[j].export_args(a, count, out, workers)], stdout=logf, stderr=subprocess.STDOUT), out
+            return False
+        return True
 
     # Spawned, not forked: this process may hold a GPU context and torch's threads.
-    ctx = multiprocessing.get_context("spawn")
-    pending: tuple[subprocess.Popen, Path] | None = None
-    try:
-        with ctx.Pool(workers) as pool:
-            pending = start(0) if plan else None
-            for k, (j, a, count) in enumerate(plan):
-                if pending is None:
-                    break
-                proc, out = pending
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        with closing(rendered(specs, plan, kit, work, workers, may_start)) as made_chunks:
+            for k, data, waited in made_chunks:
+                j, a, count = plan[k]
+                seconds["render_wait"] += waited
                 t0 = time.time()
-                if proc.wait() != 0:
-                    tail = (work / f"chunk-{k:04d}.log").read_text()[-2000:]
-                    raise RuntimeError(f"the world kit failed on chunk {k} (dataset {j}, clips {a}–{a + count - 1}):\n{tail}")
-                seconds["render_wait"] += time.time() - t0
-                pending = start(k + 1) if k + 1 < len(plan) else None  # the next chunk renders while this one encodes
-                t0 = time.time()
-                data = WorldDataset(out)
                 for i in range(count):
                     m = data.meta(i)
                     got = {"index": a + i, "seed": m["seed"], "prompt": m["prompt"], "dataset": specs[j].label}
@@ -214,13 +249,8 @@ def regenerate(cfg: Config, run: Path, src: Path, kit: list[str], more: list[str
                     got_metas[j].append(got)
                 got_tokens[j].append(((encode_clips(cfg, data, video, audio, device, pool, batch=64) - mean) / std).astype(np.float16))
                 seconds["encode"] += time.time() - t0
-                shutil.rmtree(out)
                 done += count
                 log(event="progress", stage="world", clips=done, of=total, elapsed_s=round(time.time() - started, 1))
-    finally:
-        if pending is not None and pending[0].poll() is None:  # stopped early: the chunk rendering ahead is not wanted
-            pending[0].kill()
-            pending[0].wait()
     # What was made of each dataset of more clips (all of it, unless cut) is a dataset of that size.
     kept = [j for j in range(len(specs)) if got_metas[j]]
     made = [replace(specs[j], clips=len(got_metas[j])) for j in kept]
@@ -237,3 +267,102 @@ def regenerate(cfg: Config, run: Path, src: Path, kit: list[str], more: list[str
     result = {"stage": "world", "clips": n, "train": n_train, "datasets": len(made), "more": n - sum(s.clips for s in base), "more_asked": total - sum(s.clips for s in base), "chunks": len(plan), "render_wait_s": round(seconds["render_wait"], 1), "encode_s": round(seconds["encode"], 1), "elapsed_s": round(time.time() - started, 1)}
     log(event="end", **result)
     return result
+
+
+# What stream_more writes, one file a chunk, for a teacher that trains meanwhile (train.py --grow).
+STREAM_CHUNK = "chunk-{:04d}.npz"
+STREAM_GLOB = "chunk-*.npz"
+
+
+def write_stream_chunk(sink: Path, k: int, tokens: np.ndarray, prompts: list[str], seeds: list[int]) -> Path:
+    """One chunk's normalised tokens (float16), prompts and seeds, renamed into place once whole, so a
+    reader never sees half a chunk."""
+    path = sink / STREAM_CHUNK.format(k)
+    tmp = sink / f".{path.name}.part"
+    with tmp.open("wb") as f:
+        np.savez(f, tokens=tokens.astype(np.float16), prompts=np.asarray(prompts, dtype=str), seeds=np.asarray(seeds, dtype=np.int64))
+    tmp.replace(path)
+    return path
+
+
+def read_stream_chunk(path: Path, frames: int, token_dim: int) -> tuple[np.ndarray, list[str]]:
+    """A chunk write_stream_chunk wrote: tokens [n, frames, token_dim] and its n prompts; anything else is refused by name."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            tokens, prompts = z["tokens"], [str(p) for p in z["prompts"]]
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"{path} is not a chunk of streamed clips (tokens and prompts): {e}") from None
+    if tokens.ndim != 3 or tokens.shape[1:] != (frames, token_dim) or len(prompts) != tokens.shape[0]:
+        raise ValueError(f"{path} holds tokens {tuple(tokens.shape)} and {len(prompts)} prompts; this run's clips are [n, {frames}, {token_dim}], one prompt each")
+    return tokens, prompts
+
+
+def stream_more(cfg: Config, run: Path, src: Path, kit: list[str], more: list[str], device: torch.device, work: Path, workers: int, chunk: int, sink: Path, log: Callable[..., None], should_stop: Callable[[], bool] = lambda: False) -> dict:
+    """The `more` datasets rendered and encoded as regenerate does, each chunk written to `sink` as soon
+    as it is encoded (write_stream_chunk) rather than into the run, in the interleaved order, until
+    all are done or `should_stop` says so (asked before each chunk starts and before each rendered
+    chunk is encoded). Every streamed clip is a training
+    clip: the run's own held-out clips stay the teacher's measure."""
+    if not more:
+        raise ValueError("streaming needs clips to make: give --more plain:SEED:N or cameos:SEED:N")
+    _, specs = run_world(cfg, src, more)
+    stats = np.load(run / "token-stats.npz")
+    mean, std = stats["mean"], stats["std"]
+    video, audio = load_encoders(cfg, src / ENCODERS_FILE, device)
+    plan = interleaved(specs, chunk)
+    sink.mkdir(parents=True, exist_ok=True)
+    started, done = time.time(), 0
+    seconds = {"render_wait": 0.0, "encode": 0.0}
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        with closing(rendered(specs, plan, kit, work, workers, lambda k: not should_stop())) as made_chunks:
+            for k, data, waited in made_chunks:
+                if should_stop():  # the chunk rendered meanwhile is not wanted either
+                    break
+                j, a, count = plan[k]
+                seconds["render_wait"] += waited
+                t0 = time.time()
+                metas = [data.meta(i) for i in range(count)]
+                tokens = ((encode_clips(cfg, data, video, audio, device, pool, batch=64) - mean) / std).astype(np.float16)
+                write_stream_chunk(sink, k, tokens, [m["prompt"] for m in metas], [int(m["seed"]) for m in metas])
+                seconds["encode"] += time.time() - t0
+                done += count
+                log(event="progress", stage="stream", chunk=k, dataset=specs[j].label, clips=done, elapsed_s=round(time.time() - started, 1))
+    result = {"stage": "stream", "clips": done, "asked": sum(s.clips for s in specs), "render_wait_s": round(seconds["render_wait"], 1), "encode_s": round(seconds["encode"], 1), "elapsed_s": round(time.time() - started, 1)}
+    log(event="end", **result)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The streaming process `python3 -m zoetrope.gpu --stream` starts beside the teacher; it ends on
+    SIGTERM or when every clip asked for is made."""
+    import argparse
+    import signal
+    import sys
+
+    from .configs import get_config
+    from .train import Logger
+
+    p = argparse.ArgumentParser(prog="python3 -m zoetrope.regenerate", description="Render and encode more clips into a folder, a chunk at a time, while a teacher trains on them.")
+    p.add_argument("--config", required=True)
+    p.add_argument("--run", required=True, help="the unpacked run (its token statistics)")
+    p.add_argument("--pack", required=True, help="the pack made with `carry pack --regenerate` (world.json, encoders)")
+    p.add_argument("--kit", nargs=2, required=True, metavar=("NODE", "WORLD"), help="the unpacked world kit's command")
+    p.add_argument("--more", action="append", required=True)
+    p.add_argument("--sink", required=True, help="where each chunk's tokens go")
+    p.add_argument("--work", required=True, help="where each chunk's frames go while it is encoded")
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--chunk", type=int, default=2048)
+    args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # unwinds through rendered(), which stops the render in flight
+    run = Path(args.run)
+    try:
+        stream_more(get_config(args.config), run, Path(args.pack), list(args.kit), args.more, torch.device(args.device), Path(args.work), args.workers, args.chunk, Path(args.sink), Logger(run / "stream.log.jsonl", quiet=True))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -42,6 +42,8 @@ STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo
 # the token statistics, so its tokens mean what the base generator's mean.
 BASE_FILES = ("video-ae.pt", "audio-ae.pt", "tokenizer.json", "token-stats.npz")
 # Trained once and used as they are by a config built on the one that trained them.
+# How often (steps) the teacher looks for streamed clips (train_generator's `grow`): ~6 s on an H200.
+GROW_EVERY = 100
 SHARED_STAGES = ("video-ae", "audio-ae", "head-locator", "track-refiner", "sound-refiner")
 # What a config that plans its boxes takes from its base run as it is: the generator stages.
 PLANNED_STAGES = ("generator", "student")
@@ -835,7 +837,10 @@ def restrict_training(model: torch.nn.Module, prefixes: list[str]) -> list[str]:
     return kept
 
 
-def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, device: torch.device = torch.device("cpu"), anneal_minutes: float | None = None, batch: int | None = None, lr: float | None = None, train_only: list[str] | None = None) -> dict:
+def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, device: torch.device = torch.device("cpu"), anneal_minutes: float | None = None, batch: int | None = None, lr: float | None = None, train_only: list[str] | None = None, grow: Path | None = None) -> dict:
+    """The teacher. With `grow`, a folder another process streams clips into (regenerate.stream_more),
+    the chunks that have arrived join the training clips every GROW_EVERY steps; the run's own
+    held-out clips stay the measure."""
     torch.manual_seed(seed)  # before any weights are made: the initialisation is part of the seed
     clips = RunClips(run)
     tokens = load_tokens(run, clips, device)
@@ -884,8 +889,33 @@ def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, st
             v = net(xt, tt, ids, mask)
         return (weights * (v.float() - (noise - x0)) ** 2).mean()
 
+    pool = np.asarray(train_clips)
+    taken: set[str] = set()
+
+    def feed() -> None:
+        """The streamed chunks that arrived since the last look, appended to the training clips."""
+        nonlocal tokens, ids_all, mask_all, pool
+        from .regenerate import STREAM_GLOB, read_stream_chunk
+
+        assert grow is not None
+        fresh = sorted(p for p in grow.glob(STREAM_GLOB) if p.name not in taken)
+        added = 0
+        for path in fresh:
+            chunk, prompts = read_stream_chunk(path, cfg.frames, cfg.token_dim)
+            ids, mask = tokenizer.batch(prompts)
+            n = tokens.shape[0]
+            tokens = torch.cat([tokens, torch.from_numpy(chunk.astype(np.float32)).to(device)])
+            ids_all, mask_all = torch.cat([ids_all, ids.to(device)]), torch.cat([mask_all, mask.to(device)])
+            pool = np.concatenate([pool, np.arange(n, n + len(prompts))])
+            taken.add(path.name)
+            added += len(prompts)
+        if fresh:
+            log(event="grow", stage="generator", step=loop.step, chunks=len(fresh), clips=added, train_clips=len(pool))
+
     def train_step() -> torch.Tensor:
-        idx = torch.from_numpy(loop.rng.choice(train_clips, size=b)).to(device)
+        if grow is not None and loop.step % GROW_EVERY == 0:
+            feed()
+        idx = torch.from_numpy(loop.rng.choice(pool, size=b)).to(device)
         noise = torch.randn(b, cfg.frames, cfg.token_dim, device=device)
         # Logit-normal flow times: more training where the picture takes shape, mid-way.
         tt = torch.sigmoid(torch.randn(b, device=device))
@@ -1034,6 +1064,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=None, help="batch size (default: the config's; the learning rate scales with its square root, at most 2×)")
     p.add_argument("--base", default=None, help="encode: a trained run whose decoders, tokenizer and statistics a cameo run (or a Pro run, on a Draft run) shares")
     p.add_argument("--method", default=None, choices=("reflow", "progressive"), help="student: the distillation objective (default: the config's); reflow trains on the ends of whatever paths the pairs stage kept")
+    p.add_argument("--grow", default=None, metavar="DIR", help="generator: clips streamed into DIR while it trains (python3 -m zoetrope.regenerate) join its training clips as they arrive")
     p.add_argument("--train-only", action="append", default=None, help="generator: train only the weights under this name (more than once for several; e.g. pos, the frame embeddings, so a grown generator learns its new frames and keeps the rest)")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
@@ -1044,6 +1075,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.stage != "student":
                 raise ValueError(f"--method is for --stage student, not {args.stage}")
             cfg = replace(cfg, distill=replace(cfg.distill, method=args.method))
+        if args.grow is not None and args.stage != "generator":
+            raise ValueError(f"--grow is for --stage generator, not {args.stage}")
+        if args.grow is not None and not Path(args.grow).is_dir():
+            raise ValueError(f"--grow {args.grow} is not a folder: give the folder the streaming process writes its chunks into")
         device = torch.device(args.device)
         if device.type != "cpu" and not torch.cuda.is_available():
             raise ValueError(f"--device {args.device}: this machine has no CUDA GPU")
@@ -1077,7 +1112,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.stage == "video-upscale":
             train_video_upscale(cfg, data, run, args.seed, args.minutes, args.steps, log, args.anneal_minutes)
         elif args.stage == "generator":
-            train_generator(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr, args.train_only)
+            train_generator(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr, args.train_only, Path(args.grow) if args.grow else None)
         elif args.stage == "cameo":
             train_cameo(cfg, run, args.seed, args.minutes, args.steps, log, device, args.anneal_minutes, args.batch, args.lr)
         elif args.stage == "head-locator":
