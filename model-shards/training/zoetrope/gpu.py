@@ -32,12 +32,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 import torch
 
 from .carry import receive, send_back, unpack, unpack_world_kit
 from .configs import get_config
-from .regenerate import WORLD_FILE, regenerate
+from .regenerate import STREAM_GLOB, WORLD_FILE, regenerate
 from .train import Logger
 from .train import main as train_main
 
@@ -156,7 +155,7 @@ def stop_stream(stream: subprocess.Popen, sink: Path) -> int:
             stream.kill()
             stream.wait()
     total = 0
-    for path in sink.glob("chunk-*.npz"):
+    for path in sink.glob(STREAM_GLOB):
         with np.load(path, allow_pickle=False) as z:
             total += int(z["seeds"].shape[0])
     return total

@@ -42,11 +42,11 @@ STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo
 # the token statistics, so its tokens mean what the base generator's mean.
 BASE_FILES = ("video-ae.pt", "audio-ae.pt", "tokenizer.json", "token-stats.npz")
 # Trained once and used as they are by a config built on the one that trained them.
-# How often (steps) the teacher looks for streamed clips (train_generator's `grow`): ~6 s on an H200.
-GROW_EVERY = 100
 SHARED_STAGES = ("video-ae", "audio-ae", "head-locator", "track-refiner", "sound-refiner")
 # What a config that plans its boxes takes from its base run as it is: the generator stages.
 PLANNED_STAGES = ("generator", "student")
+# How often (steps) the teacher looks for streamed clips (train_generator's `grow`): ~6 s on an H200.
+GROW_EVERY = 100
 # The decoders' learnt parts beside the autoencoders: each stage, the Config flag that turns it on,
 # and what a config with it needs it for (the words of the errors that ask for it).
 DECODER_STAGES = {
