@@ -45,7 +45,7 @@ BASE_FILES = ("video-ae.pt", "audio-ae.pt", "tokenizer.json", "token-stats.npz")
 SHARED_STAGES = ("video-ae", "audio-ae", "head-locator", "track-refiner", "sound-refiner")
 # What a config that plans its boxes takes from its base run as it is: the generator stages.
 PLANNED_STAGES = ("generator", "student")
-# How often (steps) the teacher looks for streamed clips (train_generator's `grow`): ~6 s on an H200.
+# How often (steps) the teacher looks for streamed clips (train_generator's `streamed`, --grow): ~6 s on an H200.
 GROW_EVERY = 100
 # The decoders' learnt parts beside the autoencoders: each stage, the Config flag that turns it on,
 # and what a config with it needs it for (the words of the errors that ask for it).
@@ -837,8 +837,8 @@ def restrict_training(model: torch.nn.Module, prefixes: list[str]) -> list[str]:
     return kept
 
 
-def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, device: torch.device = torch.device("cpu"), anneal_minutes: float | None = None, batch: int | None = None, lr: float | None = None, train_only: list[str] | None = None, grow: Path | None = None) -> dict:
-    """The teacher. With `grow`, a folder another process streams clips into (regenerate.stream_more),
+def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger, device: torch.device = torch.device("cpu"), anneal_minutes: float | None = None, batch: int | None = None, lr: float | None = None, train_only: list[str] | None = None, streamed: Path | None = None) -> dict:
+    """The teacher. With `streamed`, a folder another process streams clips into (regenerate.stream_more),
     the chunks that have arrived join the training clips every GROW_EVERY steps; the run's own
     held-out clips stay the measure."""
     torch.manual_seed(seed)  # before any weights are made: the initialisation is part of the seed
@@ -897,8 +897,8 @@ def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, st
         nonlocal tokens, ids_all, mask_all, pool
         from .regenerate import STREAM_GLOB, read_stream_chunk
 
-        assert grow is not None
-        fresh = sorted(p for p in grow.glob(STREAM_GLOB) if p.name not in taken)
+        assert streamed is not None
+        fresh = sorted(p for p in streamed.glob(STREAM_GLOB) if p.name not in taken)
         added = 0
         for path in fresh:
             chunk, prompts = read_stream_chunk(path, cfg.frames, cfg.token_dim)
@@ -913,7 +913,7 @@ def train_generator(cfg: Config, run: Path, seed: int, minutes: float | None, st
             log(event="grow", stage="generator", step=loop.step, chunks=len(fresh), clips=added, train_clips=len(pool))
 
     def train_step() -> torch.Tensor:
-        if grow is not None and loop.step % GROW_EVERY == 0:
+        if streamed is not None and loop.step % GROW_EVERY == 0:
             feed()
         idx = torch.from_numpy(loop.rng.choice(pool, size=b)).to(device)
         noise = torch.randn(b, cfg.frames, cfg.token_dim, device=device)
