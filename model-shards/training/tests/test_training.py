@@ -1467,6 +1467,10 @@ class DraftPipeline(unittest.TestCase):
         planned = [c for c in calls if "zoetrope.train" in c and c[c.index("--run") + 1] == str(work / "plan-run")]
         self.assertEqual([(c[c.index("--config") + 1], c[c.index("--stage") + 1]) for c in planned], [("draft-plan", "encode"), ("draft-plan", "box-planner")])
         self.assertEqual(planned[0][planned[0].index("--base") + 1], str(work / "cameo-run"))
+        # The cameo bench draws every held-out cameo clip (it takes at most the held-out share).
+        cameo_bench = next(c for c in calls if "zoetrope.cameo_bench" in c)
+        self.assertEqual(cameo_bench[cameo_bench.index("--clips") + 1], "3000")
+        self.assertEqual(cameo_bench[cameo_bench.index("--run") + 1], str(work / "plan-run"))
         export = next(c for c in calls if "zoetrope.export" in c)
         self.assertEqual((export[export.index("--config") + 1], export[export.index("--run") + 1], export[export.index("--id") + 1]), ("draft-plan", str(work / "plan-run"), "zoetrope-draft"))
         self.assertEqual(export[export.index("--denoiser") :][:6], ["--denoiser", "student", "--steps", "4", "--guidance", "1.0"])
