@@ -142,7 +142,9 @@ def start_stream(args: argparse.Namespace, run: Path, pack: Path, kit: list[str]
     more = [a for m in args.more for a in ("--more", m)]
     argv = [sys.executable, "-m", "zoetrope.regenerate", "--config", args.config, "--run", str(run), "--pack", str(pack), "--kit", *kit, *more, "--sink", str(sink), "--work", str(run.parent / f"{run.name}-stream"), "--device", args.device, "--workers", str(args.workers), "--chunk", str(args.chunk)]
     with (run / "stream.out").open("w") as out:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+        # At a lower priority, with its renders and encoders: they fill every core, and the teacher's
+        # one busy thread is what keeps the GPU fed.
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=lambda: os.nice(10))
 
 
 def stop_stream(stream: subprocess.Popen, sink: Path) -> int:
