@@ -198,6 +198,7 @@ class Regenerate(unittest.TestCase):
         result = stream_more(cfg, run, self.pack, self.kit, ["plain:1000000:4"], torch.device("cpu"), self.tmp / "work-stopped", 1, 2, stopped, lambda **e: None, should_stop=lambda: (stopped / "chunk-0000.npz").exists())
         self.assertEqual(result["clips"], 2)
         self.assertEqual([p.name for p in stopped.iterdir()], ["chunk-0000.npz"])
+        self.assertEqual(sorted(p.name for p in (self.tmp / "work-stopped").iterdir() if p.is_dir()), [])  # no chunk's frames left
         with self.assertRaisesRegex(ValueError, "streaming needs clips to make"):
             stream_more(cfg, run, self.pack, self.kit, [], torch.device("cpu"), self.tmp / "work-none", 1, 2, stopped, lambda **e: None)
 

@@ -180,8 +180,10 @@ def rendered(specs: list[DatasetSpec], plan: list[tuple[int, int, int]], kit: li
                 raise RuntimeError(f"the world kit failed on chunk {k} (dataset {j}, clips {a}–{a + count - 1}):\n{tail}")
             waited = time.time() - t0
             pending = start(k + 1) if k + 1 < len(plan) else None
-            yield k, WorldDataset(out), waited
-            shutil.rmtree(out)
+            try:
+                yield k, WorldDataset(out), waited
+            finally:  # also when the caller stops here: a chunk's frames are gigabytes
+                shutil.rmtree(out, ignore_errors=True)
     finally:
         if pending is not None and pending[0].poll() is None:  # stopped early: the chunk rendering ahead is not wanted
             pending[0].kill()
