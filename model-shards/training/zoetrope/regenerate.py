@@ -282,7 +282,7 @@ def write_stream_chunk(sink: Path, k: int, tokens: np.ndarray, prompts: list[str
     path = sink / STREAM_CHUNK.format(k)
     tmp = sink / f".{path.name}.part"
     with tmp.open("wb") as f:
-        np.savez(f, tokens=tokens.astype(np.float16), prompts=np.asarray(prompts, dtype=str), seeds=np.asarray(seeds, dtype=np.int64))
+        np.savez(f, tokens=tokens.astype(np.float16, copy=False), prompts=np.asarray(prompts, dtype=str), seeds=np.asarray(seeds, dtype=np.int64))
     tmp.replace(path)
     return path
 
@@ -303,8 +303,8 @@ def stream_more(cfg: Config, run: Path, src: Path, kit: list[str], more: list[st
     """The `more` datasets rendered and encoded as regenerate does, each chunk written to `sink` as soon
     as it is encoded (write_stream_chunk) rather than into the run, in the interleaved order, until
     all are done or `should_stop` says so (asked before each chunk starts and before each rendered
-    chunk is encoded). Every streamed clip is a training
-    clip: the run's own held-out clips stay the teacher's measure."""
+    chunk is encoded). Every streamed clip is a training clip: the run's own held-out clips stay the
+    teacher's measure."""
     if not more:
         raise ValueError("streaming needs clips to make: give --more plain:SEED:N or cameos:SEED:N")
     _, specs = run_world(cfg, src, more)
