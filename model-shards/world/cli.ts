@@ -52,6 +52,8 @@ export options:
   --workers N        worker threads, ${EXPORT_LIMITS.workers.join('–')}; 0 renders on the main thread (default ${DEFAULT_EXPORT.workers})
   --force            write into a non-empty folder that holds no previous dataset
   --background       also write each clip without its balls (shard-*.background.npy), for object-slot decoders
+  --bare             also write each clip without its balls or boxes (shard-*.bare.npy), for a decoder that
+                     paints the boxes from slots
   --cameos           every clip has a figure wearing a random face; each face, as the user's reference image,
                      goes to shard-*.appearance.npy (uint8 [clips, 16, 16, 3])
 
@@ -95,6 +97,7 @@ const COMMANDS = {
     '--workers': ['workers', 'number'],
     '--force': ['force', 'flag'],
     '--background': ['background', 'flag'],
+    '--bare': ['bare', 'flag'],
     '--cameos': ['cameos', 'flag'],
   },
   sample: {

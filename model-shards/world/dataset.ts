@@ -29,8 +29,8 @@ import type { BodyPose, ContactEvent, NetPass } from './trace.ts';
  * Exports world clips as shards that PyTorch reads with numpy alone: per shard a uint8 frames .npy
  * [n, T, S, S, 3], an int16 audio .npy [n, samples] and one JSON line of metadata per clip, plus an
  * index.json with every file's size and sha256. Optional layers add per-shard files: `background`
- * (the frames without their balls) and `appearance` (with cameos: each clip's reference face, uint8
- * [n, 16, 16, 3]). Clip i is `sampleScene(seed + i)`, so a dataset is a pure function of (seed,
+ * (the frames without their balls), `bare` (without their balls or boxes) and `appearance` (with
+ * cameos: each clip's reference face, uint8 [n, 16, 16, 3]). Clip i is `sampleScene(seed + i)`, so a dataset is a pure function of (seed,
  * clips, clip options): the same bytes whatever the shard size or workers.
  */
 
@@ -47,6 +47,11 @@ export interface ClipSpec {
   readonly sampleRate: number;
   /** Also render each clip without its balls (the background layer an object-slot decoder paints over). */
   readonly background: boolean;
+  /**
+   * Also render each clip without its balls or its boxes: what a decoder paints under boxes drawn
+   * from slots of their own.
+   */
+  readonly bare: boolean;
   /**
    * Cameo clips: every scene has a figure wearing a random face (sampleScene's `cameo`), and the
    * face, as the reference image a user would give, is written to the appearance layer.
@@ -70,7 +75,7 @@ export interface ExportOptions extends Partial<ClipSpec> {
 
 export type ResolvedExportOptions = Required<ExportOptions>;
 
-export const DEFAULT_EXPORT = Object.freeze({ size: 128, durationS: 2, fps: 12, sampleRate: 16_000, shardSize: 256, workers: 2, force: false, background: false, cameos: false });
+export const DEFAULT_EXPORT = Object.freeze({ size: 128, durationS: 2, fps: 12, sampleRate: 16_000, shardSize: 256, workers: 2, force: false, background: false, bare: false, cameos: false });
 
 /** Inclusive bounds of the integer options (durationS is a number in its own range). */
 export const EXPORT_LIMITS = Object.freeze({
@@ -115,6 +120,7 @@ export function resolveExportOptions(input: ExportOptions): ResolvedExportOption
   }
   if (typeof o.force !== 'boolean') issues.push({ field: 'force', message: `must be true or false (got ${String(o.force)})` });
   if (typeof o.background !== 'boolean') issues.push({ field: 'background', message: `must be true or false (got ${String(o.background)})` });
+  if (typeof o.bare !== 'boolean') issues.push({ field: 'bare', message: `must be true or false (got ${String(o.bare)})` });
   if (typeof o.cameos !== 'boolean') issues.push({ field: 'cameos', message: `must be true or false (got ${String(o.cameos)})` });
   if (issues.length > 0) throw new ValidationError(issues);
   return o;
@@ -243,6 +249,8 @@ export interface RenderedClip {
   readonly frames: Uint8Array;
   /** The same frames without the balls, when the spec asks for the background layer. */
   readonly background?: Uint8Array;
+  /** The same frames without the balls or the boxes, when the spec asks for the bare layer. */
+  readonly bare?: Uint8Array;
   /** The figure's face as APPEARANCE_SIDE² × 3 RGB bytes, when the spec asks for cameos. */
   readonly appearance?: Uint8Array;
   readonly audio: Int16Array;
@@ -258,13 +266,15 @@ export async function renderDatasetClip(index: number, baseSeed: number, spec: C
   // A mismatch here would silently shift every later clip in the shard: fail loudly instead.
   if (clip.frames.length !== frameBytes) throw new InternalError(`clip ${index} (seed ${seed}) has ${clip.frames.length} frame bytes, expected ${frameBytes}`);
   if (clip.audio.length !== samplesPerClip(spec)) throw new InternalError(`clip ${index} (seed ${seed}) has ${clip.audio.length} samples, expected ${samplesPerClip(spec)}`);
-  let background: Uint8Array | undefined;
-  if (spec.background) {
-    const layer = createRenderer(clip.trace, spec.size, { omitBalls: true });
-    background = new Uint8Array(frameBytes);
+  const layer = (omitBoxes: boolean): Uint8Array => {
+    const renderer = createRenderer(clip.trace, spec.size, { omitBalls: true, omitBoxes });
+    const out = new Uint8Array(frameBytes);
     const one = spec.size * spec.size * 3;
-    for (let f = 0; f < framesPerClip(spec); f++) background.set(layer.frame(f), f * one);
-  }
+    for (let f = 0; f < framesPerClip(spec); f++) out.set(renderer.frame(f), f * one);
+    return out;
+  };
+  const background = spec.background ? layer(false) : undefined;
+  const bare = spec.bare ? layer(true) : undefined;
   let appearance: Uint8Array | undefined;
   if (spec.cameos) {
     const face = scene.character?.appearance;
@@ -277,6 +287,7 @@ export async function renderDatasetClip(index: number, baseSeed: number, spec: C
     index,
     frames: clip.frames,
     ...(background ? { background } : {}),
+    ...(bare ? { bare } : {}),
     ...(appearance ? { appearance } : {}),
     audio: toInt16(clip.audio),
     metaLine: JSON.stringify(clipMeta(clip, index)),
@@ -303,6 +314,7 @@ export async function answerDatasetRequest(request: DatasetWorkerRequest): Promi
     const clip = await renderDatasetClip(request.index, request.baseSeed, request.spec);
     const transfer = [clip.frames.buffer as ArrayBuffer, clip.audio.buffer as ArrayBuffer];
     if (clip.background) transfer.push(clip.background.buffer as ArrayBuffer);
+    if (clip.bare) transfer.push(clip.bare.buffer as ArrayBuffer);
     if (clip.appearance) transfer.push(clip.appearance.buffer as ArrayBuffer);
     return { reply: { kind: 'clip', clip }, transfer };
   } catch (error) {
@@ -459,18 +471,18 @@ export interface DatasetIndex {
   readonly shardSize: number;
   /**
    * Extra per-shard layers: `background` is `shard-*.background.npy`, the frames without their
-   * balls; `appearance` is `shard-*.appearance.npy`, uint8 [n, 16, 16, 3], each clip's cameo face.
+   * balls; `bare` is `shard-*.bare.npy`, the frames without their balls or boxes; `appearance` is `shard-*.appearance.npy`, uint8 [n, 16, 16, 3], each clip's cameo face.
    */
   readonly layers?: readonly DatasetLayer[];
   readonly shards: readonly DatasetShard[];
 }
 
-export type DatasetLayer = 'background' | 'appearance';
+export type DatasetLayer = 'background' | 'bare' | 'appearance';
 
 export const shardName = (k: number): string => `shard-${String(k).padStart(5, '0')}`;
 
 /** Files an export writes (and temp files an interrupted one leaves): safe to replace. */
-const DATASET_FILE = /^(index\.json|shard-\d{5,}\.(frames\.npy|background\.npy|appearance\.npy|audio\.npy|meta\.jsonl))(\.tmp-\d+)?$/;
+const DATASET_FILE = /^(index\.json|shard-\d{5,}\.(frames\.npy|background\.npy|bare\.npy|appearance\.npy|audio\.npy|meta\.jsonl))(\.tmp-\d+)?$/;
 
 /** A file written under a temp name, hashed as it goes, renamed into place when complete. */
 class HashedFile {
@@ -534,6 +546,7 @@ class ShardWriter {
     private readonly files: {
       readonly frames: HashedFile;
       readonly background?: HashedFile;
+      readonly bare?: HashedFile;
       readonly appearance?: HashedFile;
       readonly audio: HashedFile;
       readonly meta: HashedFile;
@@ -550,15 +563,17 @@ class ShardWriter {
       };
       const frames = await make(`${name}.frames.npy`);
       const background = spec.background ? await make(`${name}.background.npy`) : undefined;
+      const bare = spec.bare ? await make(`${name}.bare.npy`) : undefined;
       const appearance = spec.cameos ? await make(`${name}.appearance.npy`) : undefined;
       const audio = await make(`${name}.audio.npy`);
       const meta = await make(`${name}.meta.jsonl`);
       const frameShape = [clips, framesPerClip(spec), spec.size, spec.size, 3];
       await frames.write(npyHeader('|u1', frameShape));
       await background?.write(npyHeader('|u1', frameShape));
+      await bare?.write(npyHeader('|u1', frameShape));
       await appearance?.write(npyHeader('|u1', [clips, APPEARANCE_SIDE, APPEARANCE_SIDE, 3]));
       await audio.write(npyHeader('<i2', [clips, samplesPerClip(spec)]));
-      return new ShardWriter(name, clips, { frames, ...(background ? { background } : {}), ...(appearance ? { appearance } : {}), audio, meta });
+      return new ShardWriter(name, clips, { frames, ...(background ? { background } : {}), ...(bare ? { bare } : {}), ...(appearance ? { appearance } : {}), audio, meta });
     } catch (error) {
       await Promise.all(created.map((f) => f.discard()));
       throw error;
@@ -570,6 +585,10 @@ class ShardWriter {
     if (this.files.background) {
       if (!clip.background) throw new InternalError(`clip ${clip.index} came without its background layer`);
       await this.files.background.write(clip.background);
+    }
+    if (this.files.bare) {
+      if (!clip.bare) throw new InternalError(`clip ${clip.index} came without its bare layer`);
+      await this.files.bare.write(clip.bare);
     }
     if (this.files.appearance) {
       if (!clip.appearance) throw new InternalError(`clip ${clip.index} came without its appearance layer`);
@@ -585,6 +604,7 @@ class ShardWriter {
     const files = [
       await this.files.frames.commit(),
       ...(this.files.background ? [await this.files.background.commit()] : []),
+      ...(this.files.bare ? [await this.files.bare.commit()] : []),
       ...(this.files.appearance ? [await this.files.appearance.commit()] : []),
       await this.files.audio.commit(),
       await this.files.meta.commit(),
@@ -593,7 +613,7 @@ class ShardWriter {
   }
 
   async discard(): Promise<void> {
-    await Promise.all([this.files.frames.discard(), this.files.background?.discard(), this.files.appearance?.discard(), this.files.audio.discard(), this.files.meta.discard()]);
+    await Promise.all([this.files.frames.discard(), this.files.background?.discard(), this.files.bare?.discard(), this.files.appearance?.discard(), this.files.audio.discard(), this.files.meta.discard()]);
   }
 }
 
@@ -665,7 +685,7 @@ export async function exportDataset(options: ExportOptions, run: ExportRun = {})
   const o = resolveExportOptions(options);
   const { signal, onProgress } = run;
   const started = performance.now();
-  const spec: ClipSpec = { size: o.size, durationS: o.durationS, fps: o.fps, sampleRate: o.sampleRate, background: o.background, cameos: o.cameos };
+  const spec: ClipSpec = { size: o.size, durationS: o.durationS, fps: o.fps, sampleRate: o.sampleRate, background: o.background, bare: o.bare, cameos: o.cameos };
   if (signal?.aborted) throw new CanceledError('the export was canceled');
   await prepareOutDir(o.out, o.force);
 
@@ -712,7 +732,7 @@ export async function exportDataset(options: ExportOptions, run: ExportRun = {})
       writer = undefined;
       onProgress?.({ status: 'shard', name: shardName(k), done: k + 1, total: shardCount });
     }
-    const layers: DatasetLayer[] = [...(o.background ? (['background'] as const) : []), ...(o.cameos ? (['appearance'] as const) : [])];
+    const layers: DatasetLayer[] = [...(o.background ? (['background'] as const) : []), ...(o.bare ? (['bare'] as const) : []), ...(o.cameos ? (['appearance'] as const) : [])];
     const index: DatasetIndex = {
       version: DATASET_VERSION,
       generator: DATASET_GENERATOR,

@@ -195,6 +195,11 @@ export interface RenderOptions {
    * data for a decoder that paints balls from object slots over a background.
    */
   readonly omitBalls?: boolean;
+  /**
+   * Leave the boxes (and their shadows) out too: the layer a decoder paints when the boxes are drawn
+   * from slots of their own.
+   */
+  readonly omitBoxes?: boolean;
 }
 
 export function createRenderer(trace: Trace, size: number, options: RenderOptions = {}): ClipRenderer {
@@ -334,7 +339,11 @@ export function createRenderer(trace: Trace, size: number, options: RenderOption
     g.filter = 'none';
     g.drawImage(stage, (left - STAGE.x0) * stagePpm, (STAGE.y1 - top) * stagePpm, view.width * stagePpm, view.width * stagePpm, 0, 0, size, size);
 
-    const bodies = options.omitBalls ? pose.bodies.filter((b) => MATERIAL_SPECS[b.material].shape !== 'ball') : pose.bodies;
+    const omitted = (b: BodyPose) => {
+      const shape = MATERIAL_SPECS[b.material].shape;
+      return shape === 'ball' ? options.omitBalls === true : options.omitBoxes === true;
+    };
+    const bodies = pose.bodies.filter((b) => !omitted(b));
     // Soft shadows on the floor, cast away from the light, fainter and wider with height.
     for (const b of bodies) {
       const spec = MATERIAL_SPECS[b.material];

@@ -183,6 +183,35 @@ describe('dataset export', () => {
     await expect(exportDataset({ ...base(join(root, 'bad'), 0), background: 'yes' as unknown as boolean })).rejects.toThrow(/background must be true or false/);
   });
 
+  it('writes the bare layer when asked: the background without its boxes, and only where a clip has boxes', async () => {
+    // Seed 100000 + 0 has a stack of boxes, 100000 + 3 has none (the world's sampler, pinned).
+    const opts = { clips: 4, seed: 100_000, size: 32, durationS: 1, fps: 8, sampleRate: 16_000, shardSize: 4, workers: 0 } as const;
+    const dir = join(root, 'bare');
+    const index = await exportDataset({ ...opts, out: dir, background: true, bare: true });
+    expect(index.layers).toEqual(['background', 'bare']);
+    expect(index.shards[0]?.files.map((f) => f.file)).toEqual(['shard-00000.frames.npy', 'shard-00000.background.npy', 'shard-00000.bare.npy', 'shard-00000.audio.npy', 'shard-00000.meta.jsonl']);
+    const files = await folderBytes(dir);
+    const background = files.get('shard-00000.background.npy') ?? Buffer.alloc(0);
+    const bare = files.get('shard-00000.bare.npy') ?? Buffer.alloc(0);
+    const offset = parseNpyHeader(bare).dataOffset;
+    expect(parseNpyHeader(bare).shape).toEqual([4, 8, 32, 32, 3]);
+    const clipBytes = 8 * 32 * 32 * 3;
+    const differing = (clip: number) => {
+      let n = 0;
+      for (let i = offset + clip * clipBytes; i < offset + (clip + 1) * clipBytes; i++) if (background[i] !== bare[i]) n++;
+      return n;
+    };
+    const metas = (files.get('shard-00000.meta.jsonl') ?? Buffer.alloc(0)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { prompt: string });
+    const asksForBoxes = metas.map((m) => /box|crate/.test(m.prompt));
+    expect(asksForBoxes[0]).toBe(true);
+    expect(asksForBoxes[3]).toBe(false);
+    for (let c = 0; c < 4; c++) {
+      if (asksForBoxes[c]) expect(differing(c), `clip ${c}`).toBeGreaterThan(0);
+      else expect(differing(c), `clip ${c}`).toBe(0);
+    }
+    await expect(exportDataset({ ...base(join(root, 'bad-bare'), 0), bare: 1 as unknown as boolean })).rejects.toThrow(/bare must be true or false/);
+  });
+
   it('writes shards that match their index, parse as numpy arrays and are the same with 1 or 2 workers', async () => {
     const one = join(root, 'one');
     const two = join(root, 'two');

@@ -27,10 +27,10 @@ from zoetrope.train import main as train_main
 REPO = Path(__file__).resolve().parents[3]
 
 
-def export_world(out: Path, clips: int, seed: int, size: int = 32, background: bool = False, cameos: bool = False, duration: float = 1) -> None:
+def export_world(out: Path, clips: int, seed: int, size: int = 32, background: bool = False, cameos: bool = False, duration: float = 1, bare: bool = False) -> None:
     tsx = REPO / "node_modules" / ".bin" / "tsx"
     subprocess.run(
-        [str(tsx), "model-shards/world/cli.ts", "export", "--clips", str(clips), "--seed", str(seed), "--size", str(size), "--duration", str(duration), "--sample-rate", "24000", "--workers", "0", "--out", str(out), *(["--background"] if background else []), *(["--cameos"] if cameos else [])],
+        [str(tsx), "model-shards/world/cli.ts", "export", "--clips", str(clips), "--seed", str(seed), "--size", str(size), "--duration", str(duration), "--sample-rate", "24000", "--workers", "0", "--out", str(out), *(["--background"] if background else []), *(["--bare"] if bare else []), *(["--cameos"] if cameos else [])],
         cwd=REPO,
         check=True,
         capture_output=True,
@@ -135,6 +135,8 @@ class DatasetReader(WithDataset):
         export_world(plain, clips=2, seed=4242)
         with self.assertRaisesRegex(DatasetError, "has no background layer: export it with"):
             WorldDataset(plain).background(0)
+        with self.assertRaisesRegex(DatasetError, r"has no bare layer: export it with `npm run world -- export --bare \.\.\.`"):
+            WorldDataset(plain).frame(0, 0, "bare")
         # The tiny config paints balls from slots: encoding a dataset without backgrounds is refused.
         run = self.tmp / "run-plain"
         for stage in ("video-ae", "audio-ae"):
@@ -1097,8 +1099,8 @@ class Recovery(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = Path(tempfile.mkdtemp(prefix="zoetrope-recover-"))
         cls.plain, cls.cameos = cls.tmp / "plain", cls.tmp / "cameos"
-        export_world(cls.plain, clips=6, seed=4242, background=True)
-        export_world(cls.cameos, clips=6, seed=6161, background=True, cameos=True)
+        export_world(cls.plain, clips=6, seed=4242, background=True, bare=True)
+        export_world(cls.cameos, clips=6, seed=6161, background=True, cameos=True, bare=True)
         cls.base, cls.trained = cls.tmp / "base", cls.tmp / "trained"
         for stage, steps in (("video-ae", 3), ("audio-ae", 2), ("encode", 0), ("generator", 3), ("pairs", 0), ("student", 2)):
             assert cls.train("tiny", stage, cls.base, steps, "--data", str(cls.plain)) == 0, stage
@@ -1270,6 +1272,10 @@ class Recovery(unittest.TestCase):
             self.assertEqual(self.train("tiny-plan", "student", run, 2), 2)
         self.assertIn("config tiny-plan samples with its base run's teacher and student as they are", err.getvalue())
         self.assertEqual(self.train("tiny-plan", "box-planner", run, 6), 0)
+        # Until the video-bare stage has run, the planned config's decoder is missing, by name.
+        with self.assertRaisesRegex(ValueError, "has no video-bare checkpoint: config tiny-plan paints its background without boxes"):
+            Model(cfg, run, "student")
+        self.video_bare(run)
         events = [json.loads(line) for line in (run / "box-planner.log.jsonl").read_text().splitlines()]
         self.assertLessEqual({"val_mse", "val_count_right", "val_median_px"}, set(next(e for e in events if e["event"] == "end")))
         # Its colour branch learnt first, alone, from prompts the world sampled without rendering; then kept as it learnt.
@@ -1317,6 +1323,31 @@ class Recovery(unittest.TestCase):
         self.assert_states_equal(torch.load(restored / "student.pt")["extra"]["ema"], self.rounded(torch.load(run / "student.pt")["extra"]["ema"]))
         self.assert_states_equal(torch.load(restored / "box-planner.pt")["extra"]["ema"], self.rounded(torch.load(run / "box-planner.pt")["extra"]["ema"]))
         self.assert_states_equal(torch.load(restored / "generator.pt")["extra"]["ema"], self.rounded(torch.load(run / "generator.pt")["extra"]["ema"]))
+        # The graph's decoder is the video-bare stage's; the shared one it was taught from comes back from the rest.
+        self.assertEqual(result["shared_decoder"], "the rest")
+        self.assert_states_equal(torch.load(restored / "video-bare.pt")["model"], self.rounded(torch.load(run / "video-bare.pt")["model"]))
+        shared = lambda r: {k: v for k, v in torch.load(r / "video-ae.pt")["model"].items() if k.startswith("decoder.")}  # noqa: E731
+        self.assert_states_equal(shared(restored), self.rounded(shared(run)))
+
+    def video_bare(self, run: Path) -> None:
+        """The video-bare stage on the planned run: refused where it does not belong, then trained."""
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(self.train("tiny-cameo", "video-bare", self.trained, 2, "--data", str(self.plain)), 2)
+            self.assertEqual(self.train("tiny-plan", "video-bare", run, 2), 2)
+        self.assertIn("config tiny-cameo paints its background as the latent draws it: it has no video-bare stage", err.getvalue())
+        self.assertIn("--stage video-bare needs --data", err.getvalue())
+        shared_before = (run / "video-ae.pt").read_bytes()
+        self.assertEqual(self.train("tiny-plan", "video-bare", run, 30, "--data", str(self.plain), "--data", str(self.cameos)), 0)
+        events = [json.loads(line) for line in (run / "video-bare.log.jsonl").read_text().splitlines()]
+        baseline, end = next(e for e in events if e["event"] == "baseline"), next(e for e in events if e["event"] == "end")
+        # It learns to leave the boxes out: frames with boxes come closer to the bare layer.
+        self.assertGreater(end["val_psnr_boxed"], baseline["val_psnr_boxed"])
+        # The shared decoder stays as it was; the stage's own is another.
+        self.assertEqual((run / "video-ae.pt").read_bytes(), shared_before)
+        bare = torch.load(run / "video-bare.pt")["model"]
+        shared = torch.load(run / "video-ae.pt")["model"]
+        self.assertFalse(all(torch.equal(v, shared[f"decoder.{k}"]) for k, v in bare.items()))
 
     def test_the_teacher_is_read_back_from_the_generator_grown_from_it(self):
         from zoetrope.generator import FlowGenerator, grow
@@ -1371,7 +1402,9 @@ class ShippedModelsRestore(unittest.TestCase):
             self.assertTrue(result["teacher"].startswith(teacher), result["teacher"])
             self.assertEqual(result["encoders"], "refit")
             self.assertEqual(result["generator_weights_no_graph_uses"], [])
-            self.assertEqual(sorted(p.name for p in (tmp / name).glob("*.pt")), sorted(["audio-ae.pt", "video-ae.pt", "head-locator.pt", "generator.pt"] + ["track-refiner.pt", "sound-refiner.pt"] + (["student.pt", "box-planner.pt"] if name == "zoetrope-draft" else ["video-upscale.pt"])))
+            self.assertEqual(sorted(p.name for p in (tmp / name).glob("*.pt")), sorted(["audio-ae.pt", "video-ae.pt", "head-locator.pt", "generator.pt"] + ["track-refiner.pt", "sound-refiner.pt"] + (["student.pt", "box-planner.pt", "video-bare.pt"] if name == "zoetrope-draft" else ["video-upscale.pt"])))
+            # The Draft's graph paints without boxes; the shared decoder it was taught from is the rest's.
+            self.assertEqual(result.get("shared_decoder"), "the rest" if name == "zoetrope-draft" else None)
 
 
 class Seam(unittest.TestCase):
@@ -1449,10 +1482,10 @@ class DraftPipeline(unittest.TestCase):
         printed = io.StringIO()
         with unittest.mock.patch.object(pipeline, "run", record), contextlib.redirect_stdout(printed):
             self.assertEqual(pipeline.main(["--work", str(work), "--out", str(work / "model")]), 0)
-        self.assertEqual(stages(), ["student --method progressive", "encode", "head-locator", "generator", "pairs", "student --method progressive", "track-refiner", "sound-refiner", "encode", "box-planner"])
+        self.assertEqual(stages(), ["student --method progressive", "encode", "head-locator", "generator", "pairs", "student --method progressive", "track-refiner", "sound-refiner", "encode", "box-planner", "video-bare"])
         # The minutes of both invocations add up: every step of the first is still in the ledger.
         ledger = json.loads((work / "pipeline-done.json").read_text())
-        self.assertEqual(len(ledger), 6 + 1 + 7 + 2 + 3 + 2 * 7 + 1 + 1)
+        self.assertEqual(len(ledger), 6 + 1 + 7 + 3 + 3 + 2 * 7 + 1 + 1)
         self.assertTrue(all(isinstance(m, float) and m >= 0 for m in ledger.values()))
         report = json.loads(printed.getvalue())
         self.assertEqual((report["minutes"], sorted(report["steps"])), (round(sum(ledger.values()), 1), sorted(ledger)))
@@ -1465,8 +1498,11 @@ class DraftPipeline(unittest.TestCase):
         self.assertEqual(encode[encode.index("--base") + 1], str(work / "run"))
         # The planned run builds on the cameo run (its teacher and student as they are), and it is what ships.
         planned = [c for c in calls if "zoetrope.train" in c and c[c.index("--run") + 1] == str(work / "plan-run")]
-        self.assertEqual([(c[c.index("--config") + 1], c[c.index("--stage") + 1]) for c in planned], [("draft-plan", "encode"), ("draft-plan", "box-planner")])
+        self.assertEqual([(c[c.index("--config") + 1], c[c.index("--stage") + 1]) for c in planned], [("draft-plan", "encode"), ("draft-plan", "box-planner"), ("draft-plan", "video-bare")])
         self.assertEqual(planned[0][planned[0].index("--base") + 1], str(work / "cameo-run"))
+        # Its decoder learns the bare layer of both datasets, which the data export writes.
+        self.assertEqual([planned[2][i + 1] for i, a in enumerate(planned[2]) if a == "--data"], [str(work / "data"), str(work / "cameo-data")])
+        self.assertNotIn("--base", planned[2])
         # The cameo bench draws every held-out cameo clip (it takes at most the held-out share).
         cameo_bench = next(c for c in calls if "zoetrope.cameo_bench" in c)
         self.assertEqual(cameo_bench[cameo_bench.index("--clips") + 1], "3000")

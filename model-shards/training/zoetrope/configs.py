@@ -214,6 +214,12 @@ class Config:
     # planner, inside the denoiser graph, sets the boxes the last step ends on.
     box_planner: bool = False
     box_planner_train: BoxPlannerTrain = field(default_factory=BoxPlannerTrain)
+    # With box slots, the video decoder paints the background without its boxes (the video-bare
+    # stage: the shared decoder taught, on the world's frames rendered without their boxes, to leave
+    # out the boxes the latent holds). The boxes come from their slots alone, and a stack-coloured
+    # smear the student draws in the latent is not painted beside them.
+    bare_decoder: bool = False
+    video_bare_train: VideoAETrain = field(default_factory=lambda: VideoAETrain(batch=16, lr=2e-4, warmup_steps=50, steps=3_000, eval_every=250))
     # The cameo's face goes where the frame's latent draws the head (head_locator.py), read by a small
     # net trained on the run's tokens, rather than on the generated head slot, which can drift off
     # the figure the latent draws. Shared by a config built on this one (Pro on draft-cameo).
@@ -372,8 +378,13 @@ def with_box_planner(base: str, boxes: int, **train) -> Config:
     return replace(b, name=f"{base.split('-')[0]}-plan", shares=base, boxes=boxes, box_planner=True, **train)
 
 
-CONFIGS["draft-plan"] = with_box_planner("draft-cameo", 5)
-CONFIGS["tiny-plan"] = with_box_planner("tiny-cameo", 5, box_planner_train=BoxPlannerTrain(batch=4, warmup_steps=2, steps=6, width=16, layers=1, heads=2, eval_every=3, checkpoint_minutes=0.0, prompts=60, colour_steps=3))
+CONFIGS["draft-plan"] = with_box_planner("draft-cameo", 5, bare_decoder=True)
+CONFIGS["tiny-plan"] = with_box_planner(
+    "tiny-cameo", 5,
+    box_planner_train=BoxPlannerTrain(batch=4, warmup_steps=2, steps=6, width=16, layers=1, heads=2, eval_every=3, checkpoint_minutes=0.0, prompts=60, colour_steps=3),
+    bare_decoder=True,
+    video_bare_train=VideoAETrain(batch=4, lr=1e-3, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
+)
 
 
 # Pro, for server GPUs: 256² frames, 4 s, a deeper generator sampled with more steps. It builds on the
@@ -471,6 +482,10 @@ def get_config(name: str) -> Config:
         raise ValueError(f"config {name}: the generator has {g.slots} slots of {g.slot_numbers} numbers, the config {cfg.generated_slots} of {SLOT_NUMBERS}")
     if cfg.box_planner and not cfg.boxes:
         raise ValueError(f"config {name} plans box slots and has none")
+    if cfg.bare_decoder and not cfg.boxes:
+        raise ValueError(f"config {name} paints its background without boxes and has no box slots to paint them from")
+    if cfg.bare_decoder and cfg.upscale > 1:
+        raise ValueError(f"config {name}: the video-bare stage teaches the autoencoder's own decoder, and this config paints at {cfg.upscale}× its size")
     if cfg.head_slot and not cfg.slots:
         raise ValueError(f"config {name}: a head slot comes after the balls' slots, and the config has none")
     if cfg.boxes and not cfg.slots:

@@ -2,7 +2,8 @@
 
 A dataset folder holds index.json and per shard a uint8 frames .npy [n, T, S, S, 3], an int16 audio
 .npy [n, samples] and one JSON line of metadata per clip; exported with `--background`, also the
-frames without their balls (background .npy, same shape). Arrays are memory-mapped, so a dataset far
+frames without their balls (background .npy, same shape), and with `--bare`, without their balls or
+boxes (bare .npy). Arrays are memory-mapped, so a dataset far
 larger than RAM trains fine; nothing is copied until a batch is drawn.
 """
 from __future__ import annotations
@@ -63,6 +64,7 @@ class WorldDataset:
         self.layers: tuple[str, ...] = tuple(index.get("layers", ()))
         self._frames: list[np.ndarray] = []
         self._background: list[np.ndarray] = []
+        self._bare: list[np.ndarray] = []
         self._appearance: list[np.ndarray] = []
         self._audio: list[np.ndarray] = []
         self._meta: list[dict] = []
@@ -70,7 +72,7 @@ class WorldDataset:
         for k, shard in enumerate(index["shards"]):
             name = shard["name"]
             files = {f["file"]: f for f in shard["files"]}
-            kinds = ("frames.npy", "audio.npy", "meta.jsonl") + tuple(f"{layer}.npy" for layer in ("background", "appearance") if layer in self.layers)
+            kinds = ("frames.npy", "audio.npy", "meta.jsonl") + tuple(f"{layer}.npy" for layer in ("background", "bare", "appearance") if layer in self.layers)
             paths = {kind: self.root / f"{name}.{kind}" for kind in kinds}
             for kind, path in paths.items():
                 if not path.is_file():
@@ -88,11 +90,12 @@ class WorldDataset:
                 raise DatasetError(f"{name}.audio.npy has shape {audio.shape} {audio.dtype}, expected ({n}, {self.samples_per_clip}) int16")
             if len(meta) != n:
                 raise DatasetError(f"{name}.meta.jsonl has {len(meta)} lines for {n} clips")
-            if "background" in self.layers:
-                background = np.load(paths["background.npy"], mmap_mode="r")
-                if background.shape != frames.shape or background.dtype != np.uint8:
-                    raise DatasetError(f"{name}.background.npy has shape {background.shape} {background.dtype}, expected {frames.shape} uint8")
-                self._background.append(background)
+            for layer, kept in (("background", self._background), ("bare", self._bare)):
+                if layer in self.layers:
+                    array = np.load(paths[f"{layer}.npy"], mmap_mode="r")
+                    if array.shape != frames.shape or array.dtype != np.uint8:
+                        raise DatasetError(f"{name}.{layer}.npy has shape {array.shape} {array.dtype}, expected {frames.shape} uint8")
+                    kept.append(array)
             if "appearance" in self.layers:
                 appearance = np.load(paths["appearance.npy"], mmap_mode="r")
                 if appearance.ndim != 4 or appearance.shape[0] != n or appearance.shape[1] != appearance.shape[2] or appearance.shape[3] != 3 or appearance.dtype != np.uint8:
@@ -119,16 +122,33 @@ class WorldDataset:
 
     def background(self, i: int) -> np.ndarray:
         """Clip i's frames without their balls (uint8 [T, S, S, 3]); the dataset must be exported with --background."""
-        if "background" not in self.layers:
-            raise DatasetError(f"{self.root} has no background layer: export it with `npm run world -- export --background ...`")
+        self.require("background")
         k, j = self._where[i]
         return np.array(self._background[k][j])
+
+    def bare(self, i: int) -> np.ndarray:
+        """Clip i's frames without their balls or boxes (uint8 [T, S, S, 3]); the dataset must be exported with --bare."""
+        self.require("bare")
+        k, j = self._where[i]
+        return np.array(self._bare[k][j])
+
+    def frame(self, i: int, f: int, layer: str = "frames") -> np.ndarray:
+        """Frame f of clip i (uint8 [S, S, 3]), of the frames or a layer (background, bare), reading no other frame."""
+        if layer != "frames":
+            self.require(layer)
+        k, j = self._where[i]
+        return np.array({"frames": self._frames, "background": self._background, "bare": self._bare}[layer][k][j, f])
+
+    def require(self, layer: str) -> None:
+        """Refuses, by name, a dataset exported without `layer` (background, bare or appearance)."""
+        if layer not in self.layers:
+            flag = "--cameos" if layer == "appearance" else f"--{layer}"
+            raise DatasetError(f"{self.root} has no {layer} layer: export it with `npm run world -- export {flag} ...`")
 
     def appearance(self, i: int) -> np.ndarray:
         """Clip i's cameo reference image (uint8 [side, side, 3]): the face its figure wears. The
         dataset must be exported with --cameos."""
-        if "appearance" not in self.layers:
-            raise DatasetError(f"{self.root} has no appearance layer: export it with `npm run world -- export --cameos ...`")
+        self.require("appearance")
         k, j = self._where[i]
         return np.array(self._appearance[k][j])
 
@@ -141,10 +161,10 @@ class WorldDataset:
         return list(range(len(self) - n_val)), list(range(len(self) - n_val, len(self)))
 
     def frame_batch(self, rng: np.random.Generator, clips: list[int], n: int, layer: str = "frames") -> np.ndarray:
-        """n random frames (uint8 [n, S, S, 3]) from the given clips, of the frames or the background layer."""
-        if layer == "background" and "background" not in self.layers:
-            raise DatasetError(f"{self.root} has no background layer: export it with `npm run world -- export --background ...`")
-        source = {"frames": self._frames, "background": self._background}[layer]
+        """n random frames (uint8 [n, S, S, 3]) from the given clips, of the frames or a layer (background, bare)."""
+        if layer != "frames":
+            self.require(layer)
+        source = {"frames": self._frames, "background": self._background, "bare": self._bare}[layer]
         picks = rng.choice(clips, size=n)
         frames = rng.integers(0, self.frames_per_clip, size=n)
         out = np.empty((n, self.size, self.size, 3), dtype=np.uint8)

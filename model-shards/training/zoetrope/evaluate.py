@@ -31,7 +31,7 @@ from .slots import SLOT_NUMBERS, clip_slots, composite, composite_boxes, paint_f
 from .text import Tokenizer
 from .sound_refiner import SoundRefiner, load_sound_refiner
 from .track_refiner import TrackRefiner, load_track_refiner, painted_slots
-from .train import load_stage, upscale_decoder
+from .train import bare_decoder, load_stage, upscale_decoder
 from .video_ae import FrameAutoencoder, to_unit
 
 NOISE_STREAM_VIDEO = 0
@@ -141,6 +141,8 @@ class Model:
         self.cfg = cfg
         self.video = FrameAutoencoder(cfg.video_ae)
         self.video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
+        if cfg.bare_decoder:
+            bare_decoder(cfg, run, self.video)
         if cfg.upscale > 1:
             # Pro paints the shared latent at its own size (train.upscale_decoder).
             if not (run / "video-upscale.pt").exists():

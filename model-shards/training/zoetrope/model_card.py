@@ -228,7 +228,23 @@ def box_planner_text(cfg: Config, run: Path, denoiser: PlannedDenoiser) -> str:
         f"The generator does not draw them: a box planner ({sum(p.numel() for p in denoiser.planner.parameters()) / 1e6:.2f} M parameters; `zoetrope/box_planner.py`) reads the prompt (the denoiser's condition) and the frame tokens without box slots, each frame's latent through two convolutions, "
         f"then {t.layers} blocks of attention across frames and to the prompt (width {t.width}), and regresses where every frame's boxes are. "
         f"Their colour is read from the prompt alone: a branch of {t.layers} blocks of attention to the prompt scores the world's {len(BOX_COLOURS)} colour names for each slot (trained first, alone, on prompts the world samples without rendering), over a learnt palette, times a light read from the pooled prompt. It runs in the denoiser graph: at each step the box slots' velocity takes them to what the planner reads from the step's clean guess of the rest, so the last step ends on the plan for the clip as drawn. "
-        f"The rest trained for {end.get('step', '?')} steps of {t.batch} clips on the run's tokens (inputs mixed with up to {t.noise:g} noise), a squared error on the normalised numbers." + scores
+        f"The rest trained for {end.get('step', '?')} steps of {t.batch} clips on the run's tokens (inputs mixed with up to {t.noise:g} noise), a squared error on the normalised numbers." + scores + bare_text(cfg, run)
+    )
+
+
+def bare_text(cfg: Config, run: Path) -> str:
+    """The video decoder that leaves the latent's boxes out (Config.bare_decoder), with its held-out PSNR."""
+    if not cfg.bare_decoder:
+        return ""
+    end, base = stage_end([run], "video-bare") or {}, stage_event([run], "video-bare", "baseline") or {}
+    scores = (
+        f" On held-out frames with boxes it paints the world's picture without them at {end['val_psnr_boxed']:.1f} dB PSNR (the shared decoder, which paints the boxes the latent holds: {base['val_psnr_boxed']:.1f} dB), and on frames without boxes at {end['val_psnr_plain']:.1f} dB ({base['val_psnr_plain']:.1f} dB)."
+        if all(k in d for d, k in ((end, "val_psnr_boxed"), (base, "val_psnr_boxed"), (end, "val_psnr_plain"), (base, "val_psnr_plain"))) else ""
+    )
+    t = cfg.video_bare_train
+    return (
+        f" The boxes are painted from their slots alone: the video decoder paints the background latent without the boxes it holds (the shared decoder taught{f", for {end['step']} steps of {t.batch} frames," if 'step' in end else ""} the world's frames rendered without their boxes from the latents of the same frames with them; `train.train_video_bare`), "
+        f"so a stack-coloured smear the student draws in the latent is not painted beside the planned stack." + scores
     )
 
 

@@ -42,7 +42,10 @@ REPO = Path(__file__).resolve().parents[3]
 # put the box slots into the cameo run's tokens, and the box planner's 14 (sampling and encoding the
 # prompts 3, its colour branch 5, 600 steps of the rest at 0.5 s, loading 1.5); the base generator
 # gives up 5 of its 45 for it, so about 180 (estimated from the stages' own times, not rerun whole);
-# the cameo bench on all 150 held-out cameo clips rather than 50 adds about 2 more.
+# the cameo bench on all 150 held-out cameo clips rather than 50 adds about 2 more. The decoder
+# without boxes (video-bare, Draft 0.10.0) adds about 9: the bare layer in the two data exports
+# (about 2: 6000 clips with it took 5.5 minutes here), and 1500 of its steps (6; the shipped
+# decoder took 3000, 10 minutes); the base generator gives up 8 more of its minutes for it.
 # Steps are set so each learning-rate schedule finishes inside its minutes (measured 2026-11-25:
 # video AE ~0.45 s/step, audio AE ~0.35; encoding 6000 clips ~5 min). The generator's steps are
 # capped by its minutes (a step of 16 clips is ~3–4 s here); its schedule runs over them.
@@ -53,7 +56,7 @@ DRAFT_PLAN = [
     ("video-ae", 5000, 38, []),
     ("audio-ae", 1500, 12, []),
     ("encode", None, 10, []),
-    ("generator", 100_000, 40, []),
+    ("generator", 100_000, 32, []),
     ("pairs", None, 12, []),
     ("student", 100_000, 6, ["--method", "reflow"]),
     ("student", 100_000, 8, ["--method", "progressive"]),
@@ -80,6 +83,9 @@ CAMEO_PLAN = [
 PLANNED_PLAN = [
     ("encode", None, 2, []),
     ("box-planner", 600, 14, []),
+    # The decoder taught to paint the background without its boxes, which come from their slots
+    # (train.train_video_bare), on the datasets' bare layer.
+    ("video-bare", 1_500, 6, []),
 ]
 DATA = {"clips": 6000, "seed": 100000, "size": 128, "duration": 2, "fps": 12, "sample_rate": 24000}
 CAMEO_DATA = {"clips": 3000, "seed": 300000}
@@ -197,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     cameo_data, cameo_run, plan_run = work / "cameo-data", work / "cameo-run", work / "plan-run"
     started = time.time()
     tsx = str(REPO / "node_modules" / ".bin" / "tsx")
-    shape = ["--size", str(DATA["size"]), "--duration", str(DATA["duration"]), "--fps", str(DATA["fps"]), "--sample-rate", str(DATA["sample_rate"]), "--background"]
+    shape = ["--size", str(DATA["size"]), "--duration", str(DATA["duration"]), "--fps", str(DATA["fps"]), "--sample-rate", str(DATA["sample_rate"]), "--background", "--bare"]
     work.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(work / "pipeline-done.json")
     if not (data / "index.json").exists():
@@ -207,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     py = "/usr/bin/python3"
 
     def train_stages(prefix: str, plan: list, config: str, run_to: Path, every: list[str], encode: list[str]) -> None:
-        """The plan's stages into run_to, each once (the ledger); `every` goes to each stage, `encode` to encode."""
+        """The plan's stages into run_to, each once (the ledger); `every` goes to each stage, `encode` to
+        encode (and the datasets in it to video-bare, which reads their frames too)."""
         for stage, steps, minutes, extra in plan:
             key = " ".join([prefix, stage, *extra])
             if key in ledger or stage == "encode" and (run_to / "tokens.npy").exists():
@@ -215,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [py, "-m", "zoetrope.train", "--config", config, "--stage", stage, *every, "--run", str(run_to), "--minutes", str(minutes), *extra]
             if stage == "encode":
                 cmd += encode
+            if stage == "video-bare":
+                cmd += [a for k, a in enumerate(encode) if a == "--data" or k and encode[k - 1] == "--data"]
             if steps is not None:
                 cmd += ["--steps", str(steps)]
             if stage in ("generator", "student"):

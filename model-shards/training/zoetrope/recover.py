@@ -6,8 +6,9 @@ the repository (`npm run recover -- <command> ...`):
         the denoiser shipped (the Draft's distilled student, Pro's teacher) with the text encoder,
         the video decoder with its head locator, the audio decoder, the token statistics (baked into
         the decoders) and the tokenizer. What the graphs do not hold comes from the model's rest
-        (default checkpoints/<id>.npz beside the model folder, written by `pack`): the Draft's teacher and the
-        two encoders. Without a rest, --teacher-from takes the teacher from a Pro folder grown from
+        (default checkpoints/<id>.npz beside the model folder, written by `pack`): the Draft's teacher, the
+        two encoders and, for a decoder taught to paint without boxes (video-bare), the shared
+        decoder it was taught from. Without a rest, --teacher-from takes the teacher from a Pro folder grown from
         it (Pro 0.2.0's denoiser is the Draft's teacher, grown by two identity blocks and frame
         embeddings that repeat), and the encoders stay untrained: `npm run train -- --stage
         refit-encoders` fits them to the recovered decoders, unless --encoders-from names a run
@@ -325,6 +326,19 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
         model.audio.encoder.load_state_dict(parts["audio-encoder"])
         encoders = meta["encoders"]
     video = model.video
+    shared_decoder = None
+    if cfg.bare_decoder:
+        # The graph paints without boxes (the video-bare stage); the decoder it was taught from, which
+        # the run's other configs share, is the rest's.
+        save_atomic(weights_checkpoint(cfg.name, "video-bare", video.decoder.state_dict(), 0), run / "video-bare.pt")
+        video = FrameAutoencoder(cfg.video_ae)
+        video.encoder = model.video.encoder
+        if "video-decoder" in parts:
+            video.decoder.load_state_dict(parts["video-decoder"])
+            shared_decoder = "the rest"
+        else:
+            video.decoder.load_state_dict(model.video.decoder.state_dict())
+            shared_decoder = "the shipped graph's (no rest holds the one it was taught from)"
     if cfg.upscale > 1:
         save_atomic(weights_checkpoint(cfg.name, "video-upscale", video.decoder.state_dict(), 0), run / "video-upscale.pt")
         video = FrameAutoencoder(cfg.video_ae)
@@ -358,6 +372,7 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
     result = {
         "model": manifest["id"], "version": manifest["version"], "config": cfg.name, "manifest_sha256": manifest_sha,
         "shipped_denoiser": shipped_denoiser, "teacher": teacher, "encoders": encoders,
+        **({"shared_decoder": shared_decoder} if shared_decoder else {}),
         "re_exported_identical": same, "generator_weights_no_graph_uses": unused,
     }
     (run / RECOVERED).write_text(json.dumps(result, indent=2) + "\n")
@@ -378,6 +393,9 @@ def pack(cfg: Config, model_dir: Path, run: Path, out: Path) -> dict:
         "video-encoder": {k.removeprefix("encoder."): v for k, v in video["model"].items() if k.startswith("encoder.")},
         "audio-encoder": {k.removeprefix("encoder."): v for k, v in audio["model"].items() if k.startswith("encoder.")},
     }
+    if cfg.bare_decoder:
+        # The graph holds the video-bare stage's decoder; the shared one it was taught from is kept here.
+        parts["video-decoder"] = {k.removeprefix("decoder."): v for k, v in video["model"].items() if k.startswith("decoder.")}
     steps = {}
     if cfg.tier == "draft":
         gen = load_stage(run, "generator", cfg)

@@ -4,7 +4,9 @@ Stages, in order: video-ae and audio-ae (the autoencoders), encode (every clip's
 prompt tokenizer, from the trained encoders), generator (rectified flow over the frame tokens: the
 teacher), pairs and student (distillation to few steps, see distill.py). A config that builds on
 another's run (Pro on the Draft: configs.Config.shares) starts at encode --base RUN, trains
-video-upscale (the decoder at its larger size), then its generator, grown from the base's. Each
+video-upscale (the decoder at its larger size), then its generator, grown from the base's. A
+config that plans its boxes (draft-plan) trains box-planner and video-bare (the decoder painting the
+background without its boxes, which come from their slots) on its base's teacher and student. Each
 resumes from its checkpoint in the run folder, logs one JSON line per event to
 <run>/<stage>.log.jsonl, and is deterministic from --seed given the same thread count. A run rebuilt
 from a shipped model (`npm run recover -- restore`) without its rest starts at refit-encoders (the
@@ -37,7 +39,7 @@ from .slots import SLOT_NUMBERS, box_order, box_slots, clip_slots, head_slot
 from .text import Tokenizer
 from .video_ae import FrameAutoencoder, FrameDecoder, UpscaleDecoder, psnr, to_unit, vivid_weight
 
-STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo", "pairs", "student", "head-locator", "track-refiner", "sound-refiner", "box-planner", "refit-encoders")
+STAGES = ("video-ae", "audio-ae", "encode", "video-upscale", "generator", "cameo", "pairs", "student", "head-locator", "track-refiner", "sound-refiner", "box-planner", "video-bare", "refit-encoders")
 # What a cameo run takes from the run it builds on (encode --base): the decoders, the tokenizer and
 # the token statistics, so its tokens mean what the base generator's mean.
 BASE_FILES = ("video-ae.pt", "audio-ae.pt", "tokenizer.json", "token-stats.npz")
@@ -530,6 +532,100 @@ def train_video_upscale(cfg: Config, data: WorldDataset, run: Path, seed: int, m
 
     if loop.step == 0:
         log(event="baseline", stage="video-upscale", step=0, **evaluate())
+    return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes)
+
+
+def has_boxes(meta: dict) -> bool:
+    """Whether a clip's scene holds boxes (a stack, or loose ones)."""
+    scene = meta.get("scene", {})
+    return bool(scene.get("boxStack")) or any(o.get("material") == "wooden box" for o in scene.get("objects", []))
+
+
+# The share of a video-bare batch drawn from clips with boxes: a third of the world's clips hold some,
+# and those are the frames the stage changes.
+BARE_BOX_SHARE = 0.6
+
+
+def bare_decoder(cfg: Config, run: Path, video: FrameAutoencoder) -> None:
+    """Puts the video-bare stage's decoder (Config.bare_decoder) in `video`, in place; a run without it
+    is refused by name."""
+    if not (run / "video-bare.pt").exists():
+        raise ValueError(f"{run} has no video-bare checkpoint: config {cfg.name} paints its background without boxes (train --stage video-bare)")
+    video.decoder.load_state_dict(load_stage(run, "video-bare", cfg)["model"])
+
+
+def train_video_bare(cfg: Config, datasets: list[WorldDataset], run: Path, seed: int, minutes: float | None, steps: int | None, log: Logger) -> dict:
+    """Teaches the shared autoencoder's decoder to paint the background without its boxes: each frame's
+    background layer (with its boxes) is encoded by the frozen encoder, as the run's tokens were, and
+    the decoder learns the bare layer of the same frame (the world rendered without balls or boxes).
+    The pixels the boxes and their shadows covered weigh more, and clips with boxes are drawn more
+    often (BARE_BOX_SHARE). It starts from the shared decoder; a fresh run first logs what that scores."""
+    if not cfg.bare_decoder:
+        raise ValueError(f"config {cfg.name} paints its background as the latent draws it: it has no video-bare stage")
+    for data in datasets:
+        check_dataset(cfg, data)
+        data.require("background")
+        data.require("bare")
+    torch.manual_seed(seed)
+    t = cfg.video_bare_train
+    video = FrameAutoencoder(cfg.video_ae)
+    video.load_state_dict(load_stage(run, "video-ae", cfg)["model"])
+    encoder = video.encoder.eval().requires_grad_(False)
+    model = video.decoder
+    loop = Loop("video-bare", cfg, model, t.lr, t.warmup_steps, steps if steps is not None else t.steps, run, seed, log)
+    # Every dataset's training clips, split by whether they hold boxes; the held-out ones to measure.
+    train_sets = [(d, [i for i in d.split()[0] if has_boxes(d.meta(i))], [i for i in d.split()[0] if not has_boxes(d.meta(i))]) for d in datasets]
+    if not any(boxed for _, boxed, _ in train_sets):
+        raise DatasetError(f"no training clip of {', '.join(str(d.root) for d in datasets)} holds a box: the video-bare stage needs clips with boxes to learn to leave them out")
+
+    def draw(rng: np.random.Generator, n: int, sets: list) -> tuple[torch.Tensor, torch.Tensor]:
+        """n frames from random clips: (background layer, bare layer) in [-1, 1]."""
+        background, bare = [], []
+        for _ in range(n):
+            d, boxed, plain = sets[int(rng.integers(len(sets)))]
+            pool = boxed if boxed and (not plain or rng.random() < BARE_BOX_SHARE) else plain
+            i, f = int(pool[int(rng.integers(len(pool)))]), int(rng.integers(d.frames_per_clip))
+            background.append(d.frame(i, f, "background"))
+            bare.append(d.frame(i, f, "bare"))
+        return to_unit(torch.from_numpy(np.stack(background))), to_unit(torch.from_numpy(np.stack(bare)))
+
+    held = [(d, [i for i in d.split()[1] if has_boxes(d.meta(i))], [i for i in d.split()[1] if not has_boxes(d.meta(i))]) for d in datasets]
+    if not any(boxed for _, boxed, _ in held):
+        # Too few clips to hold one with boxes out (the tests' tiny datasets): measured on training clips, and said so.
+        log(event="note", stage="video-bare", message="no held-out clip holds a box: the scores are on training clips")
+        held = train_sets
+    val_x, val_y = draw(np.random.default_rng(12345), 64, [h for h in held if h[1] or h[2]])
+    val_boxed = (val_x - val_y).abs().amax(dim=(1, 2, 3)) > 0.05
+
+    def latent(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            return encoder(x).float()
+
+    val_z = latent(val_x)
+
+    def train_step() -> torch.Tensor:
+        x, y = draw(loop.rng, t.batch, train_sets)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            p = model(latent(x))
+        p = p.float()
+        covered = ((x - y).abs().amax(dim=1, keepdim=True) > 0.05).float()
+        w = vivid_weight(y, t.vivid_boost) + t.vivid_boost * covered
+        return (w * ((p - y).abs() + (p - y) ** 2)).mean()
+
+    def evaluate() -> dict:
+        model.eval()
+        with torch.no_grad():
+            p = model(val_z)
+        model.train()
+        out = {"val_psnr": psnr(p, val_y)}
+        if val_boxed.any():
+            out["val_psnr_boxed"] = psnr(p[val_boxed], val_y[val_boxed])
+        if (~val_boxed).any():
+            out["val_psnr_plain"] = psnr(p[~val_boxed], val_y[~val_boxed])
+        return out
+
+    if loop.step == 0:
+        log(event="baseline", stage="video-bare", step=0, **evaluate())
     return loop.run(train_step, evaluate, t.eval_every, t.checkpoint_minutes, minutes)
 
 
@@ -1092,11 +1188,11 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"config {cfg.name} samples with its base run's teacher and student as they are (its tokens hold box slots they do not draw): train --stage {args.stage} on the {cfg.shares} run, then encode this run again with --base")
         run = Path(args.run)
         data = None
-        if args.stage in ("video-ae", "audio-ae", "encode", "video-upscale", "refit-encoders"):
+        if args.stage in ("video-ae", "audio-ae", "encode", "video-upscale", "video-bare", "refit-encoders"):
             if args.data is None:
                 raise ValueError(f"--stage {args.stage} needs --data (the dataset folder)")
-            if len(args.data) > 1 and args.stage not in ("encode", "refit-encoders"):
-                raise ValueError(f"--stage {args.stage} trains on one dataset: pass --data once (encode and refit-encoders take several)")
+            if len(args.data) > 1 and args.stage not in ("encode", "video-bare", "refit-encoders"):
+                raise ValueError(f"--stage {args.stage} trains on one dataset: pass --data once (encode, video-bare and refit-encoders take several)")
             datasets = [WorldDataset(d) for d in args.data]
             data = datasets[0]
         run.mkdir(parents=True, exist_ok=True)
@@ -1109,6 +1205,8 @@ def main(argv: list[str] | None = None) -> int:
             encode_dataset(cfg, datasets, run, log, Path(args.base) if args.base else None)
         elif args.stage == "refit-encoders":
             refit_encoders(cfg, datasets, run, args.seed, args.minutes, args.steps, log)
+        elif args.stage == "video-bare":
+            train_video_bare(cfg, datasets, run, args.seed, args.minutes, args.steps, log)
         elif args.stage == "video-upscale":
             train_video_upscale(cfg, data, run, args.seed, args.minutes, args.steps, log, args.anneal_minutes)
         elif args.stage == "generator":
