@@ -1323,6 +1323,14 @@ class Recovery(unittest.TestCase):
         self.assert_states_equal(torch.load(restored / "student.pt")["extra"]["ema"], self.rounded(torch.load(run / "student.pt")["extra"]["ema"]))
         self.assert_states_equal(torch.load(restored / "box-planner.pt")["extra"]["ema"], self.rounded(torch.load(run / "box-planner.pt")["extra"]["ema"]))
         self.assert_states_equal(torch.load(restored / "generator.pt")["extra"]["ema"], self.rounded(torch.load(run / "generator.pt")["extra"]["ema"]))
+        # A restored run holds no tokens for the parity case's head: exporting it with --parity is
+        # refused by name before a file is written, and the model folder keeps what it holds.
+        before = {p.name: p.read_bytes() for p in model_dir.iterdir()}
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(export_main(["--config", "tiny-plan", "--run", str(restored), "--out", str(model_dir), "--id", "zoetrope-tiny-plan", "--version", "0.0.2", "--parity", str(self.tmp / "restored-parity.json")]), 2)
+        self.assertIn(f"{restored} has no tokens.npy: the parity case paints a face on a head from the run's own clips", err.getvalue())
+        self.assertEqual({p.name: p.read_bytes() for p in model_dir.iterdir()}, before)
         # The graph's decoder is the video-bare stage's; the shared one it was taught from comes back from the rest.
         self.assertEqual(result["shared_decoder"], "the rest")
         self.assert_states_equal(torch.load(restored / "video-bare.pt")["model"], self.rounded(torch.load(run / "video-bare.pt")["model"]))

@@ -376,6 +376,9 @@ def temperature_entry(cfg: Config, model: Model) -> dict:
 
 
 def export_model(cfg: Config, run: Path, out: Path, model_id: str, version: str, steps: int, guidance: float, timesteps: list[float] | None, fp16: bool, parity: Path | None = None, denoiser: str = "generator") -> dict:
+    if parity is not None and cfg.head_locator and not (run / "tokens.npy").exists():
+        # Refused before a file is written: the folder keeps the model it holds.
+        raise ValueError(f"{run} has no tokens.npy: the parity case paints a face on a head from the run's own clips (a run restored from a shipped model has none): run --stage encode on it first")
     model = Model(cfg, run, denoiser)
     if model.generator is None:
         raise ValueError(f"{run} has no {denoiser} checkpoint: train --stage {denoiser} first")

@@ -223,12 +223,17 @@ def box_planner_text(cfg: Config, run: Path, denoiser: PlannedDenoiser) -> str:
         f" On {BOX_PLANNER_VAL} held-out clips' own tokens it gives the clip's number of boxes in {100 * end['val_count_right']:.0f}% of them, the first box's colour within 0.15 of the world's on every channel in {100 * end['val_colour_right']:.0f}% of those with boxes, and their centres a median {end['val_median_px']:.1f} px from the world's."
         if end.get("val_colour_right") is not None and end.get("val_median_px") is not None else ""
     )
+    if not end and (run / "recovered.json").exists():
+        # A run restored from a shipped model keeps the planner's weights, not its training log.
+        restored = json.loads((run / "recovered.json").read_text())
+        scores = f" How many steps it trained and what it scored on held-out clips are in {restored['model']} {restored['version']}'s card, whose graphs this run was restored from."
+    trained = f"trained for {end['step']} steps of {t.batch} clips" if "step" in end else f"trained in batches of {t.batch} clips"
     return (
         f"- **Boxes, planned**: {cfg.boxes} box slots after the head's (a stack from the bottom up, then loose boxes; the world's box tracks), painted by the video decoder as upright squares under the balls (`slots.composite_boxes`). "
         f"The generator does not draw them: a box planner ({sum(p.numel() for p in denoiser.planner.parameters()) / 1e6:.2f} M parameters; `zoetrope/box_planner.py`) reads the prompt (the denoiser's condition) and the frame tokens without box slots, each frame's latent through two convolutions, "
         f"then {t.layers} blocks of attention across frames and to the prompt (width {t.width}), and regresses where every frame's boxes are. "
         f"Their colour is read from the prompt alone: a branch of {t.layers} blocks of attention to the prompt scores the world's {len(BOX_COLOURS)} colour names for each slot (trained first, alone, on prompts the world samples without rendering), over a learnt palette, times a light read from the pooled prompt. It runs in the denoiser graph: at each step the box slots' velocity takes them to what the planner reads from the step's clean guess of the rest, so the last step ends on the plan for the clip as drawn. "
-        f"The rest trained for {end.get('step', '?')} steps of {t.batch} clips on the run's tokens (inputs mixed with up to {t.noise:g} noise), a squared error on the normalised numbers." + scores + bare_text(cfg, run)
+        f"The rest {trained} on the run's tokens (inputs mixed with up to {t.noise:g} noise), a squared error on the normalised numbers." + scores + bare_text(cfg, run)
     )
 
 
@@ -242,8 +247,9 @@ def bare_text(cfg: Config, run: Path) -> str:
         if all(k in d for d, k in ((end, "val_psnr_boxed"), (base, "val_psnr_boxed"), (end, "val_psnr_plain"), (base, "val_psnr_plain"))) else ""
     )
     t = cfg.video_bare_train
+    trained = f", for {end['step']} steps of {t.batch} frames," if "step" in end else ""
     return (
-        f" The boxes are painted from their slots alone: the video decoder paints the background latent without the boxes it holds (the shared decoder taught{f", for {end['step']} steps of {t.batch} frames," if 'step' in end else ""} the world's frames rendered without their boxes from the latents of the same frames with them; `train.train_video_bare`), "
+        f" The boxes are painted from their slots alone: the video decoder paints the background latent without the boxes it holds (the shared decoder taught{trained} the world's frames rendered without their boxes from the latents of the same frames with them; `train.train_video_bare`), "
         f"so a stack-coloured smear the student draws in the latent is not painted beside the planned stack." + scores
     )
 

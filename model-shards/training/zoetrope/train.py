@@ -250,13 +250,18 @@ def refuse_shared(cfg: Config, stage: str) -> None:
         raise ValueError(f"config {cfg.name} uses a trained {cfg.shares} run's autoencoders and trains no {stage} of its own: start with --stage encode --base RUN")
 
 
+def pixel_loss(y: torch.Tensor, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The video decoders' loss of picture `y` against `x` ([-1, 1]): L1 + L2, per pixel weighted."""
+    return (weight * ((y - x).abs() + (y - x) ** 2)).mean()
+
+
 def video_ae_loss(model: FrameAutoencoder, x: torch.Tensor, t: VideoAETrain) -> torch.Tensor:
     """The video autoencoder's loss on frames `x` in [-1, 1]: L1 + L2, vivid pixels weighted up, and a
     small penalty on the latent's size."""
     with torch.autocast("cpu", dtype=torch.bfloat16):
         y, z = model(x)
     y = y.float()
-    return (vivid_weight(x, t.vivid_boost) * ((y - x).abs() + (y - x) ** 2)).mean() + t.latent_l2 * z.float().pow(2).mean()
+    return pixel_loss(y, x, vivid_weight(x, t.vivid_boost)) + t.latent_l2 * z.float().pow(2).mean()
 
 
 def audio_ae_loss(model: AudioAutoencoder, x: torch.Tensor, t: AudioAETrain) -> torch.Tensor:
@@ -519,9 +524,7 @@ def train_video_upscale(cfg: Config, data: WorldDataset, run: Path, seed: int, m
         x = to_unit(torch.from_numpy(data.frame_batch(loop.rng, train_clips, t.batch, layer)))
         with torch.autocast("cpu", dtype=torch.bfloat16):
             y = model(latent(x))
-        y = y.float()
-        w = vivid_weight(x, t.vivid_boost)
-        return (w * ((y - x).abs() + (y - x) ** 2)).mean()
+        return pixel_loss(y.float(), x, vivid_weight(x, t.vivid_boost))
 
     def evaluate() -> dict:
         model.eval()
@@ -573,8 +576,12 @@ def train_video_bare(cfg: Config, datasets: list[WorldDataset], run: Path, seed:
     encoder = video.encoder.eval().requires_grad_(False)
     model = video.decoder
     loop = Loop("video-bare", cfg, model, t.lr, t.warmup_steps, steps if steps is not None else t.steps, run, seed, log)
+
+    def by_boxes(d: WorldDataset, clips: list[int]) -> tuple[WorldDataset, list[int], list[int]]:
+        return d, [i for i in clips if has_boxes(d.meta(i))], [i for i in clips if not has_boxes(d.meta(i))]
+
     # Every dataset's training clips, split by whether they hold boxes; the held-out ones to measure.
-    train_sets = [(d, [i for i in d.split()[0] if has_boxes(d.meta(i))], [i for i in d.split()[0] if not has_boxes(d.meta(i))]) for d in datasets]
+    train_sets = [by_boxes(d, d.split()[0]) for d in datasets]
     if not any(boxed for _, boxed, _ in train_sets):
         raise DatasetError(f"no training clip of {', '.join(str(d.root) for d in datasets)} holds a box: the video-bare stage needs clips with boxes to learn to leave them out")
 
@@ -589,7 +596,7 @@ def train_video_bare(cfg: Config, datasets: list[WorldDataset], run: Path, seed:
             bare.append(d.frame(i, f, "bare"))
         return to_unit(torch.from_numpy(np.stack(background))), to_unit(torch.from_numpy(np.stack(bare)))
 
-    held = [(d, [i for i in d.split()[1] if has_boxes(d.meta(i))], [i for i in d.split()[1] if not has_boxes(d.meta(i))]) for d in datasets]
+    held = [by_boxes(d, d.split()[1]) for d in datasets]
     if not any(boxed for _, boxed, _ in held):
         # Too few clips to hold one with boxes out (the tests' tiny datasets): measured on training clips, and said so.
         log(event="note", stage="video-bare", message="no held-out clip holds a box: the scores are on training clips")
@@ -607,10 +614,8 @@ def train_video_bare(cfg: Config, datasets: list[WorldDataset], run: Path, seed:
         x, y = draw(loop.rng, t.batch, train_sets)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             p = model(latent(x))
-        p = p.float()
         covered = ((x - y).abs().amax(dim=1, keepdim=True) > 0.05).float()
-        w = vivid_weight(y, t.vivid_boost) + t.vivid_boost * covered
-        return (w * ((p - y).abs() + (p - y) ** 2)).mean()
+        return pixel_loss(p.float(), y, vivid_weight(y, t.vivid_boost) + t.vivid_boost * covered)
 
     def evaluate() -> dict:
         model.eval()
