@@ -212,32 +212,33 @@ def main(argv: list[str] | None = None) -> int:
         ledger.train("cameo data", [tsx, "model-shards/world/cli.ts", "export", "--clips", str(CAMEO_DATA["clips"]), "--seed", str(CAMEO_DATA["seed"]), *shape, "--cameos", "--out", str(cameo_data)])
     py = "/usr/bin/python3"
 
-    def train_stages(prefix: str, plan: list, config: str, run_to: Path, every: list[str], encode: list[str]) -> None:
-        """The plan's stages into run_to, each once (the ledger); `every` goes to each stage, `encode` to
-        encode (and the datasets in it to video-bare, which reads their frames too)."""
+    def train_stages(prefix: str, plan: list, config: str, run_to: Path, every: list[str], datasets: tuple[str, ...] = (), base: tuple[str, ...] = ()) -> None:
+        """The plan's stages into run_to, each once (the ledger); `every` goes to each stage, `datasets`
+        to those that read the frames (encode, video-bare), `base` to encode."""
         for stage, steps, minutes, extra in plan:
             key = " ".join([prefix, stage, *extra])
             if key in ledger or stage == "encode" and (run_to / "tokens.npy").exists():
                 continue
             cmd = [py, "-m", "zoetrope.train", "--config", config, "--stage", stage, *every, "--run", str(run_to), "--minutes", str(minutes), *extra]
+            if stage in ("encode", "video-bare"):
+                cmd += [*datasets]
             if stage == "encode":
-                cmd += encode
-            if stage == "video-bare":
-                cmd += [a for k, a in enumerate(encode) if a == "--data" or k and encode[k - 1] == "--data"]
+                cmd += [*base]
             if steps is not None:
                 cmd += ["--steps", str(steps)]
             if stage in ("generator", "student"):
                 cmd += ["--anneal-minutes", str(minutes)]
             ledger.train(key, cmd)
 
-    train_stages("base", DRAFT_PLAN, "draft", run_dir, ["--data", str(data)], [])
-    train_stages("cameo", CAMEO_PLAN, CAMEO_CONFIG, cameo_run, [], ["--data", str(data), "--data", str(cameo_data), "--base", str(run_dir)])
+    both = ("--data", str(data), "--data", str(cameo_data))
+    train_stages("base", DRAFT_PLAN, "draft", run_dir, ["--data", str(data)])
+    train_stages("cameo", CAMEO_PLAN, CAMEO_CONFIG, cameo_run, [], both, ("--base", str(run_dir)))
     student, planned_student = cameo_run / "student.pt", plan_run / "student.pt"
     if planned_student.exists() and student.exists() and planned_student.read_bytes() != student.read_bytes():
         # The cameo run's student trained again since: the planner reads the prompt as it does, so the planned run starts over.
         shutil.rmtree(plan_run)
         ledger.forget("plan ")
-    train_stages("plan", PLANNED_PLAN, SHIPPED_CONFIG, plan_run, [], ["--data", str(data), "--data", str(cameo_data), "--base", str(cameo_run)])
+    train_stages("plan", PLANNED_PLAN, SHIPPED_CONFIG, plan_run, [], both, ("--base", str(cameo_run)))
     # The export and its parity check run every time; each bench once for what the stages made.
     parity = work / "parity.json"
     ledger.derive("export", [py, "-m", "zoetrope.export", "--config", SHIPPED_CONFIG, "--run", str(plan_run), "--out", args.out, "--id", "zoetrope-draft", "--version", args.version, *sampler_args(SHIPPED), "--parity", str(parity)], again=True)
