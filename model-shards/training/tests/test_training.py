@@ -1389,6 +1389,17 @@ class RestoredRunMinutes(unittest.TestCase):
         (run / "encode.log.jsonl").write_text(json.dumps({"time": 5.0, "event": "end", "stage": "encode", "elapsed_s": 30}) + "\n")
         self.assertEqual(restored_minutes(run, "pro"), {"pro encode": 0.5, "pro generator": 10.0, "pro refit-encoders": 1.0, "draft-cameo track-refiner": 0.7})
 
+    def test_what_a_restored_run_has_no_log_of_is_pointed_to_not_guessed(self):
+        from zoetrope.model_card import restored_card, trained_only_text
+
+        run = Path(tempfile.mkdtemp(prefix="zoetrope-restored-"))
+        self.addCleanup(shutil.rmtree, run)
+        self.assertIsNone(restored_card(run))
+        self.assertEqual(trained_only_text(run), "")  # a run trained here, with no such log: nothing to say
+        (run / "recovered.json").write_text(json.dumps({"model": "zoetrope-pro", "version": "0.6.1"}))
+        self.assertEqual(restored_card(run), "zoetrope-pro 0.6.1's card")
+        self.assertIn("is in zoetrope-pro 0.6.1's card, whose graphs this run was restored from", trained_only_text(run))
+
 
 class ShippedModelsRestore(unittest.TestCase):
     """The shipped Draft and Pro rebuild their training runs from their graphs and the rests committed

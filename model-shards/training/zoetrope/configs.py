@@ -409,10 +409,11 @@ CONFIGS["pro"] = replace(
     video_upscale_train=VideoAETrain(batch=8, lr=5e-4, warmup_steps=50, steps=6_000, eval_every=100),
     # Pro's decoders refine the tracks and the sound with the Draft's refiners (read from the base
     # run, train.SHARED_STAGES), since Pro 0.4.0.
-    # Pro samples at full temperature, and paints its balls as drawn: neither the Draft's temperature
-    # nor its separation of balls was measured on Pro's generator.
+    # Pro samples at full temperature: the Draft's lower temperature was not measured on Pro's
+    # generator. Its painted balls are kept from passing through each other, as the Draft's are (Pro
+    # 0.6.2: on its 100 held-out prompts, physics 47% → 56%, +9 / −0 clips; reports/experiments.md).
     temperature=Temperature(),
-    separate_balls=False,
+    separate_balls=True,
 )
 # The same construction on the tiny config, so the tests build a Pro the way Pro is built.
 CONFIGS["tiny-pro"] = replace(
@@ -426,7 +427,6 @@ CONFIGS["tiny-pro"] = replace(
     generator=replace(CONFIGS["tiny-cameo"].generator, frames=24, depth=3),
     generator_train=replace(CONFIGS["tiny-cameo"].generator_train, bench_every=0),
     video_upscale_train=VideoAETrain(batch=4, lr=1e-3, warmup_steps=2, steps=4, eval_every=2, checkpoint_minutes=0.0),
-    separate_balls=False,
 )
 
 

@@ -128,6 +128,11 @@ def refiner_text(cfg: Config, run: Path, model: Model) -> str:
     end = stage_end(folders, "track-refiner")
     tracks = stage_event(folders, "track-refiner", "tracks") or {}
     params = sum(p.numel() for p in model.refiner.parameters())
+    card = restored_card(run) if not tracks and not end else None
+    if card:
+        # A restored run keeps the refiner's weights, not its log: the card it was restored from says how it learnt.
+        return (f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's, "
+                f"so a landing the generator rounds becomes a fall that meets the floor; what it learnt from and how well it undoes that on held-out tracks are in {card}, whose graphs this run was restored from. It moves only where a ball is; presence, size and colour pass through.")
     if "student_pairs" in tracks:
         damage = f"damaged as a few-step sampler damages them (a time warp of up to {MAX_WARP_FRAMES:g} frames, a blur of up to {MAX_BLUR_FRAMES:g}, a drift of up to {DRIFT_PX:g} px)"
         if tracks.get("student_pairs"):
@@ -178,11 +183,21 @@ def restored_text(run: Path) -> str:
             f"(encode and refit-encoders refit the encoders that the graphs do not hold). The stages that trained the rest are in {version}'s card, {where}.")
 
 
+def restored_card(run: Path) -> str | None:
+    """For a run rebuilt from a shipped model (recover.py), whose card holds what its logs do not:
+    "zoetrope-pro 0.6.1's card"; None for a run trained here."""
+    if not (run / "recovered.json").exists():
+        return None
+    restored = json.loads((run / "recovered.json").read_text())
+    return f"{restored['model']} {restored['version']}'s card"
+
+
 def trained_only_text(run: Path) -> str:
     """The card's words on a generator trained in part (`--train-only`), from its training log."""
     log = run / "generator.log.jsonl"
     if not log.exists():
-        return ""
+        card = restored_card(run)
+        return f" What trained after growing, and for how long, is in {card}, whose graphs this run was restored from." if card else ""
     events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     only = next((e for e in events if e.get("event") == "train-only"), None)
     end = next((e for e in reversed(events) if e.get("event") == "end"), None)
@@ -223,10 +238,9 @@ def box_planner_text(cfg: Config, run: Path, denoiser: PlannedDenoiser) -> str:
         f" On {BOX_PLANNER_VAL} held-out clips' own tokens it gives the clip's number of boxes in {100 * end['val_count_right']:.0f}% of them, the first box's colour within 0.15 of the world's on every channel in {100 * end['val_colour_right']:.0f}% of those with boxes, and their centres a median {end['val_median_px']:.1f} px from the world's."
         if end.get("val_colour_right") is not None and end.get("val_median_px") is not None else ""
     )
-    if not end and (run / "recovered.json").exists():
+    if not end and (card := restored_card(run)):
         # A run restored from a shipped model keeps the planner's weights, not its training log.
-        restored = json.loads((run / "recovered.json").read_text())
-        scores = f" How many steps it trained and what it scored on held-out clips are in {restored['model']} {restored['version']}'s card, whose graphs this run was restored from."
+        scores = f" How many steps it trained and what it scored on held-out clips are in {card}, whose graphs this run was restored from."
     trained = f"trained for {end['step']} steps of {t.batch} clips" if "step" in end else f"trained in batches of {t.batch} clips"
     return (
         f"- **Boxes, planned**: {cfg.boxes} box slots after the head's (a stack from the bottom up, then loose boxes; the world's box tracks), painted by the video decoder as upright squares under the balls (`slots.composite_boxes`). "
@@ -384,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         f"a {cfg.generator.depth}-block transformer (width {cfg.generator.width}), cross-attention to the prompt, adaLN-single on flow time + pooled prompt."
         + (f" It started as the {cfg.shares} model's teacher, grown (`generator.grow`): each new block starts as the identity, and the frames past the {cfg.shares}'s {get_config(cfg.shares).frames} start with its frame embeddings in turn." if cfg.shares and not adds_head_slot(cfg) and not cfg.box_planner else "")
         + (f" It is the {cfg.shares} model's teacher and distilled student as they are; they draw every number of the frame token but the box slots'." if cfg.box_planner else "")
-        + trained_only_text(run)
+        + (trained_only_text(run) if cfg.shares and not adds_head_slot(cfg) and not cfg.box_planner else "")
         + (f" It started as the {cfg.shares} model's teacher with one more slot token a frame (`generator.grow`), and its distilled student as the {cfg.shares} model's student, grown the same way." if adds_head_slot(cfg) else ""),
         *([box_planner_text(cfg, run, denoiser)] if isinstance(denoiser, PlannedDenoiser) else []),
         *([f"- **Cameos, as a slot**: the figure's head is a slot after the balls' (present, x, y, radius), from the head track the world writes for every clip with a figure. The generator learns where the head is and never sees a face: the video decoder paints the cameo's reference image ({APPEARANCE_SIDE}×{APPEARANCE_SIDE} RGB: the centred square of the photo, area-averaged; muted as the world mutes faces) over the head's disc with bilinear tent weights (`slots.paint_face`). Its graph takes `appearance` [{APPEARANCE_SIDE}, {APPEARANCE_SIDE}, 3] and `cameo` [1]; with `cameo` 0 the frames are exactly the faceless ones, so a clip with a cameo is the same clip with a face on the figure." + locator_text(cfg, run, model)] if cfg.head_slot else []),

@@ -95,7 +95,7 @@ SHIPPED = {"denoiser": "student", "steps": 4, "guidance": 1.0}
 CAMEO_CONFIG = "draft-cameo"
 SHIPPED_CONFIG = "draft-plan"
 # The versions the two commands write by default: the shipped ones'.
-DRAFT_VERSION, PRO_VERSION = "0.10.0", "0.6.1"
+DRAFT_VERSION, PRO_VERSION = "0.10.0", "0.6.2"
 TEACHER = {"denoiser": "generator", "steps": 8, "guidance": 1.5}
 # The model card's table: the student at each step count the issue asks for besides the shipped 4.
 CARD_STUDENT_STEPS = (1, 2, 8)
