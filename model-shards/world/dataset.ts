@@ -30,8 +30,9 @@ import type { BodyPose, ContactEvent, NetPass } from './trace.ts';
  * [n, T, S, S, 3], an int16 audio .npy [n, samples] and one JSON line of metadata per clip, plus an
  * index.json with every file's size and sha256. Optional layers add per-shard files: `background`
  * (the frames without their balls), `bare` (without their balls or boxes) and `appearance` (with
- * cameos: each clip's reference face, uint8 [n, 16, 16, 3]). Clip i is `sampleScene(seed + i)`, so a dataset is a pure function of (seed,
- * clips, clip options): the same bytes whatever the shard size or workers.
+ * cameos: each clip's reference face, uint8 [n, 16, 16, 3]). Clip i is `sampleScene(seed + i)`, so a
+ * dataset is a pure function of (seed, clips, clip options): the same bytes whatever the shard size
+ * or workers.
  */
 
 export const DATASET_VERSION = 1;
@@ -471,7 +472,8 @@ export interface DatasetIndex {
   readonly shardSize: number;
   /**
    * Extra per-shard layers: `background` is `shard-*.background.npy`, the frames without their
-   * balls; `bare` is `shard-*.bare.npy`, the frames without their balls or boxes; `appearance` is `shard-*.appearance.npy`, uint8 [n, 16, 16, 3], each clip's cameo face.
+   * balls; `bare` is `shard-*.bare.npy`, the frames without their balls or boxes; `appearance` is
+   * `shard-*.appearance.npy`, uint8 [n, 16, 16, 3], each clip's cameo face.
    */
   readonly layers?: readonly DatasetLayer[];
   readonly shards: readonly DatasetShard[];

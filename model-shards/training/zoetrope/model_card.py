@@ -128,11 +128,12 @@ def refiner_text(cfg: Config, run: Path, model: Model) -> str:
     end = stage_end(folders, "track-refiner")
     tracks = stage_event(folders, "track-refiner", "tracks") or {}
     params = sum(p.numel() for p in model.refiner.parameters())
+    lead = f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's"
+    passes = " It moves only where a ball is; presence, size and colour pass through."
     card = restored_card(run) if not tracks and not end else None
     if card:
         # A restored run keeps the refiner's weights, not its log: the card it was restored from says how it learnt.
-        return (f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's, "
-                f"so a landing the generator rounds becomes a fall that meets the floor; what it learnt from and how well it undoes that on held-out tracks are in {card}, whose graphs this run was restored from. It moves only where a ball is; presence, size and colour pass through.")
+        return f"{lead}, so a landing the generator rounds becomes a fall that meets the floor; what it learnt from and how well it undoes that on held-out tracks are in {card}, whose graphs this run was restored from.{passes}"
     if "student_pairs" in tracks:
         damage = f"damaged as a few-step sampler damages them (a time warp of up to {MAX_WARP_FRAMES:g} frames, a blur of up to {MAX_BLUR_FRAMES:g}, a drift of up to {DRIFT_PX:g} px)"
         if tracks.get("student_pairs"):
@@ -145,7 +146,7 @@ def refiner_text(cfg: Config, run: Path, model: Model) -> str:
     measured = exits + (f" On held-out tracks damaged by hand it brings a ball a mean {end['val_px']} px from the world's (the damaged track: {end['input_px']} px) and its acceleration to {end['val_acc_px']} px/frame² (damaged: {end['input_acc_px']})." if end and "val_px" in end else "")
     if end and "pairs_acc_px" in end:
         measured += f" On the student's held-out tracks, {end['pairs_px']} px (drawn: {end['pairs_input_px']}) and {end['pairs_acc_px']} px/frame² (drawn: {end['pairs_input_acc_px']})."
-    return (f" Before that, a track refiner ({params / 1e3:.0f} k parameters, `zoetrope/track_refiner.py`: dilated 1-D convolutions over each ball's x, y and presence, seeing {model.refiner.receptive_field} frames either way) moves each ball along a path more like the world's: it learnt from {whose_run(cfg)} tracks, {damage}, to give back the world's, {outcome}. It moves only where a ball is; presence, size and colour pass through.{measured}")
+    return f"{lead}: it learnt from {whose_run(cfg)} tracks, {damage}, to give back the world's, {outcome}.{passes}{measured}"
 
 
 def separation_text(cfg: Config) -> str:
@@ -396,9 +397,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- **Text**: word tokenizer ({len(model.tokenizer.vocab)} words, built from the training prompts, unknown words reported), a {cfg.generator.text_layers}-layer transformer (width {cfg.generator.text_width}).",
         f"- **Denoiser**: rectified flow over {T} frame tokens of {D} numbers (video{' ‖ slots' if cfg.slots else ''} ‖ audio latent: sound rides in the frame's token, so it stays in sync), "
         f"a {cfg.generator.depth}-block transformer (width {cfg.generator.width}), cross-attention to the prompt, adaLN-single on flow time + pooled prompt."
-        + (f" It started as the {cfg.shares} model's teacher, grown (`generator.grow`): each new block starts as the identity, and the frames past the {cfg.shares}'s {get_config(cfg.shares).frames} start with its frame embeddings in turn." if cfg.shares and not adds_head_slot(cfg) and not cfg.box_planner else "")
+        + (f" It started as the {cfg.shares} model's teacher, grown (`generator.grow`): each new block starts as the identity, and the frames past the {cfg.shares}'s {get_config(cfg.shares).frames} start with its frame embeddings in turn." + trained_only_text(run) if cfg.shares and not adds_head_slot(cfg) and not cfg.box_planner else "")
         + (f" It is the {cfg.shares} model's teacher and distilled student as they are; they draw every number of the frame token but the box slots'." if cfg.box_planner else "")
-        + (trained_only_text(run) if cfg.shares and not adds_head_slot(cfg) and not cfg.box_planner else "")
         + (f" It started as the {cfg.shares} model's teacher with one more slot token a frame (`generator.grow`), and its distilled student as the {cfg.shares} model's student, grown the same way." if adds_head_slot(cfg) else ""),
         *([box_planner_text(cfg, run, denoiser)] if isinstance(denoiser, PlannedDenoiser) else []),
         *([f"- **Cameos, as a slot**: the figure's head is a slot after the balls' (present, x, y, radius), from the head track the world writes for every clip with a figure. The generator learns where the head is and never sees a face: the video decoder paints the cameo's reference image ({APPEARANCE_SIDE}×{APPEARANCE_SIDE} RGB: the centred square of the photo, area-averaged; muted as the world mutes faces) over the head's disc with bilinear tent weights (`slots.paint_face`). Its graph takes `appearance` [{APPEARANCE_SIDE}, {APPEARANCE_SIDE}, 3] and `cameo` [1]; with `cameo` 0 the frames are exactly the faceless ones, so a clip with a cameo is the same clip with a face on the figure." + locator_text(cfg, run, model)] if cfg.head_slot else []),

@@ -337,7 +337,7 @@ def restore(cfg: Config, model_dir: Path, run: Path, rest: Path | None, teacher_
             video.decoder.load_state_dict(parts["video-decoder"])
             shared_decoder = "the rest"
         else:
-            video.decoder.load_state_dict(model.video.decoder.state_dict())
+            video.decoder = model.video.decoder
             shared_decoder = "the shipped graph's (no rest holds the one it was taught from)"
     if cfg.upscale > 1:
         save_atomic(weights_checkpoint(cfg.name, "video-upscale", video.decoder.state_dict(), 0), run / "video-upscale.pt")
