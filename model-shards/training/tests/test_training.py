@@ -385,6 +385,35 @@ class TinyTraining(WithDataset):
         np.testing.assert_allclose(ends[:, 1].astype(np.float32), states[:, 2].astype(np.float32), atol=1e-2)
         with self.assertRaisesRegex(ValueError, "keeps 2 states of each path, progressive distillation to 2 steps needs 3"):
             distill_student(cfg, run, 0, None, 6, log)
+        # The teacher's sampler for the pairs, from the command line: a longer, more guided path on the
+        # same grid, kept every 4 of its 8 steps.
+        (run / "pairs.npz").unlink()
+        pairs = ["--config", "tiny", "--stage", "pairs", "--run", str(run), "--threads", "1", "--quiet"]
+        self.assertEqual(train_main(pairs + ["--teacher-steps", "8", "--teacher-guidance", "3"]), 0)
+        longer = np.load(run / "pairs.npz")
+        self.assertEqual((int(longer["teacher_steps"]), float(longer["teacher_guidance"])), (8, 3.0))
+        self.assertEqual(longer["states"].shape, states.shape)
+        np.testing.assert_array_equal(longer["states"][:, 0], states[:, 0])
+        with torch.no_grad():
+            x = sample(teacher, ids, mask, noise[None], 8, 3.0)[0].numpy()
+        np.testing.assert_allclose(longer["states"][0, 2].astype(np.float32), x, atol=0.1 * np.abs(x).max())
+        self.assertGreater(np.abs(longer["states"][:, 2].astype(np.float32) - states[:, 2].astype(np.float32)).max(), 0.1)
+        # The file is not resumed by another sampler (its paths would mix two teachers'), nor by the config's own.
+        with self.assertRaisesRegex(ValueError, "drawn by the teacher at 8 steps and guidance 3, not 4 and 2"):
+            make_pairs(cfg, run, 0, log, None)
+        self.assertEqual(train_main(pairs + ["--teacher-steps", "8", "--teacher-guidance", "2"]), 2)
+        self.assertEqual(np.load(run / "pairs.npz")["states"].tobytes(), longer["states"].tobytes())
+        # A sampler the student's grid cannot keep, or an option for another stage, is refused by name.
+        for bad, words in ((["--teacher-steps", "3"], "give a multiple of 2"), (["--teacher-steps", "0"], "at least 1"), (["--teacher-guidance", "0.5"], "at least 1"), (["--teacher-guidance", "nan"], "finite")):
+            with self.subTest(bad=bad):
+                err = io.StringIO()
+                with contextlib.redirect_stderr(err):
+                    self.assertEqual(train_main(pairs + bad), 2)
+                self.assertIn(words, err.getvalue())
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(train_main(["--config", "tiny", "--stage", "student", "--run", str(run), "--threads", "1", "--quiet", "--teacher-steps", "8"]), 2)
+        self.assertIn("are for --stage pairs, not student", err.getvalue())
 
     def test_ctrl_c_stops_after_the_step_with_a_checkpoint(self):
         import os

@@ -90,6 +90,10 @@ def make_pairs(cfg: Config, run: Path, seed: int, log, minutes: float | None, de
         saved_states, saved_clips = saved["states"], saved["clips"]  # each read of an npz member reads the file again
         if saved_states.shape[1:] != states_all.shape[1:] or not np.array_equal(saved_clips, order):
             raise ValueError(f"{path} was made for other pairs ({saved_states.shape[1] - 1} steps, {len(saved_clips)} clips): move it away to make new ones")
+        # The same grid from another sampler would mix two teachers' paths in one file.
+        sampler = (int(saved["teacher_steps"]), float(saved["teacher_guidance"]))
+        if sampler != (d.teacher_steps, d.teacher_guidance):
+            raise ValueError(f"{path} was drawn by the teacher at {sampler[0]} steps and guidance {sampler[1]:g}, not {d.teacher_steps} and {d.teacher_guidance:g}: move it away to make new ones")
         done = int(saved["done"])
         states_all[:done] = saved_states[:done]
         log(event="resume", stage="pairs", done=done)

@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--student-minutes", type=float, default=1.5)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--pair-batch", type=int, default=500)
+    p.add_argument("--teacher-steps", type=int, default=None, help="the pairs drawn by the teacher at this many steps (default: the config's)")
+    p.add_argument("--teacher-guidance", type=float, default=None, help="the pairs drawn by the teacher at this guidance (default: the config's)")
     p.add_argument("--device", default="cuda")
     p.add_argument("--resume", default=None, help="weights sent back by an earlier call (carry send-back): the teacher trains on from them")
     p.add_argument("--lr", type=float, default=None, help="the teacher's peak learning rate (lower to fine-tune from --resume)")
@@ -128,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         if code := timed("cameo", cameo, cameo_run, out / "cameo", ("generator",)):
             return code
     if args.student_minutes > 0:
-        if code := timed("pairs", [*common, "--stage", "pairs", "--batch", str(args.pair_batch)], run, out, ()):
+        sampler = [*(["--teacher-steps", str(args.teacher_steps)] if args.teacher_steps is not None else []), *(["--teacher-guidance", str(args.teacher_guidance)] if args.teacher_guidance is not None else [])]
+        if code := timed("pairs", [*common, "--stage", "pairs", "--batch", str(args.pair_batch), *sampler], run, out, ()):
             return code
         if code := timed("student", [*common, "--stage", "student", "--batch", str(args.batch), *budget(args.student_minutes)], run, out, ("student",)):
             return code

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .audio_ae import AudioAutoencoder, envelope_loss, pcm_to_unit, stft_loss
-from .configs import AudioAETrain, Config, VideoAETrain, added_numbers, adds_head_slot, get_config, lineage, root_config
+from .configs import AudioAETrain, Config, DistillTrain, VideoAETrain, added_numbers, adds_head_slot, get_config, lineage, root_config
 from .data import DatasetError, WorldDataset
 from .files import replace_file
 from .distill import distill_student, make_pairs
@@ -80,6 +80,23 @@ class Logger:
 
 def save_atomic(obj: dict, path: Path) -> None:
     replace_file(path, lambda f: torch.save(obj, f))
+
+
+def teacher_sampler(d: DistillTrain, steps: int | None, guidance: float | None) -> DistillTrain:
+    """The distillation settings with the pairs drawn by the teacher at `steps` and `guidance` where
+    given (--teacher-steps, --teacher-guidance), refused by name where the student's grid cannot
+    keep them: progressive distillation keeps every (steps / student steps)-th state."""
+    if steps is not None:
+        if steps < 1:
+            raise ValueError(f"--teacher-steps must be at least 1, got {steps}")
+        if d.method == "progressive" and steps % d.student_steps:
+            raise ValueError(f"--teacher-steps {steps}: progressive distillation to {d.student_steps} steps keeps the teacher's state every steps / {d.student_steps} steps, so give a multiple of {d.student_steps}")
+        d = replace(d, teacher_steps=steps)
+    if guidance is not None:
+        if not math.isfinite(guidance) or guidance < 1:
+            raise ValueError(f"--teacher-guidance must be a finite number of at least 1 (1: no guidance), got {guidance}")
+        d = replace(d, teacher_guidance=guidance)
+    return d
 
 
 def lr_at(step: int, base: float, warmup: int, total: int) -> float:
@@ -1167,6 +1184,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--method", default=None, choices=("reflow", "progressive"), help="student: the distillation objective (default: the config's); reflow trains on the ends of whatever paths the pairs stage kept")
     p.add_argument("--grow", default=None, metavar="DIR", help="generator: clips streamed into DIR while it trains (python3 -m zoetrope.regenerate) join its training clips as they arrive")
     p.add_argument("--train-only", action="append", default=None, help="generator: train only the weights under this name (more than once for several; e.g. pos, the frame embeddings, so a grown generator learns its new frames and keeps the rest)")
+    p.add_argument("--teacher-steps", type=int, default=None, help="pairs: the teacher's steps (default: the config's; a multiple of the student's for progressive distillation)")
+    p.add_argument("--teacher-guidance", type=float, default=None, help="pairs: the teacher's guidance (default: the config's; at least 1)")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -1176,6 +1195,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.stage != "student":
                 raise ValueError(f"--method is for --stage student, not {args.stage}")
             cfg = replace(cfg, distill=replace(cfg.distill, method=args.method))
+        if (args.teacher_steps is not None or args.teacher_guidance is not None) and args.stage != "pairs":
+            raise ValueError(f"--teacher-steps and --teacher-guidance are for --stage pairs, not {args.stage}")
+        cfg = replace(cfg, distill=teacher_sampler(cfg.distill, args.teacher_steps, args.teacher_guidance))
         if args.grow is not None and args.stage != "generator":
             raise ValueError(f"--grow is for --stage generator, not {args.stage}")
         if args.grow is not None and not Path(args.grow).is_dir():
