@@ -309,8 +309,16 @@ class TinyTraining(WithDataset):
         self.assertEqual(carry_main(["pack", str(base), str(packs / "base")]), 0)
         self.assertEqual(carry_main(["pack", str(run), str(packs / "cameo")]), 0)
         self.assertTrue((packs / "cameo" / "appearance.npy").exists())
-        self.assertEqual(gpu_main(["--config", "tiny", "--pack", str(packs / "base"), "--run", str(machine / "run"), "--out", str(out), "--device", "cpu", "--batch", "4", "--pair-batch", "2", "--generator-minutes", "0.01", "--cameo-minutes", "0.01", "--student-minutes", "0.01", "--cameo-pack", str(packs / "cameo")]), 0)
+        self.assertEqual(gpu_main(["--config", "tiny", "--pack", str(packs / "base"), "--run", str(machine / "run"), "--out", str(out), "--device", "cpu", "--batch", "4", "--pair-batch", "2", "--generator-minutes", "0.01", "--cameo-minutes", "0.01", "--student-minutes", "0.01", "--cameo-pack", str(packs / "cameo"), "--teacher-steps", "8", "--teacher-guidance", "3"]), 0)
         self.assertEqual(set(json.loads((out / "timing.json").read_text())) - {"total"}, {"generator", "cameo", "pairs", "student"})
+        drawn = np.load(machine / "run" / "pairs.npz")  # by the teacher's sampler given to the call
+        self.assertEqual((int(drawn["teacher_steps"]), float(drawn["teacher_guidance"])), (8, 3.0))
+        # One the student's grid cannot keep is refused before anything is unpacked or trained.
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+            gpu_main(["--config", "tiny", "--pack", str(packs / "base"), "--run", str(machine / "run-bad"), "--out", str(out), "--device", "cpu", "--teacher-steps", "3"])
+        self.assertIn("give a multiple of 2", err.getvalue())
+        self.assertFalse((machine / "run-bad").exists())
         home.mkdir()
         self.assertEqual(carry_main(["receive", str(out / "cameo"), str(home)]), 0)
         received = torch.load(home / "generator.pt")["extra"]["ema"]

@@ -39,6 +39,7 @@ from .configs import get_config
 from .regenerate import STREAM_GLOB, WORLD_FILE, regenerate
 from .train import Logger
 from .train import main as train_main
+from .train import teacher_sampler
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--stream feeds the teacher: give --generator-minutes above 0")
     if args.chunk < 1 or args.workers < 1:
         p.error("--chunk and --workers are at least 1")
+    if (args.teacher_steps is not None or args.teacher_guidance is not None) and args.student_minutes <= 0:
+        p.error("--teacher-steps and --teacher-guidance choose the pairs' sampler: give --student-minutes above 0")
+    try:  # refused before the teacher's minutes are spent, not when the pairs stage comes to them
+        teacher_sampler(get_config(args.config).distill, args.teacher_steps, args.teacher_guidance)
+    except ValueError as e:
+        p.error(str(e))
     started = time.time()
     timing = {}
     print(json.dumps({"unpack": unpack(pack, run)}), flush=True)
